@@ -1,0 +1,30 @@
+import type { OutboundMessage } from './message.js';
+
+/**
+ * What a broker adapter implements. The generic BufferedSink owns the buffer,
+ * the high-water mark, the when-full policy, retries with backoff and metrics;
+ * a Transport only knows how to talk to its broker.
+ */
+export interface Transport {
+  /** Connect (or start connecting). Must not throw just because the broker is down, unless failFast. */
+  start(): Promise<void>;
+  /**
+   * Publish a batch and resolve only when the broker has acknowledged every
+   * message in it (publisher confirms, Kafka acks). Reject if any message was not
+   * acknowledged; the caller retries the whole batch (at-least-once).
+   * Messages the broker definitively refused and that must not be retried
+   * (unroutable returns, record too large) are reported through the result.
+   */
+  send(batch: readonly OutboundMessage[]): Promise<SendResult>;
+  /** True while connected and able to publish. */
+  isConnected(): boolean;
+  /** Close connections; pending sends may reject. */
+  close(): Promise<void>;
+  /** Called by the transport when its connection state changes. */
+  onStateChange?: ((connected: boolean) => void) | undefined;
+}
+
+export interface SendResult {
+  /** Messages the broker refused for good (not retried), with the reason. */
+  readonly rejected?: ReadonlyArray<{ readonly message: OutboundMessage; readonly reason: string }>;
+}
