@@ -1,0 +1,347 @@
+import type { Logger } from '../ops/log.js';
+import { RateLimitedLog } from '../ops/log.js';
+import { LabelCap, type Metrics } from '../ops/metrics.js';
+import { Deque } from '../util/deque.js';
+import type { BufferOptions } from './buffer-options.js';
+import type { OutboundMessage } from './message.js';
+import type { Transport } from './transport.js';
+
+/** Receives records a sink gives up on for good (broker refusal), e.g. a dead-letter sink. */
+export type RejectHandler = (message: OutboundMessage, reason: string, sink: string) => void;
+
+export interface BufferedSinkDeps {
+  metrics: Metrics;
+  logger: Logger;
+  onRejected?: RejectHandler | undefined;
+  /** Sinks that must be connected for /readyz (default true). */
+  required?: boolean | undefined;
+}
+
+interface Batch {
+  readonly seq: number;
+  readonly messages: OutboundMessage[];
+  readonly bytes: number;
+}
+
+/**
+ * A sink: a bounded buffer in front of one broker transport. It owns the high-water
+ * marks, the when-full policy, batching, retries with backoff and the sink metrics.
+ * A record leaves the buffer only when the broker acknowledged it (or refused it for
+ * good, which is counted and handed to the reject handler).
+ *
+ * The high-water mark is checked per offered record; under `block` the buffer takes
+ * the record and reports itself full, so the ingress stops reading before the next
+ * message. The overshoot is therefore at most one ingress message (a cluster batch).
+ */
+export class BufferedSink {
+  private readonly pending = new Deque<OutboundMessage>(4096);
+  private pendingBytes = 0;
+  private inFlightRecords = 0;
+  private inFlightBytes = 0;
+  private inFlightBatches = 0;
+  private batchSeq = 0;
+  /** Failed batches wait here until every in-flight batch settled, then go back in order. */
+  private failed: Batch[] = [];
+  private consecutiveFailures = 0;
+  private retryAt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private scheduled = false;
+  private closed = false;
+  private writableWaiters: Array<() => void> = [];
+  private emptyWaiters: Array<() => void> = [];
+
+  private readonly log: RateLimitedLog;
+  private readonly pathLabels = new LabelCap();
+  private readonly published = new Map<string, { inc(n: number): void }>();
+  private readonly acked = new Map<string, { inc(n: number): void }>();
+  private readonly latency;
+  private readonly connectedGauge;
+  readonly required: boolean;
+
+  constructor(
+    readonly name: string,
+    readonly kind: string,
+    private readonly transport: Transport,
+    readonly options: BufferOptions,
+    private readonly deps: BufferedSinkDeps,
+  ) {
+    this.required = deps.required ?? true;
+    this.log = new RateLimitedLog(deps.logger.child({ sink: name }));
+    this.latency = deps.metrics.deliveryLatency.labels(name);
+    this.connectedGauge = deps.metrics.sinkConnected.labels(name);
+    this.connectedGauge.set(0);
+    deps.metrics.onScrape(() => {
+      deps.metrics.sinkBufferRecords.labels(name).set(this.records);
+      deps.metrics.sinkBufferBytes.labels(name).set(this.bytes);
+    });
+    transport.onStateChange = (connected) => this.onConnectionChange(connected);
+  }
+
+  get blocking(): boolean {
+    return this.options.whenFull === 'block';
+  }
+
+  /** Records held: waiting plus awaiting acknowledgement. */
+  get records(): number {
+    return this.pending.length + this.inFlightRecords + this.failedRecords();
+  }
+
+  get bytes(): number {
+    return this.pendingBytes + this.inFlightBytes + this.failed.reduce((n, b) => n + b.bytes, 0);
+  }
+
+  isConnected(): boolean {
+    return this.transport.isConnected();
+  }
+
+  isFull(): boolean {
+    return this.records >= this.options.maxRecords || this.bytes >= this.options.maxBytes;
+  }
+
+  async start(): Promise<void> {
+    await this.transport.start();
+  }
+
+  /** Takes a record for delivery, applying the when-full policy. Never throws. */
+  offer(message: OutboundMessage): void {
+    if (this.closed) {
+      this.drop(1, 'closed');
+      return;
+    }
+    if (this.isFull()) {
+      if (this.options.whenFull === 'drop-newest') {
+        this.drop(1, 'buffer-full');
+        return;
+      }
+      if (this.options.whenFull === 'drop-oldest') {
+        // Only waiting records can go; in-flight ones are already with the broker.
+        const oldest = this.pending.popFront();
+        if (oldest === undefined) {
+          this.drop(1, 'buffer-full');
+          return;
+        }
+        this.pendingBytes -= oldest.payload.length;
+        this.drop(1, 'buffer-full');
+      }
+    }
+    this.pending.pushBack(message);
+    this.pendingBytes += message.payload.length;
+    this.schedule();
+  }
+
+  /** Resolves once the buffer is below its high-water mark (immediately if it is). */
+  whenWritable(): Promise<void> {
+    if (!this.isFull() || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.writableWaiters.push(resolve));
+  }
+
+  /**
+   * Waits until everything held was acknowledged or `timeoutMs` passed, and returns
+   * how many records are still undelivered.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    if (this.records > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.emptyWaiters.push(resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    return this.records;
+  }
+
+  /** Stops sending and closes the broker connection. Held records are counted as dropped. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    const left = this.records;
+    if (left > 0) this.drop(left, 'shutdown');
+    this.releaseWaiters();
+    await this.transport.close();
+  }
+
+  private failedRecords(): number {
+    let n = 0;
+    for (const b of this.failed) n += b.messages.length;
+    return n;
+  }
+
+  private drop(count: number, reason: string): void {
+    this.deps.metrics.sinkDropped.labels(this.name, reason).inc(count);
+    if (reason !== 'shutdown') {
+      this.log.warn(`drop:${reason}`, { reason, policy: this.options.whenFull }, 'sink dropped records');
+    }
+  }
+
+  private onConnectionChange(connected: boolean): void {
+    this.connectedGauge.set(connected ? 1 : 0);
+    if (connected) {
+      // A fresh connection: retry right away instead of waiting out the backoff.
+      this.consecutiveFailures = 0;
+      this.retryAt = 0;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.schedule();
+    }
+  }
+
+  /** Coalesces wake-ups so that records offered in one tick travel in one batch. */
+  private schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    if (now < this.retryAt || this.failed.length > 0) {
+      if (this.failed.length === 0) this.armRetryTimer(this.retryAt - now);
+      return;
+    }
+    while (this.inFlightBatches < this.options.maxInFlight && this.pending.length > 0) {
+      void this.send(this.takeBatch());
+    }
+  }
+
+  private armRetryTimer(delay: number): void {
+    if (this.retryTimer !== undefined) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.schedule();
+    }, delay);
+    // A pending retry alone must not keep a stopping process alive.
+    this.retryTimer.unref();
+  }
+
+  private takeBatch(): Batch {
+    const messages: OutboundMessage[] = [];
+    let bytes = 0;
+    const { batchMaxRecords, batchMaxBytes } = this.options;
+    while (messages.length < batchMaxRecords) {
+      const next = this.pending.peekFront();
+      if (next === undefined) break;
+      // Always take at least one record, even if it alone exceeds batchMaxBytes.
+      if (messages.length > 0 && bytes + next.payload.length > batchMaxBytes) break;
+      this.pending.popFront();
+      messages.push(next);
+      bytes += next.payload.length;
+    }
+    this.pendingBytes -= bytes;
+    this.inFlightRecords += messages.length;
+    this.inFlightBytes += bytes;
+    this.inFlightBatches++;
+    return { seq: this.batchSeq++, messages, bytes };
+  }
+
+  private async send(batch: Batch): Promise<void> {
+    this.countByPath(this.published, this.deps.metrics.sinkPublished, batch.messages);
+    let ok = false;
+    try {
+      const result = await this.transport.send(batch.messages);
+      ok = true;
+      this.consecutiveFailures = 0;
+      const rejected = result.rejected ?? [];
+      let refused: Set<OutboundMessage> | undefined;
+      if (rejected.length > 0) {
+        refused = new Set();
+        for (const r of rejected) {
+          refused.add(r.message);
+          this.drop(1, r.reason);
+          this.deps.onRejected?.(r.message, r.reason, this.name);
+        }
+      }
+      this.acknowledge(batch.messages, refused);
+    } catch (err) {
+      this.consecutiveFailures++;
+      const delay = Math.min(
+        this.options.retryMaxMs,
+        this.options.retryInitialMs * 2 ** Math.min(this.consecutiveFailures - 1, 20),
+      );
+      this.retryAt = Date.now() + delay;
+      this.deps.metrics.sinkRetries.labels(this.name).inc();
+      this.log.warn(
+        'send-failed',
+        { err: (err as Error).message, records: batch.messages.length, retryInMs: delay, held: this.records },
+        'batch not acknowledged; will retry',
+      );
+      this.failed.push(batch);
+    } finally {
+      this.inFlightBatches--;
+      this.inFlightRecords -= batch.messages.length;
+      this.inFlightBytes -= batch.bytes;
+      if (!ok) this.requeueFailedWhenSettled();
+      this.afterSettle();
+    }
+  }
+
+  /** Failed batches go back to the front in their original order once nothing else is in flight. */
+  private requeueFailedWhenSettled(): void {
+    if (this.inFlightBatches > 0) return;
+    const failed = this.failed.sort((a, b) => a.seq - b.seq);
+    this.failed = [];
+    for (let i = failed.length - 1; i >= 0; i--) {
+      const b = failed[i] as Batch;
+      this.pending.unshiftAll(b.messages);
+      this.pendingBytes += b.bytes;
+    }
+    this.armRetryTimer(Math.max(0, this.retryAt - Date.now()));
+  }
+
+  private acknowledge(messages: readonly OutboundMessage[], refused: Set<OutboundMessage> | undefined): void {
+    const now = performance.now();
+    const acked = refused ? messages.filter((m) => !refused.has(m)) : messages;
+    for (const m of acked) this.latency.observe((now - m.record.receivedAt) / 1000);
+    this.countByPath(this.acked, this.deps.metrics.sinkAcked, acked);
+  }
+
+  private countByPath(
+    cache: Map<string, { inc(n: number): void }>,
+    counter: Metrics['sinkAcked'],
+    messages: readonly OutboundMessage[],
+  ): void {
+    // Batches are mostly one path: count runs instead of one increment per record.
+    let i = 0;
+    while (i < messages.length) {
+      const path = (messages[i] as OutboundMessage).record.path;
+      let j = i + 1;
+      while (j < messages.length && (messages[j] as OutboundMessage).record.path === path) j++;
+      let child = cache.get(path);
+      if (child === undefined) {
+        child = counter.labels(this.name, this.pathLabels.value(path));
+        cache.set(path, child);
+      }
+      child.inc(j - i);
+      i = j;
+    }
+  }
+
+  private afterSettle(): void {
+    if (!this.isFull()) this.releaseWritable();
+    if (this.records === 0) {
+      const waiters = this.emptyWaiters;
+      this.emptyWaiters = [];
+      for (const w of waiters) w();
+    }
+    this.schedule();
+  }
+
+  private releaseWritable(): void {
+    if (this.writableWaiters.length === 0) return;
+    const waiters = this.writableWaiters;
+    this.writableWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private releaseWaiters(): void {
+    this.releaseWritable();
+    const waiters = this.emptyWaiters;
+    this.emptyWaiters = [];
+    for (const w of waiters) w();
+  }
+}
