@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Local RabbitMQ for tests, benchmarks and `npm start` (Debian's rabbitmq-server package).
+#
+#   bash scripts/rabbitmq.sh up|down|status|stop-app|start-app|close-connections
+#
+# Listeners (127.0.0.1 only):
+#   5672  AMQP   guest/guest (RabbitMQ lets guest in from loopback only)
+#   5671  AMQPS  certificates from scripts/certs.sh; a client certificate is verified when
+#                sent and optional otherwise (verify_peer + fail_if_no_peer_cert=false)
+# The node is rabbit@localhost so it works whatever the host name resolves to. It runs as the
+# rabbitmq user with the package's data and log folders (/var/lib/rabbitmq, /var/log/rabbitmq).
+set -euo pipefail
+LOG_TAG=rabbitmq
+# shellcheck source=scripts/certs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/certs.sh"
+
+AMQP_PORT=5672
+AMQPS_PORT=5671
+CONF_DIR=/etc/rabbitmq
+RABBIT_LOG=/var/log/rabbitmq/rabbit@localhost.log
+
+install_rabbitmq() {
+  command -v rabbitmq-server >/dev/null && return 0
+  [[ $(id -u) == 0 ]] || die "rabbitmq-server is not installed and installing it needs root"
+  log "installing rabbitmq-server with apt-get (first run only, about a minute)"
+  # Without systemd the package's postinst would try to start the service and fail or hang;
+  # a policy-rc.d that answers 101 ("action forbidden") makes invoke-rc.d skip the start.
+  local made_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  local rc=0
+  {
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+        rabbitmq-server >/dev/null
+  } || rc=$?
+  ((made_policy)) && rm -f /usr/sbin/policy-rc.d
+  ((rc == 0)) || die "apt-get install rabbitmq-server failed (exit $rc)"
+}
+
+write_config() {
+  mkdir -p "$CONF_DIR"
+  # Sourced by both the server and rabbitmqctl, so they agree on the node name.
+  cat >"$CONF_DIR/rabbitmq-env.conf" <<'EOF'
+# Written by zeek-log-gateway scripts/rabbitmq.sh
+NODENAME=rabbit@localhost
+NODE_IP_ADDRESS=127.0.0.1
+EOF
+  cat >"$CONF_DIR/rabbitmq.conf" <<EOF
+# Written by zeek-log-gateway scripts/rabbitmq.sh; rewritten on every 'up'.
+listeners.tcp.default = 127.0.0.1:$AMQP_PORT
+listeners.ssl.default = 127.0.0.1:$AMQPS_PORT
+ssl_options.cacertfile = $CERT_DIR/ca.pem
+ssl_options.certfile = $CERT_DIR/server.pem
+ssl_options.keyfile = $CERT_DIR/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+loopback_users.guest = true
+# Test machines can have little free disk; don't block publishers because of it.
+disk_free_limit.absolute = 50MB
+EOF
+}
+
+node_running() { rabbitmqctl -q ping >/dev/null 2>&1; }
+
+# Blocks until the rabbit application is up and both listeners accept connections.
+await_ready() {
+  # `rabbitmq-server -detached` returns before the node is reachable, and await_startup fails at
+  # once on a node it cannot reach, so first wait for the node to answer ping.
+  wait_until 60 "the rabbit@localhost node" node_running ||
+    { tail -n 30 "$RABBIT_LOG" >&2 2>/dev/null || true; die "the RabbitMQ node did not come up (log: $RABBIT_LOG)"; }
+  rabbitmqctl -q await_startup --timeout 90 >/dev/null 2>&1 ||
+    { tail -n 30 "$RABBIT_LOG" >&2 2>/dev/null || true; die "RabbitMQ did not finish starting (log: $RABBIT_LOG)"; }
+  wait_until 20 "AMQP on 127.0.0.1:$AMQP_PORT" port_open "$AMQP_PORT" || die "AMQP port $AMQP_PORT is not open"
+  wait_until 20 "AMQPS on 127.0.0.1:$AMQPS_PORT" port_open "$AMQPS_PORT" ||
+    { grep -i 'ssl\|tls' "$RABBIT_LOG" | tail -n 10 >&2 || true; die "AMQPS port $AMQPS_PORT is not open"; }
+}
+
+cmd_up() {
+  install_rabbitmq
+  ensure_certs
+  if node_running; then
+    # Reused as it is; a node left in stop-app state gets its application started again.
+    port_open "$AMQP_PORT" || { log "node running but application stopped: starting it"; rabbitmqctl -q start_app; }
+    await_ready
+    log "already running (amqp 127.0.0.1:$AMQP_PORT, amqps 127.0.0.1:$AMQPS_PORT)"
+    return 0
+  fi
+  write_config
+  log "starting rabbitmq-server"
+  rabbitmq-server -detached
+  await_ready
+  log "ready (amqp 127.0.0.1:$AMQP_PORT, amqps 127.0.0.1:$AMQPS_PORT)"
+}
+
+cmd_down() {
+  if ! command -v rabbitmqctl >/dev/null || ! node_running; then
+    log "not running"
+    return 0
+  fi
+  log "stopping"
+  rabbitmqctl -q stop >/dev/null
+  wait_until 30 "AMQP port to close" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$AMQP_PORT)" || die "RabbitMQ did not stop"
+  log "stopped"
+}
+
+cmd_status() {
+  if ! command -v rabbitmqctl >/dev/null; then
+    echo "rabbitmq: not installed"
+    return 1
+  fi
+  if ! node_running; then
+    echo "rabbitmq: stopped"
+    return 1
+  fi
+  local amqp=closed amqps=closed
+  port_open "$AMQP_PORT" && amqp=open
+  port_open "$AMQPS_PORT" && amqps=open
+  echo "rabbitmq: running (node rabbit@localhost; amqp $AMQP_PORT $amqp, amqps $AMQPS_PORT $amqps)"
+  [[ $amqp == open ]]
+}
+
+# For fault tests: stop_app closes every connection and listener at once but keeps the Erlang
+# node, so start_app brings the broker back in a second or two.
+cmd_stop_app() {
+  node_running || die "RabbitMQ is not running (bash scripts/rabbitmq.sh up)"
+  rabbitmqctl -q stop_app >/dev/null
+  wait_until 20 "AMQP port to close" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$AMQP_PORT)" || die "listener still open"
+  log "application stopped (node still up)"
+}
+
+cmd_start_app() {
+  node_running || die "RabbitMQ is not running (bash scripts/rabbitmq.sh up)"
+  rabbitmqctl -q start_app >/dev/null
+  await_ready
+  log "application started"
+}
+
+cmd_close_connections() {
+  node_running || die "RabbitMQ is not running (bash scripts/rabbitmq.sh up)"
+  rabbitmqctl -q close_all_connections "closed by scripts/rabbitmq.sh close-connections" >/dev/null
+  log "closed all client connections"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  stop-app) cmd_stop_app ;;
+  start-app) cmd_start_app ;;
+  close-connections) cmd_close_connections ;;
+  *)
+    echo "usage: $0 up|down|status|stop-app|start-app|close-connections" >&2
+    exit 2
+    ;;
+esac
