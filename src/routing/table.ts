@@ -1,0 +1,114 @@
+import { compileGlob, matchesAny } from './glob.js';
+import type { AddressOptions, DestinationConfig, RoutingConfig } from './config.js';
+import type { Envelope } from './envelope.js';
+import { renderTemplate, type TemplateVars } from './template.js';
+
+/** What the routing table needs to know about a sink: its kind and its address defaults. */
+export interface SinkAddressing extends AddressOptions {
+  name: string;
+  kind: string;
+  envelope: Envelope;
+}
+
+/** One destination of one path, fully resolved. */
+export interface ResolvedDestination {
+  readonly sink: string;
+  readonly envelope: Envelope;
+  readonly target: string;
+  readonly routingKey?: string | undefined;
+  /** Field whose value becomes the Kafka message key, if any. */
+  readonly keyField?: string | undefined;
+}
+
+export type UnroutedReason = 'excluded' | 'not-included' | 'no-route';
+
+export interface PathPlan {
+  /** The path used for routing, templates and the envelope tag. */
+  readonly path: string;
+  readonly destinations: readonly ResolvedDestination[];
+  readonly unrouted?: UnroutedReason | undefined;
+}
+
+interface CompiledRoute {
+  readonly match: RegExp[];
+  readonly exclude: RegExp[];
+  readonly options: AddressOptions;
+  readonly destinations: readonly DestinationConfig[];
+  readonly continue: boolean;
+}
+
+const FILTER_SUFFIX = /-\d+$/;
+
+/**
+ * The compiled routing table. Routes are evaluated in order; the first match wins
+ * unless it says `continue`. Paths are few, so plans are computed once per path.
+ */
+export class RoutingTable {
+  private readonly include: RegExp[];
+  private readonly exclude: RegExp[];
+  private readonly routes: CompiledRoute[];
+  private readonly defaultRoute: CompiledRoute | undefined;
+
+  constructor(
+    private readonly config: RoutingConfig,
+    private readonly sinks: ReadonlyMap<string, SinkAddressing>,
+  ) {
+    this.include = config.include.map(compileGlob);
+    this.exclude = config.exclude.map(compileGlob);
+    this.routes = config.routes.map((r) => ({
+      match: r.match.map(compileGlob),
+      exclude: (r.exclude ?? []).map(compileGlob),
+      options: r,
+      destinations: r.destinations,
+      continue: r.continue ?? false,
+    }));
+    const d = config.defaultRoute;
+    this.defaultRoute = d ? { match: [], exclude: [], options: d, destinations: d.destinations, continue: false } : undefined;
+  }
+
+  plan(rawPath: string): PathPlan {
+    const path = this.config.stripFilterSuffix ? rawPath.replace(FILTER_SUFFIX, '') : rawPath;
+    if (this.include.length > 0 && !matchesAny(this.include, path)) return { path, destinations: [], unrouted: 'not-included' };
+    if (matchesAny(this.exclude, path)) return { path, destinations: [], unrouted: 'excluded' };
+
+    const vars: TemplateVars = { path, rawPath };
+    const out: ResolvedDestination[] = [];
+    let matched = false;
+    for (const route of this.routes) {
+      if (!matchesAny(route.match, path) || matchesAny(route.exclude, path)) continue;
+      matched = true;
+      for (const d of route.destinations) out.push(this.resolve(d, route.options, vars));
+      if (!route.continue) break;
+    }
+    if (!matched && this.defaultRoute) {
+      for (const d of this.defaultRoute.destinations) out.push(this.resolve(d, this.defaultRoute.options, vars));
+    }
+    return out.length > 0 ? { path, destinations: out } : { path, destinations: [], unrouted: 'no-route' };
+  }
+
+  /** Destination options beat route options, which beat the sink's defaults. */
+  private resolve(d: DestinationConfig, route: AddressOptions, vars: TemplateVars): ResolvedDestination {
+    const sink = this.sinks.get(d.sink);
+    if (!sink) throw new Error(`unknown sink ${d.sink}`); // config validation rejects this earlier
+    const pick = <K extends keyof AddressOptions>(k: K): AddressOptions[K] => d[k] ?? route[k] ?? sink[k];
+    const envelope = pick('envelope') ?? 'tagged';
+    if (sink.kind === 'amqp') {
+      return {
+        sink: sink.name,
+        envelope,
+        target: renderTemplate(pick('exchange') ?? '', vars),
+        routingKey: renderTemplate(pick('routingKey') ?? '{path}', vars),
+      };
+    }
+    if (sink.kind === 'kafka') {
+      const keyField = pick('keyField');
+      return {
+        sink: sink.name,
+        envelope,
+        target: renderTemplate(pick('topic') ?? 'zeek-{path}', vars),
+        keyField: keyField ? keyField : undefined,
+      };
+    }
+    return { sink: sink.name, envelope, target: vars.path };
+  }
+}

@@ -1,0 +1,127 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RoutingTable, type SinkAddressing } from '../../../src/routing/table.js';
+import type { RoutingConfig } from '../../../src/routing/config.js';
+import { validateRoutes } from '../../../src/routing/config.js';
+import { compileGlob } from '../../../src/routing/glob.js';
+
+const sinks = new Map<string, SinkAddressing>([
+  ['rabbit', { name: 'rabbit', kind: 'amqp', envelope: 'tagged', exchange: 'zeek', routingKey: 'zeek.{path}' }],
+  ['kafka', { name: 'kafka', kind: 'kafka', envelope: 'tagged', topic: 'zeek-{path}', keyField: '' }],
+  ['out', { name: 'out', kind: 'console', envelope: 'raw' }],
+]);
+
+function table(partial: Partial<RoutingConfig>): RoutingTable {
+  return new RoutingTable(
+    { include: [], exclude: [], stripFilterSuffix: false, routes: [], defaultRoute: null, ...partial },
+    sinks,
+  );
+}
+
+test('globs: names, * and ? only, anchored', () => {
+  assert.ok(compileGlob('dns*').test('dns'));
+  assert.ok(compileGlob('dns*').test('dns-2'));
+  assert.ok(!compileGlob('dns*').test('mdns'));
+  assert.ok(compileGlob('conn').test('conn'));
+  assert.ok(!compileGlob('conn').test('conn_long'));
+  assert.ok(compileGlob('x509?').test('x5091'));
+  assert.ok(!compileGlob('a.b').test('axb'));
+});
+
+test('first matching route wins; sink defaults fill in the address', () => {
+  const t = table({
+    routes: [
+      { match: ['conn'], destinations: [{ sink: 'rabbit' }] },
+      { match: ['*'], destinations: [{ sink: 'kafka' }] },
+    ],
+  });
+  assert.deepEqual(t.plan('conn').destinations, [
+    { sink: 'rabbit', envelope: 'tagged', target: 'zeek', routingKey: 'zeek.conn' },
+  ]);
+  assert.deepEqual(t.plan('dns').destinations, [
+    { sink: 'kafka', envelope: 'tagged', target: 'zeek-dns', keyField: undefined },
+  ]);
+});
+
+test('continue lets later routes add destinations (fan-out by route)', () => {
+  const t = table({
+    routes: [
+      { match: ['conn'], destinations: [{ sink: 'rabbit' }], continue: true },
+      { match: ['*'], destinations: [{ sink: 'kafka' }] },
+    ],
+  });
+  assert.deepEqual(t.plan('conn').destinations.map((d) => d.sink), ['rabbit', 'kafka']);
+});
+
+test('destination options beat route options, which beat sink defaults', () => {
+  const t = table({
+    routes: [
+      {
+        match: ['http'],
+        envelope: 'raw',
+        routingKey: 'route.{path}',
+        topic: 'route-{path}',
+        keyField: 'uid',
+        destinations: [{ sink: 'rabbit' }, { sink: 'rabbit', routingKey: 'dest.{rawPath}', envelope: 'tagged' }, { sink: 'kafka' }],
+      },
+    ],
+  });
+  assert.deepEqual(t.plan('http').destinations, [
+    { sink: 'rabbit', envelope: 'raw', target: 'zeek', routingKey: 'route.http' },
+    { sink: 'rabbit', envelope: 'tagged', target: 'zeek', routingKey: 'dest.http' },
+    { sink: 'kafka', envelope: 'raw', target: 'route-http', keyField: 'uid' },
+  ]);
+});
+
+test('route excludes, global include/exclude and the default route', () => {
+  const t = table({
+    include: ['conn', 'dns*', 'http', 'files'],
+    exclude: ['files'],
+    routes: [{ match: ['dns*'], exclude: ['dns-3'], destinations: [{ sink: 'kafka' }] }],
+    defaultRoute: { destinations: [{ sink: 'out' }] },
+  });
+  assert.equal(t.plan('ssl').unrouted, 'not-included');
+  assert.equal(t.plan('files').unrouted, 'excluded');
+  assert.deepEqual(t.plan('dns-2').destinations.map((d) => d.sink), ['kafka']);
+  assert.deepEqual(t.plan('dns-3').destinations.map((d) => d.sink), ['out']);
+  assert.deepEqual(t.plan('conn').destinations, [{ sink: 'out', envelope: 'raw', target: 'conn' }]);
+});
+
+test('without a default route, unmatched paths are unrouted', () => {
+  const t = table({ routes: [{ match: ['conn'], destinations: [{ sink: 'out' }] }] });
+  assert.equal(t.plan('dns').unrouted, 'no-route');
+  assert.equal(t.plan('dns').destinations.length, 0);
+});
+
+test('stripFilterSuffix routes dns-2 as dns; {rawPath} keeps the original', () => {
+  const t = table({
+    stripFilterSuffix: true,
+    routes: [{ match: ['dns'], destinations: [{ sink: 'rabbit', routingKey: '{path}/{rawPath}' }] }],
+  });
+  const p = t.plan('dns-2');
+  assert.equal(p.path, 'dns');
+  assert.equal(p.destinations[0]!.routingKey, 'dns/dns-2');
+  assert.equal(table({ stripFilterSuffix: true }).plan('x509').path, 'x509');
+});
+
+test('route validation names every wrong key', () => {
+  const errors = validateRoutes(
+    [
+      { match: [], destinations: [{ sink: 'nope' }] },
+      { match: ['conn'], destinations: [{ sink: 'rabbit', routingKey: 'x.{host}', envelope: 'xml', colour: 1 }], bogus: true },
+      { match: ['dns'] },
+    ],
+    { destinations: [] },
+    new Set(sinks.keys()),
+  );
+  assert.deepEqual(errors, [
+    'routing.routes[0].match: must be a non-empty array of paths or globs',
+    'routing.routes[0].destinations[0].sink: unknown sink "nope" (configured: rabbit, kafka, out)',
+    'routing.routes[1].bogus: unknown key',
+    'routing.routes[1].destinations[0].colour: unknown key',
+    'routing.routes[1].destinations[0].envelope: must be one of tagged, raw',
+    'routing.routes[1].destinations[0].routingKey: unknown template variable {host}',
+    'routing.routes[2].destinations: must be a non-empty array',
+    'routing.defaultRoute.destinations: must be a non-empty array',
+  ]);
+});
