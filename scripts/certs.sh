@@ -17,8 +17,8 @@ ZLG_STATE=${ZLG_STATE:-/tmp/zeek-log-gateway-brokers}
 ZLG_CACHE=${ZLG_CACHE:-$HOME/.cache/zeek-log-gateway}
 CERT_DIR=$ZLG_STATE/certs
 
-log() { printf '[%s] %s\n' "${LOG_TAG:-brokers}" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+log() { printf '[%s] %s\n' "${LOG_TAG:-brokers}" "$*"; }
+die() { log "ERROR: $*" >&2; exit 1; }
 
 # wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every half second.
 wait_until() {
@@ -29,6 +29,9 @@ wait_until() {
     sleep 0.5
   done
 }
+
+# not COMMAND...: negates a command, for wait_until.
+not() { ! "$@"; }
 
 # port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -67,6 +70,6 @@ extendedKeyUsage=serverAuth'
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
   LOG_TAG=certs
-  ensure_certs
+  ensure_certs >&2
   echo "$CERT_DIR"
 fi

@@ -104,7 +104,7 @@ cmd_down() {
   fi
   log "stopping"
   rabbitmqctl -q stop >/dev/null
-  wait_until 30 "AMQP port to close" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$AMQP_PORT)" || die "RabbitMQ did not stop"
+  wait_until 30 "AMQP port to close" not port_open "$AMQP_PORT" || die "RabbitMQ did not stop"
   log "stopped"
 }
 
@@ -129,7 +129,7 @@ cmd_status() {
 cmd_stop_app() {
   node_running || die "RabbitMQ is not running (bash scripts/rabbitmq.sh up)"
   rabbitmqctl -q stop_app >/dev/null
-  wait_until 20 "AMQP port to close" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$AMQP_PORT)" || die "listener still open"
+  wait_until 20 "AMQP port to close" not port_open "$AMQP_PORT" || die "listener still open"
   log "application stopped (node still up)"
 }
 
