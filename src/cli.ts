@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig } from './config/load.js';
+import { Gateway } from './gateway.js';
+import { generateKeypair } from './ingress/curve.js';
+import { startHttp } from './ops/http.js';
+import { createLogger } from './ops/log.js';
+import { Metrics } from './ops/metrics.js';
+
+const EXIT_CONFIG = 2;
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const configOption = () =>
+  new Option('-c, --config <file>', 'configuration file, after config/default.json (repeatable; later wins)')
+    .argParser(collect)
+    .default([] as string[]);
+
+/** Loads the configuration or exits with code 2, naming every wrong key. */
+function configOrExit(files: string[]) {
+  try {
+    return loadConfig(files);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`zeek-log-gateway: ${err.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+}
+
+async function run(opts: { config: string[] }): Promise<void> {
+  const { config } = configOrExit(opts.config);
+  const logger = createLogger({ level: config.log.level });
+  const metrics = new Metrics({ processMetrics: true });
+  const gateway = new Gateway(config, metrics, logger);
+  logger.info({ version: pkg.version, sinks: config.sinks.filter((s) => s.enabled).map((s) => s.name) }, 'starting');
+  const server = config.http.enabled
+    ? await startHttp({ ...config.http, registry: metrics.registry, readiness: () => ({ ...gateway.readiness() }) })
+    : undefined;
+  if (server) logger.info({ host: config.http.host, port: config.http.port }, 'serving /metrics /healthz /readyz');
+
+  let signals = 0;
+  const shutdown = (signal: string): void => {
+    if (++signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting without waiting for the drain');
+      process.exit(1);
+    }
+    logger.info({ signal, lingerMs: config.shutdown.lingerMs }, 'shutting down');
+    void gateway.stop().then(() => {
+      server?.close();
+      logger.flush();
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  await gateway.start();
+  logger.info('gateway running');
+}
+
+const program = new Command()
+  .name('zeek-log-gateway')
+  .description('Routes Zeek logs from ZeroMQ to RabbitMQ and Kafka.')
+  .version(pkg.version);
+
+program
+  .command('run', { isDefault: true })
+  .description('run the gateway')
+  .addOption(configOption())
+  .action(run);
+
+program
+  .command('check-config')
+  .description('validate the configuration and print the effective one, secrets redacted (exit 2 when invalid)')
+  .addOption(configOption())
+  .action((opts: { config: string[] }) => {
+    const loaded = configOrExit(opts.config);
+    process.stdout.write(`${JSON.stringify(loaded.redacted(), null, 2)}\n`);
+  });
+
+program
+  .command('keygen')
+  .description('print a new CURVE keypair in Z85, like Cluster::Backend::ZeroMQ::generate_keypair()')
+  .action(() => {
+    process.stdout.write(`${JSON.stringify(generateKeypair())}\n`);
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`zeek-log-gateway: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,126 @@
+import convict from 'convict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { CurveConfigError, resolveCurveConfig, type CurveSettings, type ResolvedCurveConfig } from '../ingress/curve.js';
+import type { SubIngressConfig } from '../ingress/zmq-sub.js';
+import type { PullIngressConfig } from '../ingress/zmq-pull.js';
+import { validateRoutes, type RoutingConfig } from '../routing/config.js';
+import { registerFormats } from './formats.js';
+import { schema } from './schema.js';
+import { loadSinks, type SinkConfig } from './sinks.js';
+
+export interface GatewayConfig {
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  ingress: {
+    sub: SubIngressConfig & { curve: CurveSettings; security: ResolvedCurveConfig };
+    pull: PullIngressConfig & { curve: CurveSettings; security: ResolvedCurveConfig };
+  };
+  routing: RoutingConfig;
+  sinks: SinkConfig[];
+  http: { enabled: boolean; host: string; port: number };
+  shutdown: { lingerMs: number };
+}
+
+/** Invalid configuration: every problem, each naming its key. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+export interface LoadedConfig {
+  config: GatewayConfig;
+  /** The effective configuration with every secret replaced, for check-config. */
+  redacted(): Record<string, unknown>;
+}
+
+/** The defaults shipped with the package, always loaded first. */
+export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../../config/default.json', import.meta.url));
+
+registerFormats();
+
+/**
+ * Loads config/default.json, then each file in order (later wins; objects merge, arrays
+ * are replaced), then environment variables (ZLG_…), and validates everything. Throws
+ * ConfigError listing every problem.
+ */
+export function loadConfig(files: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const top = convict(schema, { env, args: [] });
+  const problems: string[] = [];
+  let merged: Record<string, unknown> = {};
+  for (const file of [DEFAULT_CONFIG_FILE, ...files]) {
+    try {
+      merged = deepMerge(merged, JSON.parse(readFileSync(file, 'utf8')) as unknown);
+    } catch (err) {
+      problems.push(`${file}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  top.load(merged);
+  try {
+    top.validate({ allowed: 'strict' });
+  } catch (err) {
+    problems.push(...convictProblems(err as Error));
+  }
+  const sinks = loadSinks(top.get('sinks') as Record<string, unknown>, env);
+  problems.push(...sinks.problems);
+  const routing = top.get('routing') as RoutingConfig;
+  const enabledSinks = new Set(sinks.configs.filter((s) => s.enabled).map((s) => s.name));
+  problems.push(...validateRoutes(routing.routes, routing.defaultRoute, enabledSinks));
+  if (problems.length) throw new ConfigError(problems);
+
+  const ingress = top.get('ingress') as unknown as GatewayConfig['ingress'];
+  if (!ingress.sub.enabled && !ingress.pull.enabled) problems.push('ingress: enable ingress.sub or ingress.pull (or both)');
+  for (const name of ['sub', 'pull'] as const) {
+    const section = ingress[name];
+    try {
+      section.security = section.enabled ? resolveCurveConfig(section.curve, env, { setting: `ingress.${name}.curve` }) : { enabled: false, warnings: [] };
+    } catch (err) {
+      if (!(err instanceof CurveConfigError)) throw err;
+      problems.push(...err.problems.map((p) => `${p.setting}: ${p.message}`));
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const config: GatewayConfig = {
+    log: top.get('log') as GatewayConfig['log'],
+    ingress,
+    routing,
+    sinks: sinks.configs,
+    http: top.get('http') as GatewayConfig['http'],
+    shutdown: top.get('shutdown') as GatewayConfig['shutdown'],
+  };
+  return {
+    config,
+    redacted() {
+      const out = JSON.parse(top.toString()) as Record<string, unknown>;
+      out.sinks = Object.fromEntries(sinks.configs.map((s) => [s.name, s.redacted()]));
+      return out;
+    },
+  };
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Later files win: objects merge key by key (so a file can change one option of a sink
+ * defined earlier), anything else (arrays such as routes, scalars) is replaced.
+ */
+export function deepMerge(base: Record<string, unknown>, over: unknown): Record<string, unknown> {
+  if (!isPlainObject(over)) throw new Error('a configuration file must hold a JSON object');
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+/** Convict reports all problems in one message, a line each; we keep them as a list. */
+export function convictProblems(err: Error): string[] {
+  return err.message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+    .map((l) => l.replace(/^configuration param '([^']+)' not declared in the schema$/, '$1: unknown key'));
+}

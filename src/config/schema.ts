@@ -1,0 +1,79 @@
+import { subIngressSchema } from '../ingress/zmq-sub.js';
+import { pullIngressSchema } from '../ingress/zmq-pull.js';
+import { curveSchema } from '../ingress/curve.js';
+import { withEnv } from './env.js';
+
+/**
+ * The top-level configuration schema. Sections map one to one onto the pipeline:
+ * ingress → routing → sinks, plus operations. Environment variable names are derived
+ * from the key paths (env.ts); sinks are validated per entry (sinks.ts).
+ */
+export const schema = withEnv({
+  log: {
+    level: {
+      doc: 'Log level: fatal, error, warn, info, debug, trace or silent. Logs are JSON lines on stderr.',
+      format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      default: 'info',
+    },
+  },
+  ingress: {
+    sub: { ...subIngressSchema, curve: curveSchema },
+    pull: { ...pullIngressSchema, curve: curveSchema },
+  },
+  routing: {
+    include: {
+      doc: "Only these log paths (names or globs) are routed, like the plugin's send_logs. Empty: all.",
+      format: 'string-list',
+      default: [] as string[],
+    },
+    exclude: {
+      doc: "These log paths (names or globs) are never routed, like the plugin's excluded_log_ids.",
+      format: 'string-list',
+      default: [] as string[],
+    },
+    stripFilterSuffix: {
+      doc: 'Route dns-2 as dns: strip the -N suffix Zeek adds when several filters of one writer share a path.',
+      format: Boolean,
+      default: false,
+    },
+    routes: {
+      doc: 'Ordered routes: {name, match: [globs], exclude: [globs], destinations: [{sink, ...address options}], continue, envelope, exchange, routingKey, topic, keyField}. The first match wins unless it says continue.',
+      format: Array,
+      default: [] as unknown[],
+    },
+    defaultRoute: {
+      doc: 'Destinations for paths no route matched ({destinations: [...], ...address options}); null drops them (counted as unrouted).',
+      format: '*',
+      default: null as unknown,
+    },
+  },
+  sinks: {
+    doc: 'Sinks by name: {type: amqp|kafka|console, enabled, required, envelope, buffer: {...}, ...the type’s options}.',
+    format: Object,
+    default: {} as Record<string, unknown>,
+  },
+  http: {
+    enabled: {
+      doc: 'Serve /metrics, /healthz and /readyz.',
+      format: Boolean,
+      default: true,
+    },
+    host: {
+      doc: 'Address of the HTTP listener (0.0.0.0 in containers).',
+      format: String,
+      default: '127.0.0.1',
+    },
+    port: {
+      doc: 'Port of the HTTP listener.',
+      format: 'port',
+      default: 9275,
+    },
+  },
+  shutdown: {
+    lingerMs: {
+      doc: 'On SIGTERM/SIGINT: how long to keep delivering buffered records before exiting.',
+      format: 'nat',
+      default: 10_000,
+    },
+  },
+});

@@ -1,0 +1,131 @@
+import * as zmq from 'zeromq';
+import type { GatewayConfig } from './config/load.js';
+import {
+  applyCurveServer,
+  describeCurveConfig,
+  monitorSocketEvents,
+  startZapHandler,
+  type ResolvedCurveConfig,
+  type ZapHandler,
+} from './ingress/curve.js';
+import type { IngressDeps } from './ingress/deps.js';
+import type { Ingress } from './ingress/zmq-ingress.js';
+import { createPullIngress } from './ingress/zmq-pull.js';
+import { createSubIngress } from './ingress/zmq-sub.js';
+import type { Logger } from './ops/log.js';
+import type { Metrics } from './ops/metrics.js';
+import { Router } from './routing/router.js';
+import { RoutingTable, type SinkAddressing } from './routing/table.js';
+import { BufferedSink } from './sinks/buffered-sink.js';
+import { SINK_KINDS } from './sinks/registry.js';
+
+export interface Readiness {
+  ready: boolean;
+  ingresses: Record<string, boolean>;
+  sinks: Record<string, { connected: boolean; required: boolean; bufferedRecords: number }>;
+}
+
+/**
+ * Builds the pipeline from the configuration (ingress → router → sinks) and runs it:
+ * start, readiness, and a graceful drain on stop.
+ */
+export class Gateway {
+  readonly sinks = new Map<string, BufferedSink>();
+  readonly router: Router;
+  private readonly ingresses: Ingress[] = [];
+  private readonly context = new zmq.Context();
+  private zap: ZapHandler | undefined;
+  private stopping: Promise<number> | undefined;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {
+    const addressing = new Map<string, SinkAddressing>();
+    for (const s of config.sinks.filter((x) => x.enabled)) {
+      const kind = SINK_KINDS.get(s.type);
+      if (!kind) throw new Error(`unknown sink type ${s.type}`);
+      const transport = kind.create(s.options as never, { name: s.name, logger: logger.child({ sink: s.name }) });
+      this.sinks.set(s.name, new BufferedSink(s.name, s.type, transport, s.buffer, { metrics, logger, required: s.required }));
+      addressing.set(s.name, { name: s.name, kind: s.type, envelope: s.envelope, ...s.addressing });
+    }
+    this.router = new Router(new RoutingTable(config.routing, addressing), this.sinks, metrics);
+  }
+
+  /** Connects the sinks (in the background when a broker is down), then opens the ingress sockets. */
+  async start(): Promise<void> {
+    await Promise.all([...this.sinks.values()].map((s) => s.start()));
+    const { sub, pull } = this.config.ingress;
+    if ((sub.enabled && sub.security.enabled) || (pull.enabled && pull.security.enabled)) {
+      this.zap = await startZapHandler({
+        context: this.context,
+        logger: this.logger,
+        onDecision: (d) => this.metrics.curveAuth.labels(d.domain, d.allowed ? 'allowed' : d.reason).inc(),
+      });
+    }
+    if (sub.enabled) this.ingresses.push(createSubIngress(sub, this.ingressDeps(sub.security)));
+    if (pull.enabled) this.ingresses.push(createPullIngress(pull, this.ingressDeps(pull.security)));
+    for (const ingress of this.ingresses) await ingress.start();
+  }
+
+  readiness(): Readiness {
+    const ingresses = Object.fromEntries(this.ingresses.map((i) => [i.name, i.isReady()]));
+    const sinks = Object.fromEntries(
+      [...this.sinks.values()].map((s) => [s.name, { connected: s.isConnected(), required: s.required, bufferedRecords: s.records }]),
+    );
+    const ready =
+      this.stopping === undefined &&
+      this.ingresses.length > 0 &&
+      Object.values(ingresses).every(Boolean) &&
+      Object.values(sinks).every((s) => s.connected || !s.required);
+    return { ready, ingresses, sinks };
+  }
+
+  /**
+   * Stops reading, delivers what is buffered for up to `lingerMs`, then closes the
+   * sinks. Returns the number of records that could not be delivered (and logs them per sink).
+   */
+  stop(lingerMs = this.config.shutdown.lingerMs): Promise<number> {
+    this.stopping ??= this.doStop(lingerMs);
+    return this.stopping;
+  }
+
+  private async doStop(lingerMs: number): Promise<number> {
+    await Promise.all(this.ingresses.map((i) => i.stop()));
+    const held = [...this.sinks.values()].reduce((n, s) => n + s.records, 0);
+    this.logger.info({ bufferedRecords: held, lingerMs }, 'ingress stopped; draining sinks');
+    const left = await Promise.all([...this.sinks.values()].map(async (s) => [s.name, await s.drain(lingerMs)] as const));
+    let undelivered = 0;
+    for (const [sink, n] of left) {
+      undelivered += n;
+      if (n > 0) this.logger.error({ sink, undelivered: n }, 'records not delivered before the shutdown linger ran out');
+    }
+    await Promise.all([...this.sinks.values()].map((s) => s.close()));
+    await this.zap?.stop();
+    this.logger.info({ undelivered }, 'gateway stopped');
+    return undelivered;
+  }
+
+  private ingressDeps(security: ResolvedCurveConfig): IngressDeps {
+    return {
+      router: this.router,
+      metrics: this.metrics,
+      logger: this.logger,
+      context: this.context,
+      secure: (socket, ingress) => {
+        for (const w of security.warnings) this.logger.warn({ ingress }, w);
+        if (!security.enabled || !this.zap) return;
+        applyCurveServer(socket, { curve: security, zap: this.zap, zapDomain: ingress });
+        this.logger.info(
+          { ingress, ...describeCurveConfig(security) },
+          'CURVE on: Zeek senders need curve_server_publickey = serverPublicKey',
+        );
+      },
+      monitor: (socket, ingress) => {
+        const m = monitorSocketEvents(socket, (e) => this.metrics.zmqEvents.labels(ingress, e.kind).inc());
+        return () => m.stop();
+      },
+    };
+  }
+}

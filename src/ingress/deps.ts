@@ -1,0 +1,17 @@
+import type * as zmq from 'zeromq';
+import type { Logger } from '../ops/log.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Router } from '../routing/router.js';
+
+/** What the gateway gives each ingress factory. */
+export interface IngressDeps {
+  router: Router;
+  metrics: Metrics;
+  logger: Logger;
+  /** The ZeroMQ context shared by the ingress sockets and the ZAP handler. */
+  context: zmq.Context;
+  /** Applies CURVE server options to a socket before it binds, when configured. */
+  secure?: ((socket: zmq.Socket, ingress: string) => void) | undefined;
+  /** Watches socket events for metrics; returns a stop function. */
+  monitor?: ((socket: zmq.Socket, ingress: string) => () => void) | undefined;
+}

@@ -1,0 +1,139 @@
+import * as zmq from 'zeromq';
+import type { Logger } from '../ops/log.js';
+import { RateLimitedLog } from '../ops/log.js';
+import { LabelCap, senderLabel, type Metrics } from '../ops/metrics.js';
+import type { Router } from '../routing/router.js';
+
+/** What the gateway needs from an ingress. */
+export interface Ingress {
+  readonly name: string;
+  start(): Promise<void>;
+  /** Stops reading; messages still queued in the socket are not read. */
+  stop(): Promise<void>;
+  /** True once every endpoint is bound (or connected). */
+  isReady(): boolean;
+}
+
+/** Turns one received message into records (calling route) or a rejection. */
+export type MessageHandler = (frames: Buffer[], receivedAt: number, sink: IngressSink) => void;
+
+/** What a message handler may do with a message. */
+export interface IngressSink {
+  route: Router['route'];
+  reject(reason: string, detail: string): void;
+  /** Counts accepted records per path and sender (cluster batches count many at once). */
+  accepted(path: string, sender: string | undefined, records: number): void;
+}
+
+export interface ZmqIngressOptions {
+  name: string;
+  socket: zmq.Subscriber | zmq.Pull;
+  endpoints: readonly string[];
+  mode: 'bind' | 'connect';
+  handler: MessageHandler;
+  router: Router;
+  metrics: Metrics;
+  logger: Logger;
+  /** Watches socket events (connections, handshakes) for metrics; returns a stop function. */
+  monitor?: ((socket: zmq.Socket) => () => void) | undefined;
+}
+
+/**
+ * The receive loop shared by the SUB and PULL ingresses: read a message, hand it to the
+ * format's handler, and stop reading while a blocking sink is full, so that ZeroMQ's
+ * own high-water mark applies backpressure (PUSH senders wait or drop at their HWM).
+ * A handler never throws for bad input; if one does anyway, the message is counted as
+ * rejected and the loop goes on.
+ */
+export class ZmqIngress implements Ingress {
+  readonly name: string;
+  private bound = false;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private stopMonitor: (() => void) | undefined;
+  private readonly log: RateLimitedLog;
+  private readonly sink: IngressSink;
+  private readonly messages;
+
+  constructor(private readonly opts: ZmqIngressOptions) {
+    this.name = opts.name;
+    const logger = opts.logger.child({ ingress: opts.name });
+    this.log = new RateLimitedLog(logger);
+    this.messages = opts.metrics.ingressMessages.labels(opts.name);
+    this.sink = this.makeSink();
+  }
+
+  async start(): Promise<void> {
+    const { socket, endpoints, mode } = this.opts;
+    this.stopMonitor = this.opts.monitor?.(socket);
+    for (const ep of endpoints) {
+      if (mode === 'bind') await socket.bind(ep);
+      else socket.connect(ep);
+    }
+    this.bound = true;
+    this.opts.logger.info({ ingress: this.name, endpoints, mode }, 'ingress listening');
+    this.loop = this.run();
+  }
+
+  isReady(): boolean {
+    return this.bound && !this.stopped;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stopMonitor?.();
+    this.opts.socket.close();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const { socket, handler, router } = this.opts;
+    while (!this.stopped) {
+      let frames: Buffer[];
+      try {
+        frames = await socket.receive();
+      } catch (err) {
+        if (this.stopped || socket.closed) return;
+        this.log.error('receive', { err: (err as Error).message }, 'receive failed');
+        continue;
+      }
+      this.messages.inc();
+      try {
+        handler(frames, performance.now(), this.sink);
+      } catch (err) {
+        this.sink.reject('internal-error', (err as Error).stack ?? String(err));
+      }
+      if (router.mustWait()) await router.whenWritable();
+    }
+  }
+
+  private makeSink(): IngressSink {
+    const { metrics, router } = this.opts;
+    const name = this.name;
+    const log = this.log;
+    const received = new Map<string, { inc(n: number): void }>();
+    const paths = new LabelCap();
+    const senders = new LabelCap(64);
+    const rejected = new Map<string, { inc(): void }>();
+    return {
+      route: (record) => router.route(record),
+      reject(reason, detail) {
+        let c = rejected.get(reason);
+        if (!c) rejected.set(reason, (c = metrics.ingressRejected.labels(name, reason)));
+        c.inc();
+        log.warn(`reject:${reason}`, { reason, detail }, 'message rejected');
+      },
+      accepted(path, sender, records) {
+        const key = sender === undefined ? path : `${path}\u0000${sender}`;
+        let c = received.get(key);
+        if (!c) {
+          c = metrics.recordsReceived.labels(name, paths.value(path), senders.value(senderLabel(sender)));
+          // Paths and senders come from the network: stop caching past a bound.
+          if (received.size < 4096) received.set(key, c);
+        }
+        c.inc(records);
+      },
+    };
+  }
+}

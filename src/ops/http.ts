@@ -1,0 +1,47 @@
+import { createServer, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  registry: Registry;
+  /** Whether every ingress is bound and every required sink connected, with details. */
+  readiness: () => { ready: boolean } & Record<string, unknown>;
+}
+
+/**
+ * /metrics (Prometheus text format), /healthz (the process is alive and serving) and
+ * /readyz (200 only when ready, else 503) — so compose and Kubernetes can hold Zeek
+ * back until the gateway can take its logs.
+ */
+export async function startHttp(opts: HttpOptions): Promise<Server> {
+  const server = createServer((req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (url === '/metrics') {
+      opts.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': opts.registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(err.message),
+      );
+    } else if (url === '/healthz') {
+      json(res, 200, { status: 'ok' });
+    } else if (url === '/readyz') {
+      const r = opts.readiness();
+      json(res, r.ready ? 200 : 503, r);
+    } else {
+      json(res, 404, { error: 'not found', endpoints: ['/metrics', '/healthz', '/readyz'] });
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  return server;
+}
+
+function json(res: import('node:http').ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}

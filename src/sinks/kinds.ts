@@ -1,0 +1,17 @@
+import type { Logger } from '../ops/log.js';
+import type { Transport } from './transport.js';
+
+/**
+ * One sink kind (amqp, kafka, console): its option schema, the address defaults the
+ * routing table may override per route, and how to build its transport.
+ */
+export interface SinkKind<O = never> {
+  readonly kind: string;
+  /** Convict schema of the kind's own options (connection, TLS, ...). */
+  readonly schema: object;
+  /** Convict schema of the address defaults (exchange/routingKey, topic/keyField). */
+  readonly addressing: object;
+  /** Checks that span several options; each problem names its key. */
+  validate?(options: O): Array<{ key: string; message: string }>;
+  create(options: O, ctx: { name: string; logger: Logger }): Transport;
+}
