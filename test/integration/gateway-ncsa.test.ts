@@ -145,8 +145,9 @@ function numbered(count: number): Buffer[][] {
 }
 const seqOf = (content: Buffer): number => (JSON.parse(content.toString()) as Record<string, { _seq: number }>)[Object.keys(JSON.parse(content.toString()) as object)[0]!]!._seq;
 
-test('block: RabbitMQ stopped mid-stream, nothing lost once it is back, order kept', async () => {
-  const id = uniqueName('block');
+/** A gateway routing everything to one RabbitMQ sink with the given buffer, and the queue to read. */
+async function rabbitOnlyGateway(label: string, buffer: Record<string, unknown>) {
+  const id = uniqueName(label);
   const exchange = `zlg-${id}`;
   const queue = await declareTestQueue(exchange, '#');
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
@@ -159,11 +160,16 @@ test('block: RabbitMQ stopped mid-stream, nothing lost once it is back, order ke
         exchange,
         declareExchange: { name: exchange },
         reconnect: { initialDelayMs: 200, maxDelayMs: 1000 },
-        buffer: { whenFull: 'block', maxRecords: 200, retryInitialMs: 100, retryMaxMs: 1000 },
+        buffer: { retryInitialMs: 100, retryMaxMs: 1000, ...buffer },
       },
     },
     routing: { routes: [{ match: ['*'], destinations: [{ sink: 'rabbit' }] }] },
   });
+  return { gw, queue, endpoint };
+}
+
+test('block: RabbitMQ stopped mid-stream, nothing lost once it is back, order kept', async () => {
+  const { gw, queue, endpoint } = await rabbitOnlyGateway('block', { whenFull: 'block', maxRecords: 200 });
   const messages = numbered(3000);
   try {
     const pub = await ncsaPublisher(endpoint);
@@ -203,24 +209,7 @@ test('block: RabbitMQ stopped mid-stream, nothing lost once it is back, order ke
 });
 
 test('drop-newest: with the broker away the buffer keeps the first records and counts every drop exactly', async () => {
-  const id = uniqueName('drop');
-  const exchange = `zlg-${id}`;
-  const queue = await declareTestQueue(exchange, '#');
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const gw = await startGateway({
-    ingress: { sub: { endpoints: [endpoint] } },
-    sinks: {
-      rabbit: {
-        type: 'amqp',
-        url: AMQP_URL,
-        exchange,
-        declareExchange: { name: exchange },
-        reconnect: { initialDelayMs: 200, maxDelayMs: 1000 },
-        buffer: { whenFull: 'drop-newest', maxRecords: 25, retryInitialMs: 100, retryMaxMs: 500 },
-      },
-    },
-    routing: { routes: [{ match: ['*'], destinations: [{ sink: 'rabbit' }] }] },
-  });
+  const { gw, queue, endpoint } = await rabbitOnlyGateway('drop', { whenFull: 'drop-newest', maxRecords: 25 });
   const messages = numbered(500);
   try {
     await eventually(() => gw.gateway.readiness().ready, 10_000, 'gateway ready');
