@@ -55,7 +55,15 @@ async function run(opts: { config: string[] }): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (err) {
+    // E.g. a fail-fast sink whose broker is down, or an endpoint that cannot be bound.
+    logger.fatal({ err: (err as Error).message }, 'startup failed');
+    logger.flush();
+    await gateway.stop(0).catch(() => undefined);
+    process.exit(1);
+  }
   logger.info('gateway running');
 }
 

@@ -46,7 +46,7 @@ export class Gateway {
     for (const s of config.sinks.filter((x) => x.enabled)) {
       const kind = SINK_KINDS.get(s.type);
       if (!kind) throw new Error(`unknown sink type ${s.type}`);
-      const transport = kind.create(s.options as never, { name: s.name, logger: logger.child({ sink: s.name }) });
+      const transport = kind.create(s.options as never, { name: s.name, logger });
       this.sinks.set(s.name, new BufferedSink(s.name, s.type, transport, s.buffer, { metrics, logger, required: s.required }));
       addressing.set(s.name, { name: s.name, kind: s.type, envelope: s.envelope, ...s.addressing });
     }

@@ -1,0 +1,133 @@
+// The gateway as a process: start with a broker down, SIGTERM drain, exit codes, logs.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AMQP_URL, collectAmqp, declareTestQueue, requireRabbitMQ, uniqueName } from '../helpers/brokers.js';
+import { eventually, freePort, ncsaPublisher } from '../helpers/gateway.js';
+import { loadCapture } from '../helpers/testdata.js';
+
+before(() => requireRabbitMQ());
+
+interface Proc {
+  child: ChildProcess;
+  logs: Array<Record<string, unknown>>;
+  exit: Promise<number | null>;
+}
+
+/** Runs the CLI as a user would, collecting its JSON log lines from stderr. */
+function runCli(args: string[]): Proc {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: Array<Record<string, unknown>> = [];
+  let buf = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: line });
+      }
+    }
+  });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, logs, exit };
+}
+
+function writeConfig(config: object): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'zlg-life-')), 'config.json');
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
+async function ready(port: number): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+}
+
+const wiki = loadCapture('ncsa', 'wikipedia.jsonl');
+
+test('starts with a broker down, reports not ready, and on SIGTERM delivers what it can, logs the rest, exits 0', async () => {
+  const id = uniqueName('life');
+  const exchange = `zlg-${id}`;
+  const queue = await declareTestQueue(exchange, '#');
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const httpPort = await freePort();
+  const deadKafka = `127.0.0.1:${await freePort()}`; // nothing listens here
+  const file = writeConfig({
+    ingress: { sub: { endpoints: [endpoint] } },
+    http: { port: httpPort },
+    shutdown: { lingerMs: 1500 },
+    sinks: {
+      rabbitmq: { url: AMQP_URL, exchange, declareExchange: { name: exchange } },
+      kafka: { brokers: [deadKafka], retry: { retries: 0 } },
+    },
+  });
+  const p = runCli(['run', '--config', file]);
+  try {
+    type Sinks = Record<string, { connected: boolean }>;
+    await eventually(
+      async () => ((await ready(httpPort).catch(() => undefined))?.body.sinks as Sinks | undefined)?.rabbitmq?.connected === true,
+      20_000,
+      'RabbitMQ connected',
+    );
+    const r = await ready(httpPort);
+    assert.equal(r.status, 503, 'not ready while the required kafka sink is down');
+    assert.equal((r.body.sinks as Sinks).kafka!.connected, false);
+    assert.deepEqual(r.body.ingresses, { sub: true });
+    const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+    assert.equal(health.status, 200);
+
+    const pub = await ncsaPublisher(endpoint);
+    for (const m of wiki) await pub.send(m);
+    pub.close();
+    // RabbitMQ gets everything even though the Kafka sink is stuck.
+    const got = await collectAmqp(queue, { count: wiki.length, timeoutMs: 20_000 });
+    assert.equal(got.length, wiki.length);
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    assert.match(metrics, /zeek_gateway_sink_buffer_records\{sink="kafka"\} 83/);
+    assert.match(metrics, /zeek_gateway_sink_connected\{sink="rabbitmq"\} 1/);
+
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exit, 0);
+    const undelivered = p.logs.find((l) => l.msg === 'records not delivered before the shutdown linger ran out');
+    assert.equal(undelivered?.sink, 'kafka');
+    assert.equal(undelivered?.undelivered, wiki.length);
+    assert.equal(p.logs.find((l) => l.msg === 'gateway stopped')?.undelivered, wiki.length);
+  } finally {
+    p.child.kill('SIGKILL');
+  }
+});
+
+test('fail-fast: a broker that is down at start stops the gateway with a clear error', async () => {
+  const file = writeConfig({
+    ingress: { sub: { endpoints: [`tcp://127.0.0.1:${await freePort()}`] } },
+    http: { enabled: false },
+    sinks: {
+      rabbitmq: { url: `amqp://guest:guest@127.0.0.1:${await freePort()}`, failFast: true, connectTimeoutMs: 2000 },
+      kafka: { enabled: false },
+    },
+    routing: { routes: [{ match: ['*'], destinations: [{ sink: 'rabbitmq' }] }] },
+  });
+  const p = runCli(['run', '--config', file]);
+  const code = await p.exit;
+  assert.notEqual(code, 0);
+  const fatal = p.logs.find((l) => l.level === 'fatal');
+  assert.equal(fatal?.msg, 'startup failed');
+  assert.match(String(fatal?.err), /ECONNREFUSED/);
+});
+
+test('invalid configuration exits 2 naming every wrong key', async () => {
+  const file = writeConfig({ ingress: { sub: { mode: 'sideways' } }, sinks: { kafka: { acks: 7 } }, typo: true });
+  const p = runCli(['check-config', '--config', file]);
+  assert.equal(await p.exit, 2);
+  const text = p.logs.map((l) => String(l.msg)).join('\n');
+  assert.match(text, /ingress\.sub\.mode: must be one of/);
+  assert.match(text, /sinks\.kafka\.acks: must be -1 \(all\), 0 or 1/);
+  assert.match(text, /typo: unknown key/);
+});
