@@ -7,6 +7,7 @@ import { generateKeypair } from './ingress/curve.js';
 import { startHttp } from './ops/http.js';
 import { createLogger } from './ops/log.js';
 import { Metrics } from './ops/metrics.js';
+import { registerReplayCommand } from './tools/replay-command.js';
 
 const EXIT_CONFIG = 2;
 
@@ -93,6 +94,8 @@ program
   .action(() => {
     process.stdout.write(`${JSON.stringify(generateKeypair())}\n`);
   });
+
+registerReplayCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`zeek-log-gateway: ${(err as Error).stack ?? String(err)}\n`);
