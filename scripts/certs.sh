@@ -36,10 +36,43 @@ not() { ! "$@"; }
 # port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# lock NAME: serializes this script's state changes with other runs (tests in parallel processes
+# may start or kill a broker at the same time). Held on fd 9 until the script exits, so daemons
+# started while holding it must be started with 9>&- or they would keep it forever.
+lock() {
+  mkdir -p "$ZLG_STATE"
+  exec 9>"$ZLG_STATE/$1.lock"
+  flock -w 300 9 || die "another scripts/$1.sh has held $ZLG_STATE/$1.lock for 5 minutes"
+}
+
+# apt_install PACKAGE...: installs Debian packages (needs root). Without systemd a package's
+# postinst tries to start its service and fails or hangs; a policy-rc.d answering 101 ("action
+# forbidden") makes invoke-rc.d skip that while we install.
+apt_install() {
+  [[ $(id -u) == 0 ]] || die "missing $*; installing it needs root (apt-get install $*)"
+  log "installing $* with apt-get (first run only)"
+  local made_policy=0 rc=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  {
+    # Package lists younger than an hour are fresh enough; a fresh machine has none.
+    if ! find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -60 2>/dev/null | grep -q .; then
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    fi &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@" >/dev/null
+  } || rc=$?
+  if ((made_policy)); then rm -f /usr/sbin/policy-rc.d; fi
+  ((rc == 0)) || die "apt-get install $* failed (exit $rc)"
+}
+
 ensure_certs() {
   # client.key is written last, so its presence means a complete set.
   [[ -s $CERT_DIR/client.key && -s $CERT_DIR/server-keystore.pem ]] && return 0
-  command -v openssl >/dev/null || die "openssl is missing (apt-get install openssl)"
+  command -v openssl >/dev/null || apt_install openssl
   log "making test certificates in $CERT_DIR"
   mkdir -p "$CERT_DIR"
   local tmp

@@ -33,8 +33,7 @@ SCRAM_PASSWORD=zlg-secret
 
 fetch_jars() {
   [[ -f $LIBS/.complete ]] && return 0
-  command -v mvn >/dev/null || die "mvn is missing (apt-get install maven)"
-  command -v java >/dev/null || die "java is missing (apt-get install openjdk-17-jre-headless)"
+  command -v mvn >/dev/null || apt_install maven
   log "fetching Kafka $KAFKA_VERSION jars from Maven Central into $LIBS"
   local tmp=$LIBS.tmp
   rm -rf "$tmp"
@@ -92,6 +91,8 @@ await_ready() {
 cmd_up() {
   local pid
   mkdir -p "$KDIR"
+  # Kafka 4 needs Java 17 or newer; Debian 12's default JDK is 17.
+  command -v java >/dev/null || apt_install openjdk-17-jre-headless
   fetch_jars
   ensure_certs
   if pid=$(kafka_pid); then
@@ -108,7 +109,7 @@ cmd_up() {
   log "starting Kafka $KAFKA_VERSION (heap $HEAP, log $KLOG)"
   # setsid: the broker must outlive this script and the shell or test runner that called it.
   # setsid and nohup both exec, so $! is the java process itself.
-  setsid nohup java "${JAVA_OPTS[@]}" kafka.Kafka "$KDIR/server.properties" >>"$KLOG" 2>&1 </dev/null &
+  setsid nohup java "${JAVA_OPTS[@]}" kafka.Kafka "$KDIR/server.properties" >>"$KLOG" 2>&1 </dev/null 9>&- &
   pid=$!
   echo "$pid" >"$PID_FILE"
   await_ready "$pid"
@@ -153,14 +154,15 @@ cmd_status() {
     echo "kafka: stopped"
     return 1
   fi
-  local p states=()
+  local p states=""
   for p in "${PORTS[@]}"; do
-    if port_open "$p"; then states+=("$p open"); else states+=("$p closed"); fi
+    if port_open "$p"; then states+=", $p open"; else states+=", $p closed"; fi
   done
-  echo "kafka: running (pid $pid, Kafka $KAFKA_VERSION; $(IFS=,; echo "${states[*]}" | sed 's/,/, /g'))"
+  echo "kafka: running (pid $pid, Kafka $KAFKA_VERSION${states})"
   port_open 9092
 }
 
+case "${1:-}" in up | start | down | kill) lock kafka ;; esac
 case "${1:-}" in
   up | start) cmd_up ;;
   down) cmd_down ;;

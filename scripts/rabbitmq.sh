@@ -20,26 +20,7 @@ CONF_DIR=/etc/rabbitmq
 RABBIT_LOG=/var/log/rabbitmq/rabbit@localhost.log
 
 install_rabbitmq() {
-  command -v rabbitmq-server >/dev/null && return 0
-  [[ $(id -u) == 0 ]] || die "rabbitmq-server is not installed and installing it needs root"
-  log "installing rabbitmq-server with apt-get (first run only, about a minute)"
-  # Without systemd the package's postinst would try to start the service and fail or hang;
-  # a policy-rc.d that answers 101 ("action forbidden") makes invoke-rc.d skip the start.
-  local made_policy=0
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    made_policy=1
-  fi
-  local rc=0
-  {
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-        rabbitmq-server >/dev/null
-  } || rc=$?
-  ((made_policy)) && rm -f /usr/sbin/policy-rc.d
-  ((rc == 0)) || die "apt-get install rabbitmq-server failed (exit $rc)"
+  command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
 }
 
 write_config() {
@@ -67,7 +48,13 @@ EOF
 
 node_running() { rabbitmqctl -q ping >/dev/null 2>&1; }
 
-# Blocks until the rabbit application is up and both listeners accept connections.
+wait_for_listeners() {
+  wait_until 20 "AMQP on 127.0.0.1:$AMQP_PORT" port_open "$AMQP_PORT" || die "AMQP port $AMQP_PORT is not open"
+  wait_until 20 "AMQPS on 127.0.0.1:$AMQPS_PORT" port_open "$AMQPS_PORT" ||
+    { grep -i 'ssl\|tls' "$RABBIT_LOG" | tail -n 10 >&2 || true; die "AMQPS port $AMQPS_PORT is not open"; }
+}
+
+# Blocks until a freshly started node has its application up and both listeners open.
 await_ready() {
   # `rabbitmq-server -detached` returns before the node is reachable, and await_startup fails at
   # once on a node it cannot reach, so first wait for the node to answer ping.
@@ -75,9 +62,7 @@ await_ready() {
     { tail -n 30 "$RABBIT_LOG" >&2 2>/dev/null || true; die "the RabbitMQ node did not come up (log: $RABBIT_LOG)"; }
   rabbitmqctl -q await_startup --timeout 90 >/dev/null 2>&1 ||
     { tail -n 30 "$RABBIT_LOG" >&2 2>/dev/null || true; die "RabbitMQ did not finish starting (log: $RABBIT_LOG)"; }
-  wait_until 20 "AMQP on 127.0.0.1:$AMQP_PORT" port_open "$AMQP_PORT" || die "AMQP port $AMQP_PORT is not open"
-  wait_until 20 "AMQPS on 127.0.0.1:$AMQPS_PORT" port_open "$AMQPS_PORT" ||
-    { grep -i 'ssl\|tls' "$RABBIT_LOG" | tail -n 10 >&2 || true; die "AMQPS port $AMQPS_PORT is not open"; }
+  wait_for_listeners
 }
 
 cmd_up() {
@@ -86,13 +71,13 @@ cmd_up() {
   if node_running; then
     # Reused as it is; a node left in stop-app state gets its application started again.
     port_open "$AMQP_PORT" || { log "node running but application stopped: starting it"; rabbitmqctl -q start_app; }
-    await_ready
+    wait_for_listeners
     log "already running (amqp 127.0.0.1:$AMQP_PORT, amqps 127.0.0.1:$AMQPS_PORT)"
     return 0
   fi
   write_config
   log "starting rabbitmq-server"
-  rabbitmq-server -detached
+  rabbitmq-server -detached 9>&-
   await_ready
   log "ready (amqp 127.0.0.1:$AMQP_PORT, amqps 127.0.0.1:$AMQPS_PORT)"
 }
@@ -125,27 +110,30 @@ cmd_status() {
 }
 
 # For fault tests: stop_app closes every connection and listener at once but keeps the Erlang
-# node, so start_app brings the broker back in a second or two.
+# node, so start_app brings the broker back in a second or two. Each rabbitmqctl call costs about
+# a second of CLI start-up, so these make one call and explain a failure afterwards.
+NOT_RUNNING="is RabbitMQ running? (bash scripts/rabbitmq.sh up)"
+
 cmd_stop_app() {
-  node_running || die "RabbitMQ is not running (bash scripts/rabbitmq.sh up)"
-  rabbitmqctl -q stop_app >/dev/null
+  rabbitmqctl -q stop_app >/dev/null || die "rabbitmqctl stop_app failed; $NOT_RUNNING"
   wait_until 20 "AMQP port to close" not port_open "$AMQP_PORT" || die "listener still open"
   log "application stopped (node still up)"
 }
 
 cmd_start_app() {
-  node_running || die "RabbitMQ is not running (bash scripts/rabbitmq.sh up)"
-  rabbitmqctl -q start_app >/dev/null
-  await_ready
+  # start_app returns once the application has started; the listeners follow right after.
+  rabbitmqctl -q start_app >/dev/null || die "rabbitmqctl start_app failed; $NOT_RUNNING"
+  wait_for_listeners
   log "application started"
 }
 
 cmd_close_connections() {
-  node_running || die "RabbitMQ is not running (bash scripts/rabbitmq.sh up)"
-  rabbitmqctl -q close_all_connections "closed by scripts/rabbitmq.sh close-connections" >/dev/null
+  rabbitmqctl -q close_all_connections "closed by scripts/rabbitmq.sh close-connections" >/dev/null ||
+    die "rabbitmqctl close_all_connections failed; $NOT_RUNNING"
   log "closed all client connections"
 }
 
+case "${1:-}" in status) ;; *) lock rabbitmq ;; esac
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
