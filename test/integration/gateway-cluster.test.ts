@@ -1,0 +1,175 @@
+// End to end: real Zeek cluster log-write captures → PULL ingress → Kafka / RabbitMQ; CURVE on both ingresses.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as zmq from 'zeromq';
+import { AMQP_URL, KAFKA_BROKERS, collectAmqp, collectKafka, declareTestQueue, requireKafka, requireRabbitMQ, uniqueName } from '../helpers/brokers.js';
+import { eventually, freePort, metricValue, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { loadCapture, readLogLines, testdataPath, PCAPS } from '../helpers/testdata.js';
+
+before(async () => {
+  await requireRabbitMQ();
+  await requireKafka();
+});
+
+const keys = JSON.parse(readFileSync(testdataPath('cluster', 'curve-keys.json'), 'utf8')) as {
+  server: { public: string; secret: string };
+  client: { public: string; secret: string };
+};
+
+async function push(endpoint: string, messages: Buffer[][], curve?: { serverKey: string; publicKey: string; secretKey: string }) {
+  const sock = new zmq.Push({ linger: 2000, sendHighWaterMark: 0 });
+  if (curve) {
+    sock.curveServerKey = curve.serverKey;
+    sock.curvePublicKey = curve.publicKey;
+    sock.curveSecretKey = curve.secretKey;
+  }
+  sock.connect(endpoint);
+  for (const m of messages) await sock.send(m);
+  return sock;
+}
+
+test('cluster batches from a real Zeek worker reach Kafka as the same JSON lines the worker wrote itself', async () => {
+  const id = uniqueName('cluster');
+  const exchange = `zlg-${id}`;
+  const queue = await declareTestQueue(exchange, '#');
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const gw = await startGateway({
+    ingress: { sub: { enabled: false }, pull: { enabled: true, endpoints: [endpoint] } },
+    sinks: {
+      kafka: { type: 'kafka', brokers: KAFKA_BROKERS, topic: `${id}-{path}`, envelope: 'raw' },
+      rabbit: { type: 'amqp', url: AMQP_URL, exchange, declareExchange: { name: exchange } },
+    },
+    routing: {
+      routes: [
+        { match: ['reporter', 'cluster'], destinations: [{ sink: 'rabbit' }] },
+        { match: ['*'], destinations: [{ sink: 'kafka' }] },
+      ],
+    },
+  });
+  try {
+    const pcap = 'smtp';
+    const messages = loadCapture('cluster', `${pcap}.jsonl`);
+    const sock = await push(endpoint, messages);
+    for (const path of ['conn', 'dns', 'files', 'packet_filter', 'smtp', 'ssl', 'x509']) {
+      const want = readLogLines('cluster', `${pcap}.logs`, 'worker-local-json', `${path}.log`);
+      const got = await collectKafka(`${id}-${path}`, { count: want.length, timeoutMs: 30_000 });
+      assert.deepEqual(got.map((r) => r.value!.toString()), want, `${path}: byte-identical to the worker's own JSON log`);
+      assert.ok(got.every((r) => r.headers['zeek-sender']?.toString().startsWith('zeromq_worker-1_')));
+      assert.ok(got.every((r) => r.headers['zeek-path']?.toString() === path));
+    }
+    // reporter: one from the worker, two from the manager; tagged for RabbitMQ, with the sender header.
+    const reports = await collectAmqp(queue, { count: 3, timeoutMs: 20_000 });
+    const senders = reports.map((r) => String(r.headers['zeek-sender']).split('_')[1]).sort();
+    assert.deepEqual(senders, ['manager', 'manager', 'worker-1']);
+    assert.ok(reports.every((r) => r.content.toString().startsWith('{"reporter":{"ts":')));
+    sock.close();
+    assert.equal(await metricValue(gw.metrics, 'zeek_gateway_records_received_total', { ingress: 'pull' }), 23);
+    assert.equal(await metricValue(gw.metrics, 'zeek_gateway_ingress_messages_total', { ingress: 'pull' }), messages.length);
+    assert.equal(
+      await metricValue(gw.metrics, 'zeek_gateway_records_received_total', { path: 'conn', sender: 'worker-1@vm' }),
+      9,
+    );
+  } finally {
+    await gw.stop();
+  }
+});
+
+/** A gateway whose sinks write to a file, for tests about the ingress only. */
+async function fileGateway(ingress: Record<string, unknown>): Promise<{ gw: RunningGateway; lines: () => string[] }> {
+  const file = join(mkdtempSync(join(tmpdir(), 'zlg-curve-')), 'out.jsonl');
+  const gw = await startGateway({
+    ingress,
+    sinks: { out: { type: 'console', file, envelope: 'raw' } },
+    routing: { routes: [{ match: ['*'], destinations: [{ sink: 'out' }] }] },
+  });
+  const lines = (): string[] => {
+    try {
+      return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  };
+  return { gw, lines };
+}
+
+const curveIngress = (endpoint: string) => ({
+  enabled: true,
+  endpoints: [endpoint],
+  curve: { enabled: true, serverSecretKey: keys.server.secret, allowedClientKeys: [keys.client.public] },
+});
+
+test('CURVE on the PULL ingress: the allowed Zeek client key delivers; an unknown key and a plaintext client deliver nothing', async () => {
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const { gw, lines } = await fileGateway({ sub: { enabled: false }, pull: curveIngress(endpoint) });
+  try {
+    const messages = loadCapture('cluster', 'http-non-printable-characters.curve.jsonl');
+    const stranger = zmq.curveKeyPair();
+    const bad = await push(endpoint, messages, { serverKey: keys.server.public, publicKey: stranger.publicKey, secretKey: stranger.secretKey });
+    const plain = await push(endpoint, messages);
+    await eventually(async () => (await metricValue(gw.metrics, 'zeek_gateway_curve_auth_total', { result: 'unknown-key' })) >= 1, 10_000, 'refused key');
+    await eventually(
+      async () => (await metricValue(gw.metrics, 'zeek_gateway_zmq_events_total', { ingress: 'pull', event: 'handshake:error:protocol' })) +
+        (await metricValue(gw.metrics, 'zeek_gateway_zmq_events_total', { ingress: 'pull', event: 'handshake:error:other' })) >= 1,
+      10_000,
+      'plaintext handshake failure',
+    );
+    assert.deepEqual(lines(), [], 'nothing from the refused clients');
+    const good = await push(endpoint, messages, { serverKey: keys.server.public, publicKey: keys.client.public, secretKey: keys.client.secret });
+    await eventually(() => lines().length === 16, 10_000, '16 records from the allowed client');
+    assert.equal(await metricValue(gw.metrics, 'zeek_gateway_curve_auth_total', { ingress: 'pull', result: 'allowed' }), 1);
+    assert.equal(await metricValue(gw.metrics, 'zeek_gateway_records_received_total'), 16);
+    for (const s of [bad, plain, good]) s.close();
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('CURVE on the SUB ingress: only the allowed publisher key delivers', async () => {
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const { gw, lines } = await fileGateway({ sub: curveIngress(endpoint) });
+  try {
+    const records = loadCapture('ncsa', 'ssh_kex_curve25519.jsonl');
+    const publish = async (curve?: { publicKey: string; secretKey: string }) => {
+      const pub = new zmq.XPublisher({ linger: 1000 });
+      if (curve) {
+        pub.curveServerKey = keys.server.public;
+        pub.curvePublicKey = curve.publicKey;
+        pub.curveSecretKey = curve.secretKey;
+      }
+      pub.connect(endpoint);
+      const subscribed = await Promise.race([pub.receive().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1500))]);
+      if (subscribed) for (const m of records) await pub.send(m);
+      return { pub, subscribed };
+    };
+    const stranger = zmq.curveKeyPair();
+    const bad = await publish(stranger);
+    assert.equal(bad.subscribed, false, 'a refused client never gets the subscription');
+    const good = await publish({ publicKey: keys.client.public, secretKey: keys.client.secret });
+    assert.equal(good.subscribed, true);
+    await eventually(() => lines().length === records.length, 10_000, 'records from the allowed publisher');
+    assert.deepEqual(lines(), records.map((m) => m[1]!.toString()));
+    assert.ok((await metricValue(gw.metrics, 'zeek_gateway_curve_auth_total', { ingress: 'sub', result: 'unknown-key' })) >= 1);
+    bad.pub.close();
+    good.pub.close();
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('PULL ingress in ncsa format accepts PUSHed [path, JSON] messages', async () => {
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const { gw, lines } = await fileGateway({ sub: { enabled: false }, pull: { enabled: true, format: 'ncsa', endpoints: [endpoint] } });
+  try {
+    const all = PCAPS.flatMap((p) => loadCapture('ncsa', `${p}.jsonl`));
+    const sock = await push(endpoint, [...all, [Buffer.from('conn')]]);
+    await eventually(() => lines().length === all.length, 10_000, 'all records');
+    assert.deepEqual(lines(), all.map((m) => m[1]!.toString()));
+    await eventually(async () => (await metricValue(gw.metrics, 'zeek_gateway_ingress_rejected_total', { reason: 'frame-count' })) === 1, 5000);
+    sock.close();
+  } finally {
+    await gw.stop();
+  }
+});
