@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
-import type { ChannelModel, ConsumeMessage, MessageProperties, Options, SocketOptions } from 'amqplib';
+import type { Channel, ConfirmChannel, ConsumeMessage, MessageProperties, Options, SocketOptions } from 'amqplib';
 import kafkajs from 'kafkajs';
 import type { IHeaders, KafkaConfig, Message, SASLOptions } from 'kafkajs';
 
@@ -117,13 +117,26 @@ export interface AmqpMessage {
   redelivered: boolean;
 }
 
-async function withAmqp<T>(url: string, socketOptions: SocketOptions, fn: (conn: ChannelModel) => Promise<T>): Promise<T> {
+// amqplib throws an 'error' event nobody listens to (e.g. a channel closed by the broker for a
+// missing queue) as an uncaught exception; the failing operation's promise already rejects.
+const ignore = (): void => undefined;
+
+async function withAmqp<T>(url: string, socketOptions: SocketOptions, fn: (ch: Channels) => Promise<T>): Promise<T> {
   const conn = await amqp.connect(url, { timeout: 5000, ...socketOptions });
+  conn.on('error', ignore);
   try {
-    return await fn(conn);
+    return await fn({
+      channel: async () => (await conn.createChannel()).on('error', ignore),
+      confirmChannel: async () => (await conn.createConfirmChannel()).on('error', ignore),
+    });
   } finally {
-    await conn.close().catch(() => undefined);
+    await conn.close().catch(ignore);
   }
+}
+
+interface Channels {
+  channel(): Promise<Channel>;
+  confirmChannel(): Promise<ConfirmChannel>;
 }
 
 export interface DeclareQueueOptions {
@@ -141,8 +154,8 @@ export interface DeclareQueueOptions {
  */
 export async function declareTestQueue(exchange: string, bindingKey = '#', opts: DeclareQueueOptions = {}): Promise<string> {
   const queue = uniqueName('q');
-  await withAmqp(opts.url ?? AMQP_URL, {}, async (conn) => {
-    const ch = await conn.createChannel();
+  await withAmqp(opts.url ?? AMQP_URL, {}, async (open) => {
+    const ch = await open.channel();
     await ch.assertQueue(queue, { durable: opts.durable ?? true, arguments: { 'x-expires': 600_000 } });
     if (exchange !== '') {
       await ch.assertExchange(exchange, opts.exchangeType ?? 'topic', { durable: true });
@@ -161,8 +174,8 @@ export async function publishAmqp(
   endpoint: AmqpEndpoint = 'plain',
 ): Promise<void> {
   const { url, socketOptions } = amqpEndpoint(endpoint);
-  await withAmqp(url, socketOptions, async (conn) => {
-    const ch = await conn.createConfirmChannel();
+  await withAmqp(url, socketOptions, async (open) => {
+    const ch = await open.confirmChannel();
     for (const c of contents) ch.publish(exchange, routingKey, Buffer.from(c), options);
     await ch.waitForConfirms();
   });
@@ -190,8 +203,8 @@ export async function collectAmqp(
   const { url, socketOptions } = amqpEndpoint(opts.endpoint);
   const want = opts.count ?? Infinity;
   const timeoutMs = collectTimeout(opts);
-  return withAmqp(url, socketOptions, async (conn) => {
-    const ch = await conn.createChannel();
+  return withAmqp(url, socketOptions, async (open) => {
+    const ch = await open.channel();
     // Prefetch bounds what is delivered, so unacked extras go back to the queue on close.
     await ch.prefetch(Number.isFinite(want) ? Math.max(1, Math.min(want, 1000)) : 1000);
     const got: AmqpMessage[] = [];
@@ -226,7 +239,7 @@ export async function collectAmqp(
         reject(err);
       });
     });
-    if (consumerTag) await ch.cancel(consumerTag).catch(() => undefined);
+    if (consumerTag) await ch.cancel(consumerTag).catch(ignore);
     return got;
   });
 }
@@ -291,7 +304,8 @@ export async function collectKafka(
   // Subscribing to a topic that auto-creation has only just made fails while it has no leader,
   // so make sure it exists (and has one) first.
   await createKafkaTopics([topic], 1, opts.config);
-  const consumer = kafkaClient(opts.config).consumer({ groupId: uniqueName('group') });
+  // A short fetch long-poll: disconnect waits for the poll in flight.
+  const consumer = kafkaClient(opts.config).consumer({ groupId: uniqueName('group'), maxWaitTimeInMs: 250 });
   const got: KafkaRecord[] = [];
   try {
     await consumer.connect();

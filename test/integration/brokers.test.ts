@@ -56,6 +56,7 @@ describe('RabbitMQ', { timeout: 120_000 }, () => {
     assert.deepEqual((await collectAmqp(queue, { timeoutMs: 500 })).map((m) => m.content.toString()), ['b', 'c']);
     assert.deepEqual(await collectAmqp(queue, { timeoutMs: 300 }), []);
     await assert.rejects(collectAmqp(queue, { count: 1, timeoutMs: 300 }), /expected 1 message\(s\) .* got 0/);
+    await assert.rejects(collectAmqp(uniqueName('missing'), { count: 1 }), /NOT_FOUND/);
   });
 
   test('stop-app and start-app: connections drop, a durable queue and persistent messages survive', async () => {
