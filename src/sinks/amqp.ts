@@ -289,6 +289,7 @@ export class AmqpTransport implements Transport {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.settleFirst(); // a start() still waiting for the first attempt returns
     this.failAll(new Error('AMQP transport closed'));
     this.setState(false);
     const r = this.recovering;
