@@ -1,0 +1,246 @@
+/**
+ * Renders records straight from the wire into Zeek's JSON text (§6), one pass, no
+ * intermediate value objects: each value is read from the cursor and written into a
+ * reusable output buffer. Validation that Zeek applies per value (§4.6) happens here too.
+ */
+import { MAX_ADDR_CHARS, writeIPv4, writeIPv6 } from './addr.js';
+import type { BinReader } from './bin-reader.js';
+import { MAX_DOUBLE_CHARS, writeDouble } from './dtoa.js';
+import { maxEscapedLength, viewOf, writeZeekStringWords } from './escape.js';
+import { MAX_INT_CHARS, writeI64, writeU64, writeUintNumber } from './int-text.js';
+import type { Schema } from './schema.js';
+import { MAX_TIME_CHARS, writeIso8601, writeMillis } from './time-format.js';
+import { DecodeFailure, type RenderOptions, type TimestampMode } from './types.js';
+
+const enum Ts {
+  Epoch,
+  Millis,
+  MillisUnsigned,
+  Iso8601,
+}
+
+const TS_MODES: Record<TimestampMode, Ts> = {
+  epoch: Ts.Epoch,
+  millis: Ts.Millis,
+  'millis-unsigned': Ts.MillisUnsigned,
+  iso8601: Ts.Iso8601,
+};
+
+/** Room for any fixed-size value: numbers, time, `"addr/len"`, true/false/null. */
+const SCALAR_ROOM = Math.max(MAX_DOUBLE_CHARS, MAX_INT_CHARS, MAX_TIME_CHARS, MAX_ADDR_CHARS + 14) + 4;
+
+/** Bytes every value starts with: type int32, subtype int32, present bool. */
+export const VALUE_HEADER_BYTES = 9;
+
+const TRUE = [0x74, 0x72, 0x75, 0x65];
+const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
+const NULL = [0x6e, 0x75, 0x6c, 0x6c];
+
+export class JsonRecordWriter {
+  /** Output; bytes [0, pos) are rendered. Grows by doubling up to `limit`. */
+  out: Buffer;
+  /** View of `out` for 4-byte key writes. */
+  private dv: DataView;
+  pos = 0;
+  private limit = Infinity;
+  private ts: Ts = Ts.Epoch;
+  private includeUnset = false;
+  private maxDepth = 4;
+
+  constructor(private readonly initialSize = 1 << 20) {
+    this.out = Buffer.allocUnsafe(initialSize);
+    this.dv = viewOf(this.out);
+  }
+
+  /** Starts a batch: resets the output, applies options and limits. */
+  begin(opts: RenderOptions, maxOutputBytes: number, maxDepth: number): void {
+    if (this.out.length > 8 * this.initialSize) this.setOut(Buffer.allocUnsafe(this.initialSize));
+    this.pos = 0;
+    this.limit = maxOutputBytes;
+    this.maxDepth = maxDepth;
+    this.includeUnset = opts.includeUnsetFields === true;
+    const ts = TS_MODES[opts.timestamps ?? 'epoch'];
+    if (ts === undefined) throw new TypeError(`unknown timestamps mode ${String(opts.timestamps)}`);
+    this.ts = ts;
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n > this.out.length) this.grow(n);
+  }
+
+  private grow(n: number): void {
+    const need = this.pos + n;
+    if (need > this.limit) {
+      throw new DecodeFailure('too-large', `rendered batch would exceed ${this.limit} bytes`);
+    }
+    const next = Buffer.allocUnsafe(Math.min(Math.max(need, this.out.length * 2), Math.max(need, this.limit)));
+    this.out.copy(next, 0, 0, this.pos);
+    this.setOut(next);
+  }
+
+  private setOut(b: Buffer): void {
+    this.out = b;
+    this.dv = viewOf(b);
+  }
+
+  private bytes(b: readonly number[]): void {
+    const out = this.out;
+    let p = this.pos;
+    for (let i = 0; i < b.length; i++) out[p++] = b[i]!;
+    this.pos = p;
+  }
+
+  /** Renders one record (F values in schema order) as a JSON object. */
+  record(r: BinReader, schema: Schema): void {
+    const { types, keyWords, keyWordAt, keyLen } = schema;
+    const n = types.length;
+    let first = true;
+    this.ensure(1);
+    this.out[this.pos++] = 0x7b; // {
+    for (let i = 0; i < n; i++) {
+      r.need(VALUE_HEADER_BYTES, 'value header');
+      const b = r.buf;
+      const p = r.pos;
+      const tag = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+      const present = b[p + 8] === 1; // subtype (p+4..p+7) is ignored, like Zeek does
+      r.pos = p + VALUE_HEADER_BYTES;
+      if (tag !== types[i]) {
+        throw new DecodeFailure('type-mismatch', `field ${schema.fields[i]!.name}: value type ${tag}, field type ${types[i]}`);
+      }
+      if (!present && !this.includeUnset) continue;
+      // Key prefix `,"name":`, without the comma for the first member.
+      const v = 2 * i + (first ? 1 : 0);
+      const len = keyLen[v]!;
+      this.ensure(len + 3 + SCALAR_ROOM);
+      const dv = this.dv;
+      const pos = this.pos;
+      for (let w = keyWordAt[v]!, o = pos, end = pos + len; o < end; w++, o += 4) dv.setInt32(o, keyWords[w]!);
+      this.pos = pos + len;
+      first = false;
+      if (present) this.value(r, tag, 0);
+      else this.bytes(NULL);
+    }
+    this.ensure(1);
+    this.out[this.pos++] = 0x7d; // }
+  }
+
+  /**
+   * Renders the body of a present value; the caller has ensured SCALAR_ROOM bytes.
+   * Cases are literal TypeTag values so the switch compiles to a jump table.
+   */
+  private value(r: BinReader, tag: number, depth: number): void {
+    switch (tag) {
+      case 1: // BOOL
+        r.u64('bool');
+        this.bytes(r.hi !== 0 || r.lo !== 0 ? TRUE : FALSE);
+        return;
+      case 2: // INT
+        r.u64('int');
+        this.pos = writeI64(this.out, this.pos, r.hi, r.lo);
+        return;
+      case 3: // COUNT
+        r.u64('count');
+        this.pos = writeU64(this.out, this.pos, r.hi, r.lo);
+        return;
+      case 4: // DOUBLE
+      case 6: // INTERVAL
+        r.u64('double');
+        this.pos = writeDouble(this.out, this.pos, r.hi, r.lo);
+        return;
+      case 5: // TIME
+        this.time(r);
+        return;
+      case 7: // STRING
+      case 9: // ENUM
+      case 17: // FUNC
+      case 18: { // FILE
+        const start = r.str('string');
+        this.ensure(maxEscapedLength(r.pos - start));
+        this.pos = writeZeekStringWords(this.out, this.dv, this.pos, r.buf, r.view, start, r.pos);
+        return;
+      }
+      case 10: { // PORT
+        r.u64('port');
+        const proto = r.i32('port proto');
+        if (proto < 0 || proto > 3) throw new DecodeFailure('bad-proto', `port proto ${proto}`);
+        this.pos = writeU64(this.out, this.pos, r.hi, r.lo);
+        return;
+      }
+      case 11: // ADDR
+        this.out[this.pos++] = 0x22;
+        this.addr(r);
+        this.out[this.pos++] = 0x22;
+        return;
+      case 12: // SUBNET
+        this.subnet(r);
+        return;
+      case 14: // TABLE
+      case 19: // VECTOR
+        this.container(r, depth);
+        return;
+      default:
+        throw new DecodeFailure('bad-type', `type tag ${tag} cannot be a present value`);
+    }
+  }
+
+  private time(r: BinReader): void {
+    if (this.ts === Ts.Epoch) {
+      r.u64('time');
+      this.pos = writeDouble(this.out, this.pos, r.hi, r.lo);
+      return;
+    }
+    const t = r.f64('time');
+    if (this.ts === Ts.Iso8601) this.pos = writeIso8601(this.out, this.pos, t);
+    else this.pos = writeMillis(this.out, this.pos, t, this.ts === Ts.MillisUnsigned);
+  }
+
+  /** Reads family and address bytes; writes the address text (no quotes). Returns the family. */
+  private addr(r: BinReader): number {
+    const family = r.u8('addr family');
+    if (family === 4) {
+      r.need(4, 'IPv4 address');
+      this.pos = writeIPv4(this.out, this.pos, r.buf, r.pos);
+      r.pos += 4;
+    } else if (family === 6) {
+      r.need(16, 'IPv6 address');
+      this.pos = writeIPv6(this.out, this.pos, r.buf, r.pos);
+      r.pos += 16;
+    } else {
+      throw new DecodeFailure('bad-family', `address family ${family}`);
+    }
+    return family;
+  }
+
+  private subnet(r: BinReader): void {
+    const length = r.u8('subnet length');
+    this.out[this.pos++] = 0x22;
+    const family = this.addr(r);
+    this.out[this.pos++] = 0x2f; // /
+    // The wire length counts from 128 bits; Zeek prints (uint32)(length - 96) for IPv4.
+    this.pos = writeUintNumber(this.out, this.pos, family === 4 ? (length - 96) >>> 0 : length);
+    this.out[this.pos++] = 0x22;
+  }
+
+  private container(r: BinReader, depth: number): void {
+    r.u64('container size');
+    const hi = r.hi;
+    const n = r.lo >>> 0;
+    if (hi < 0) throw new DecodeFailure('bad-count', 'negative container size');
+    // Each element needs at least its 9-byte header.
+    if (hi !== 0 || n > r.remaining / VALUE_HEADER_BYTES) {
+      throw new DecodeFailure('bad-count', `container size ${hi * 4294967296 + n} cannot fit in ${r.remaining} bytes`);
+    }
+    if (depth >= this.maxDepth) throw new DecodeFailure('too-deep', `containers nested deeper than ${this.maxDepth}`);
+    this.out[this.pos++] = 0x5b; // [
+    for (let i = 0; i < n; i++) {
+      this.ensure(1 + SCALAR_ROOM);
+      if (i !== 0) this.out[this.pos++] = 0x2c;
+      const tag = r.i32('element type');
+      r.skip(4, 'element subtype');
+      if (r.u8('element present') === 1) this.value(r, tag, depth + 1);
+      else this.bytes(NULL); // vector holes
+    }
+    this.ensure(1);
+    this.out[this.pos++] = 0x5d; // ]
+  }
+}
