@@ -228,7 +228,7 @@ export class AmqpTransport implements Transport {
   private readonly targets: AmqpTarget[];
   private readonly socketOptions: SocketOptions;
   private targetIndex = 0;
-  /** Connects made through a URL before failing over; reset by every successful connect. */
+  /** Counts recovering connections (one per failover), so events of an abandoned one are ignored. */
   private generation = 0;
   private recovering: RecoveringChannelModel | undefined;
   private model: ChannelModel | undefined;
