@@ -1,9 +1,10 @@
 import type { Logger } from '../ops/log.js';
 import { RateLimitedLog } from '../ops/log.js';
 import { LabelCap, type Metrics } from '../ops/metrics.js';
-import { Deque } from '../util/deque.js';
 import type { BufferOptions } from './buffer-options.js';
+import { MemoryStore } from './memory-store.js';
 import type { OutboundMessage } from './message.js';
+import type { Batch, MessageStore } from './store.js';
 import type { Transport } from './transport.js';
 
 /** Receives records a sink gives up on for good (broker refusal), e.g. a dead-letter sink. */
@@ -15,12 +16,8 @@ export interface BufferedSinkDeps {
   onRejected?: RejectHandler | undefined;
   /** Sinks that must be connected for /readyz (default true). */
   required?: boolean | undefined;
-}
-
-interface Batch {
-  readonly seq: number;
-  readonly messages: OutboundMessage[];
-  readonly bytes: number;
+  /** Where records wait; in memory unless a disk spool is configured. */
+  store?: MessageStore | undefined;
 }
 
 /**
@@ -34,12 +31,8 @@ interface Batch {
  * message. The overshoot is therefore at most one ingress message (a cluster batch).
  */
 export class BufferedSink {
-  private readonly pending = new Deque<OutboundMessage>(4096);
-  private pendingBytes = 0;
-  private inFlightRecords = 0;
-  private inFlightBytes = 0;
+  private readonly store: MessageStore;
   private inFlightBatches = 0;
-  private batchSeq = 0;
   /** Failed batches wait here until every in-flight batch settled, then go back in order. */
   private failed: Batch[] = [];
   private consecutiveFailures = 0;
@@ -66,6 +59,7 @@ export class BufferedSink {
     private readonly deps: BufferedSinkDeps,
   ) {
     this.required = deps.required ?? true;
+    this.store = deps.store ?? new MemoryStore();
     this.log = new RateLimitedLog(deps.logger.child({ sink: name }));
     this.latency = deps.metrics.deliveryLatency.labels(name);
     this.connectedGauge = deps.metrics.sinkConnected.labels(name);
@@ -83,11 +77,11 @@ export class BufferedSink {
 
   /** Records held: waiting plus awaiting acknowledgement. */
   get records(): number {
-    return this.pending.length + this.inFlightRecords + this.failedRecords();
+    return this.store.records;
   }
 
   get bytes(): number {
-    return this.pendingBytes + this.inFlightBytes + this.failed.reduce((n, b) => n + b.bytes, 0);
+    return this.store.bytes;
   }
 
   isConnected(): boolean {
@@ -115,17 +109,11 @@ export class BufferedSink {
       }
       if (this.options.whenFull === 'drop-oldest') {
         // Only waiting records can go; in-flight ones are already with the broker.
-        const oldest = this.pending.popFront();
-        if (oldest === undefined) {
-          this.drop(1, 'buffer-full');
-          return;
-        }
-        this.pendingBytes -= oldest.payload.length;
         this.drop(1, 'buffer-full');
+        if (!this.store.dropOldest()) return;
       }
     }
-    this.pending.pushBack(message);
-    this.pendingBytes += message.payload.length;
+    this.store.push(message);
     this.schedule();
   }
 
@@ -160,12 +148,7 @@ export class BufferedSink {
     if (left > 0) this.drop(left, 'shutdown');
     this.releaseWaiters();
     await this.transport.close();
-  }
-
-  private failedRecords(): number {
-    let n = 0;
-    for (const b of this.failed) n += b.messages.length;
-    return n;
+    await this.store.close();
   }
 
   private drop(count: number, reason: string): void {
@@ -204,8 +187,11 @@ export class BufferedSink {
       if (this.failed.length === 0) this.armRetryTimer(this.retryAt - now);
       return;
     }
-    while (this.inFlightBatches < this.options.maxInFlight && this.pending.length > 0) {
-      void this.send(this.takeBatch());
+    while (this.inFlightBatches < this.options.maxInFlight) {
+      const batch = this.store.take(this.options.batchMaxRecords, this.options.batchMaxBytes);
+      if (batch === undefined) break;
+      this.inFlightBatches++;
+      void this.send(batch);
     }
   }
 
@@ -217,26 +203,6 @@ export class BufferedSink {
     }, delay);
     // A pending retry alone must not keep a stopping process alive.
     this.retryTimer.unref();
-  }
-
-  private takeBatch(): Batch {
-    const messages: OutboundMessage[] = [];
-    let bytes = 0;
-    const { batchMaxRecords, batchMaxBytes } = this.options;
-    while (messages.length < batchMaxRecords) {
-      const next = this.pending.peekFront();
-      if (next === undefined) break;
-      // Always take at least one record, even if it alone exceeds batchMaxBytes.
-      if (messages.length > 0 && bytes + next.payload.length > batchMaxBytes) break;
-      this.pending.popFront();
-      messages.push(next);
-      bytes += next.payload.length;
-    }
-    this.pendingBytes -= bytes;
-    this.inFlightRecords += messages.length;
-    this.inFlightBytes += bytes;
-    this.inFlightBatches++;
-    return { seq: this.batchSeq++, messages, bytes };
   }
 
   private async send(batch: Batch): Promise<void> {
@@ -273,9 +239,8 @@ export class BufferedSink {
       this.failed.push(batch);
     } finally {
       this.inFlightBatches--;
-      this.inFlightRecords -= batch.messages.length;
-      this.inFlightBytes -= batch.bytes;
-      if (!ok) this.requeueFailedWhenSettled();
+      if (ok) this.store.settle(batch);
+      else this.requeueFailedWhenSettled();
       this.afterSettle();
     }
   }
@@ -283,13 +248,8 @@ export class BufferedSink {
   /** Failed batches go back to the front in their original order once nothing else is in flight. */
   private requeueFailedWhenSettled(): void {
     if (this.inFlightBatches > 0) return;
-    const failed = this.failed.sort((a, b) => a.seq - b.seq);
+    this.store.giveBack(this.failed);
     this.failed = [];
-    for (let i = failed.length - 1; i >= 0; i--) {
-      const b = failed[i] as Batch;
-      this.pending.unshiftAll(b.messages);
-      this.pendingBytes += b.bytes;
-    }
     this.armRetryTimer(Math.max(0, this.retryAt - Date.now()));
   }
 
