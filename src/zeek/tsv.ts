@@ -5,7 +5,7 @@
  * TSV facts this relies on (Zeek's ASCII formatter and ODesc escaping):
  * - meta lines start with `#`; `#separator` is followed by a space and the escaped
  *   separator (`\x09`), the other meta lines use the separator; a new `#separator`
- *   starts a new header (concatenated logs);
+ *   starts a new header and `#close` ends a log (concatenated logs);
  * - values escape `\` as `\\` and separators and unprintable or invalid bytes as `\xNN`;
  *   a string equal to the unset or empty marker has its first byte escaped (`\x2d`);
  * - unset is `-`, an empty string/set/vector is `(empty)`; container elements are joined
@@ -211,8 +211,14 @@ export class ZeekLogParser {
       case 'types':
         h.types = list();
         return this.buildColumns();
+      case 'close':
+        // The end of a log: what follows needs a header of its own (or is JSON).
+        Object.assign(h, defaultHeader());
+        this.columns = undefined;
+        this.headerProblem = undefined;
+        break;
       default:
-        break; // #open, #close and unknown keys carry nothing a record needs
+        break; // #open and unknown keys carry nothing a record needs
     }
     return SKIP;
   }

@@ -31,9 +31,9 @@ function one(type: string, value: string): string {
   return json(parseRows(['v'], [type], [value])[0]!);
 }
 
-test('header: separators, markers and path are read; #open/#close are ignored', () => {
+test('header: separators, markers and path are read; #close ends the log', () => {
   const p = new ZeekLogParser();
-  for (const l of [...HEADER, '#fields\tts\tv', '#types\ttime\tstring', '#close\t2024-01-01-00-00-01']) p.parseLine(Buffer.from(l));
+  for (const l of [...HEADER, '#fields\tts\tv', '#types\ttime\tstring']) p.parseLine(Buffer.from(l));
   assert.equal(p.path, 'demo');
   assert.deepEqual(p.header.separator, Buffer.from('\t'));
   assert.deepEqual(p.header.setSeparator, Buffer.from(','));
@@ -41,6 +41,10 @@ test('header: separators, markers and path are read; #open/#close are ignored', 
   assert.deepEqual(p.header.unsetField, Buffer.from('-'));
   assert.deepEqual(p.header.fields, ['ts', 'v']);
   assert.equal(json(p.parseLine(Buffer.from('1.5\tx'))), '{"ts":1.5,"v":"x"}');
+  assert.deepEqual(p.parseLine(Buffer.from('#close\t2024-01-01-00-00-01')), { kind: 'skip' });
+  assert.equal(p.path, undefined);
+  assert.equal((p.parseLine(Buffer.from('1.5\tx')) as { reason: string }).reason, 'no-header');
+  assert.equal(json(p.parseLine(Buffer.from('{"ts":2.5}'))), '{"ts":2.5}'); // a JSON log appended
 });
 
 test('header: custom separator, set separator and markers', () => {
