@@ -29,6 +29,8 @@ const TS_MODES: Record<TimestampMode, Ts> = {
 /** Room for any fixed-size value: numbers, time, `"addr/len"`, true/false/null. */
 const SCALAR_ROOM = Math.max(MAX_DOUBLE_CHARS, MAX_INT_CHARS, MAX_TIME_CHARS, MAX_ADDR_CHARS + 14) + 4;
 
+const EMPTY = Buffer.alloc(0);
+
 /** Bytes every value starts with: type int32, subtype int32, present bool. */
 export const VALUE_HEADER_BYTES = 9;
 
@@ -38,25 +40,28 @@ const NULL = [0x6e, 0x75, 0x6c, 0x6c];
 
 export class JsonRecordWriter {
   /** Output; bytes [0, pos) are rendered. Grows by doubling up to `limit`. */
-  out: Buffer;
+  out: Buffer = EMPTY;
   /** View of `out` for 4-byte key writes. */
-  private dv: DataView;
+  private dv: DataView = viewOf(EMPTY);
   pos = 0;
   private limit = Infinity;
+  /** min(out.length, limit): ensure() beyond it grows or rejects. */
+  private cap = 0;
   private ts: Ts = Ts.Epoch;
   private includeUnset = false;
   private maxDepth = 4;
+  /** Room the rest of the current record may need besides strings (see record()). */
+  private slack = 0;
 
-  constructor(private readonly initialSize = 1 << 20) {
-    this.out = Buffer.allocUnsafe(initialSize);
-    this.dv = viewOf(this.out);
-  }
+  /** The buffer is allocated on the first batch and shrinks back after a big one. */
+  constructor(private readonly initialSize = 64 * 1024) {}
 
   /** Starts a batch: resets the output, applies options and limits. */
   begin(opts: RenderOptions, maxOutputBytes: number, maxDepth: number): void {
-    if (this.out.length > 8 * this.initialSize) this.setOut(Buffer.allocUnsafe(this.initialSize));
-    this.pos = 0;
     this.limit = maxOutputBytes;
+    if (this.out.length === 0 || this.out.length > 16 * this.initialSize) this.setOut(Buffer.allocUnsafe(this.initialSize));
+    else this.cap = Math.min(this.out.length, this.limit);
+    this.pos = 0;
     this.maxDepth = maxDepth;
     this.includeUnset = opts.includeUnsetFields === true;
     const ts = TS_MODES[opts.timestamps ?? 'epoch'];
@@ -64,8 +69,12 @@ export class JsonRecordWriter {
     this.ts = ts;
   }
 
+  /**
+   * Makes room for n more bytes. Requests are worst cases (a record's keys and scalars,
+   * 6 bytes per string byte), so the output limit is enforced within that margin.
+   */
   private ensure(n: number): void {
-    if (this.pos + n > this.out.length) this.grow(n);
+    if (this.pos + n > this.cap) this.grow(n);
   }
 
   private grow(n: number): void {
@@ -81,6 +90,7 @@ export class JsonRecordWriter {
   private setOut(b: Buffer): void {
     this.out = b;
     this.dv = viewOf(b);
+    this.cap = Math.min(b.length, this.limit);
   }
 
   private bytes(b: readonly number[]): void {
@@ -94,33 +104,36 @@ export class JsonRecordWriter {
   record(r: BinReader, schema: Schema): void {
     const { types, keyWords, keyWordAt, keyLen } = schema;
     const n = types.length;
-    let first = true;
-    this.ensure(1);
+    // One capacity check covers every key and fixed-size value of the record; strings
+    // and containers add their own needs on top of this slack.
+    const room = schema.keyRoom + n * SCALAR_ROOM + 2;
+    this.slack = room;
+    this.ensure(room);
     this.out[this.pos++] = 0x7b; // {
+    const includeUnset = this.includeUnset;
+    let first = 1;
     for (let i = 0; i < n; i++) {
-      r.need(VALUE_HEADER_BYTES, 'value header');
       const b = r.buf;
       const p = r.pos;
+      if (r.end - p < VALUE_HEADER_BYTES) r.need(VALUE_HEADER_BYTES, 'value header');
       const tag = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
       const present = b[p + 8] === 1; // subtype (p+4..p+7) is ignored, like Zeek does
       r.pos = p + VALUE_HEADER_BYTES;
       if (tag !== types[i]) {
         throw new DecodeFailure('type-mismatch', `field ${schema.fields[i]!.name}: value type ${tag}, field type ${types[i]}`);
       }
-      if (!present && !this.includeUnset) continue;
-      // Key prefix `,"name":`, without the comma for the first member.
-      const v = 2 * i + (first ? 1 : 0);
-      const len = keyLen[v]!;
-      this.ensure(len + 3 + SCALAR_ROOM);
+      if (!present && !includeUnset) continue;
+      // Key prefix `,"name":`, or `"name":` for the first member.
+      const v = 2 * i + first;
       const dv = this.dv;
       const pos = this.pos;
-      for (let w = keyWordAt[v]!, o = pos, end = pos + len; o < end; w++, o += 4) dv.setInt32(o, keyWords[w]!);
-      this.pos = pos + len;
-      first = false;
+      const end = pos + keyLen[v]!;
+      for (let w = keyWordAt[v]!, o = pos; o < end; w++, o += 4) dv.setInt32(o, keyWords[w]!);
+      this.pos = end;
+      first = 0;
       if (present) this.value(r, tag, 0);
       else this.bytes(NULL);
     }
-    this.ensure(1);
     this.out[this.pos++] = 0x7d; // }
   }
 
@@ -155,7 +168,7 @@ export class JsonRecordWriter {
       case 17: // FUNC
       case 18: { // FILE
         const start = r.str('string');
-        this.ensure(maxEscapedLength(r.pos - start));
+        this.ensure(maxEscapedLength(r.pos - start) + this.slack);
         this.pos = writeZeekStringWords(this.out, this.dv, this.pos, r.buf, r.view, start, r.pos);
         return;
       }
@@ -233,14 +246,13 @@ export class JsonRecordWriter {
     if (depth >= this.maxDepth) throw new DecodeFailure('too-deep', `containers nested deeper than ${this.maxDepth}`);
     this.out[this.pos++] = 0x5b; // [
     for (let i = 0; i < n; i++) {
-      this.ensure(1 + SCALAR_ROOM);
+      this.ensure(1 + SCALAR_ROOM + this.slack);
       if (i !== 0) this.out[this.pos++] = 0x2c;
       const tag = r.i32('element type');
       r.skip(4, 'element subtype');
       if (r.u8('element present') === 1) this.value(r, tag, depth + 1);
       else this.bytes(NULL); // vector holes
     }
-    this.ensure(1);
-    this.out[this.pos++] = 0x5d; // ]
+    this.out[this.pos++] = 0x5d; // ] (in the slack, as the container's own scalar room)
   }
 }

@@ -24,14 +24,20 @@ export interface Schema {
   readonly keyWords: Int32Array;
   readonly keyWordAt: Int32Array;
   readonly keyLen: Int32Array;
+  /** Bytes all key prefixes may take, word padding included. */
+  readonly keyRoom: number;
 }
 
 /** Packs key prefix bytes into the words/offsets of a {@link Schema}. */
-function packKeys(prefixes: readonly Buffer[]): Pick<Schema, 'keyWords' | 'keyWordAt' | 'keyLen'> {
+function packKeys(prefixes: readonly Buffer[]): Pick<Schema, 'keyWords' | 'keyWordAt' | 'keyLen' | 'keyRoom'> {
   const keyWordAt = new Int32Array(2 * prefixes.length);
   const keyLen = new Int32Array(2 * prefixes.length);
   let words = 0;
-  for (const p of prefixes) words += ((p.length + 3) >> 2) + ((p.length + 2) >> 2);
+  let keyRoom = 0;
+  for (const p of prefixes) {
+    words += ((p.length + 3) >> 2) + ((p.length + 2) >> 2);
+    keyRoom += p.length + 3;
+  }
   const keyWords = new Int32Array(words);
   let w = 0;
   prefixes.forEach((p, i) => {
@@ -44,7 +50,7 @@ function packKeys(prefixes: readonly Buffer[]): Pick<Schema, 'keyWords' | 'keyWo
       for (let o = 0; o < padded.length; o += 4) keyWords[w++] = padded.readInt32BE(o);
     }
   });
-  return { keyWords, keyWordAt, keyLen };
+  return { keyWords, keyWordAt, keyLen, keyRoom };
 }
 
 /** Walks the schema at the reader's position without allocating; returns its field count. */
