@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Local Apache Kafka (single-node KRaft broker + controller) for tests, benchmarks and `npm start`.
 #
-#   bash scripts/kafka.sh up|down|status|kill|start
+#   bash scripts/kafka.sh up|down|status|kill|start|reset
 #     up      fetch the jars if needed, format once, start, wait until every listener answers
 #     down    graceful stop (SIGTERM, controlled shutdown)
 #     kill    SIGKILL, for fault tests; `start` brings it back on the same data, unformatted
 #     start   same as up (never reformats a formatted log dir)
+#     reset   down, delete all topics and data, format and start afresh
 #
 # Listeners (127.0.0.1 only): 9092 PLAINTEXT, 9093 SSL, 9094 SASL_SSL (PLAIN, SCRAM-SHA-256,
 # SCRAM-SHA-512; user zlg, password zlg-secret), 9095 KRaft controller.
@@ -72,9 +73,14 @@ format_once() {
     { cat "$KDIR/format.log" >&2; die "formatting the Kafka log dir failed"; }
 }
 
-# Every listener answers a metadata request; needs kafkajs from the repo's node_modules.
+# Every listener answers a metadata request. That needs kafkajs from the repo's node_modules;
+# before `npm install` there is none, and open ports are the best check there is.
 probe() {
-  node "$HERE/kafka/ready.mjs" "$CERT_DIR" "$@"
+  if [[ -d $HERE/../node_modules/kafkajs ]]; then
+    node "$HERE/kafka/ready.mjs" "$CERT_DIR" "$@"
+  else
+    port_open 9093 && port_open 9094
+  fi
 }
 
 await_ready() {
@@ -106,12 +112,17 @@ cmd_up() {
   done
   write_config
   format_once
+  [[ -d $HERE/../node_modules/kafkajs ]] || log "no node_modules/kafkajs (run npm install): readiness is checked by open ports only"
   log "starting Kafka $KAFKA_VERSION (heap $HEAP, log $KLOG)"
+  # One log per run; the previous run's (e.g. before a kill) stays beside it as kafka.log.1.
+  if [[ -f $KLOG ]]; then mv -f "$KLOG" "$KLOG.1"; fi
   # setsid: the broker must outlive this script and the shell or test runner that called it.
   # setsid and nohup both exec, so $! is the java process itself.
-  setsid nohup java "${JAVA_OPTS[@]}" kafka.Kafka "$KDIR/server.properties" >>"$KLOG" 2>&1 </dev/null 9>&- &
+  setsid nohup java "${JAVA_OPTS[@]}" kafka.Kafka "$KDIR/server.properties" >"$KLOG" 2>&1 </dev/null 9>&- &
   pid=$!
   echo "$pid" >"$PID_FILE"
+  # Until the forked shell has exec'd java, the pid does not look like a broker yet.
+  wait_until 10 "the java process to start" is_broker "$pid" || die "Kafka did not start (log: $KLOG)"
   await_ready "$pid"
   log "ready (pid $pid; 9092 plaintext, 9093 ssl, 9094 sasl_ssl)"
 }
@@ -135,12 +146,25 @@ stop() {
 }
 
 cmd_down() {
+  if ! kafka_pid >/dev/null; then
+    log "not running"
+    return 0
+  fi
   log "stopping"
   if ! stop TERM 60; then
     log "no exit after SIGTERM; sending SIGKILL"
     stop KILL 10
   fi
   log "stopped"
+}
+
+# Test topics pile up over many runs and slow every start (each partition is loaded); reset
+# throws the data away and formats afresh.
+cmd_reset() {
+  cmd_down
+  log "deleting $KDIR/data"
+  rm -rf "$KDIR/data"
+  cmd_up
 }
 
 cmd_kill() {
@@ -162,14 +186,15 @@ cmd_status() {
   port_open 9092
 }
 
-case "${1:-}" in up | start | down | kill) lock kafka ;; esac
+case "${1:-}" in up | start | down | kill | reset) lock kafka ;; esac
 case "${1:-}" in
   up | start) cmd_up ;;
   down) cmd_down ;;
   kill) cmd_kill ;;
+  reset) cmd_reset ;;
   status) cmd_status ;;
   *)
-    echo "usage: $0 up|down|status|kill|start" >&2
+    echo "usage: $0 up|down|status|kill|start|reset" >&2
     exit 2
     ;;
 esac
