@@ -8,6 +8,8 @@ import { isIP } from 'node:net';
 import { formatDouble } from './dtoa.js';
 import { zeekJsonString } from './escape.js';
 
+// Values are latin1 strings: one char per byte, so no byte is altered on the way.
+
 export type ScalarType =
   | 'bool'
   | 'int'
@@ -60,43 +62,6 @@ export function isStringType(t: ScalarType): boolean {
 /** A value that does not parse as its column type; the message names what was wrong. */
 export class ValueError extends Error {}
 
-/** Growable output buffer the converter writes JSON bytes into. */
-export class ByteSink {
-  buf = Buffer.allocUnsafe(4096);
-  pos = 0;
-
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-
-  ascii(s: string): void {
-    this.ensure(s.length);
-    this.pos += this.buf.write(s, this.pos, 'latin1');
-  }
-
-  byte(b: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = b;
-  }
-
-  bytes(src: Uint8Array): void {
-    this.ensure(src.length);
-    this.buf.set(src, this.pos);
-    this.pos += src.length;
-  }
-
-  /** A Zeek string value as a quoted JSON string (escape_utf8 + rapidjson, spec §6.3). */
-  zeekString(src: Uint8Array): void {
-    // The escaped text is always valid UTF-8, so the string round trip is lossless.
-    const text = zeekJsonString(src);
-    this.ensure(Buffer.byteLength(text, 'utf8'));
-    this.pos += this.buf.write(text, this.pos, 'utf8');
-  }
-}
-
 const UINT64_MAX = '18446744073709551615';
 const INT64_MAX = '9223372036854775807';
 const INT64_MIN_ABS = '9223372036854775808';
@@ -105,6 +70,7 @@ const NON_FINITE_RE = /^[-+]?(?:nan|inf|infinity)$/i;
 
 /** Digits without leading zeros; undefined when `s` is not all digits. */
 function canonicalDigits(s: string): string | undefined {
+  if (/^(?:0|[1-9]\d{0,14})$/.test(s)) return s; // the common case, already canonical
   if (s.length === 0 || !/^\d+$/.test(s)) return undefined;
   const i = s.search(/[1-9]/);
   return i < 0 ? '0' : s.slice(i);
@@ -146,9 +112,9 @@ export function portText(s: string): string {
  * so this is the JSON of the rounded value (see docs in tsv.ts).
  */
 export function doubleText(s: string): string {
+  if (DOUBLE_RE.test(s)) return formatDouble(Number(s));
   if (NON_FINITE_RE.test(s)) return 'null';
-  if (!DOUBLE_RE.test(s)) throw new ValueError(`not a number: ${JSON.stringify(s)}`);
-  return formatDouble(Number(s));
+  throw new ValueError(`not a number: ${JSON.stringify(s)}`);
 }
 
 export function boolText(s: string): string {
@@ -172,31 +138,41 @@ export function checkSubnet(s: string): void {
   }
 }
 
-/** Writes one scalar value (unescaped bytes) as JSON. */
-export function writeScalar(out: ByteSink, type: ScalarType, value: Buffer): void {
-  if (isStringType(type)) {
-    out.zeekString(value);
-    return;
-  }
-  const s = value.toString('latin1');
+/** Printable ASCII without `"` and `\\`: JSON text as it is, under any escaping rule. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** A Zeek string value (bytes as latin1) as Zeek's JSON string (escape_utf8 + rapidjson, spec §6.3). */
+export function stringText(s: string): string {
+  if (PLAIN.test(s)) return `"${s}"`;
+  // The escaped text is valid UTF-8; hand its bytes back as latin1 like every other value.
+  return Buffer.from(zeekJsonString(Buffer.from(s, 'latin1')), 'utf8').toString('latin1');
+}
+
+/** One scalar value (unescaped, bytes as latin1) as JSON text (bytes as latin1). */
+export function scalarText(type: ScalarType, s: string): string {
   switch (type) {
+    case 'string':
+    case 'enum':
+    case 'file':
+    case 'func':
+      return stringText(s);
     case 'bool':
-      return out.ascii(boolText(s));
+      return boolText(s);
     case 'int':
-      return out.ascii(intText(s));
+      return intText(s);
     case 'count':
-      return out.ascii(countText(s));
+      return countText(s);
     case 'port':
-      return out.ascii(portText(s));
+      return portText(s);
     case 'double':
     case 'time':
     case 'interval':
-      return out.ascii(doubleText(s));
+      return doubleText(s);
     case 'addr':
       checkAddr(s);
-      return out.zeekString(value);
+      return `"${s}"`;
     case 'subnet':
       checkSubnet(s);
-      return out.zeekString(value);
+      return `"${s}"`;
   }
 }

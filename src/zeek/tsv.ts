@@ -17,8 +17,7 @@
  * JSON lines are passed through byte for byte after a validity check.
  */
 import { isUtf8 } from 'node:buffer';
-import { writeJsonEscaped, maxEscapedLength } from './escape.js';
-import { ByteSink, ValueError, isStringType, parseColumnType, writeScalar, type ColumnType } from './tsv-values.js';
+import { ValueError, isStringType, parseColumnType, scalarText, type ColumnType } from './tsv-values.js';
 
 export { parseColumnType, type ColumnType, type ScalarType } from './tsv-values.js';
 
@@ -29,95 +28,47 @@ export type ParsedLine =
   | { readonly kind: 'skip' }
   | { readonly kind: 'error'; readonly reason: LineRejectReason; readonly detail: string };
 
-const BACKSLASH = 0x5c;
-const HASH = 0x23;
 const SKIP: ParsedLine = { kind: 'skip' };
+const ESCAPE = /\\(?:\\|[xX]([0-9a-fA-F]{2}))/g;
 
-function hexVal(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  return l >= 0x61 && l <= 0x66 ? l - 0x57 : -1;
-}
-
-/** Undoes the TSV escaping of src[start, end): `\\` → `\`, `\xNN` → the byte; other text as is. */
-export function unescapeTsv(src: Buffer, start = 0, end = src.length): Buffer {
-  const first = src.indexOf(BACKSLASH, start);
-  if (first < 0 || first >= end) return src.subarray(start, end);
-  const out = Buffer.allocUnsafe(end - start);
-  let n = src.copy(out, 0, start, first);
-  for (let i = first; i < end; ) {
-    const c = src[i]!;
-    if (c === BACKSLASH && i + 1 < end && src[i + 1] === BACKSLASH) {
-      out[n++] = BACKSLASH;
-      i += 2;
-    } else if (c === BACKSLASH && i + 3 < end && (src[i + 1]! | 0x20) === 0x78) {
-      const hi = hexVal(src[i + 2]!);
-      const lo = hexVal(src[i + 3]!);
-      if (hi >= 0 && lo >= 0) {
-        out[n++] = (hi << 4) | lo;
-        i += 4;
-      } else {
-        out[n++] = src[i++]!;
-      }
-    } else {
-      out[n++] = src[i++]!;
-    }
-  }
-  return out.subarray(0, n);
-}
-
-/** Splits src[start, end) on every occurrence of sep (multi-byte separators allowed). */
-export function splitBytes(src: Buffer, sep: Buffer, start = 0, end = src.length): Array<[number, number]> {
-  const parts: Array<[number, number]> = [];
-  let from = start;
-  for (;;) {
-    const at = src.indexOf(sep, from);
-    if (at < 0 || at + sep.length > end) break;
-    parts.push([from, at]);
-    from = at + sep.length;
-  }
-  parts.push([from, end]);
-  return parts;
+/**
+ * Undoes TSV escaping: `\\` → `\`, `\xNN` → that byte; anything else stays as is.
+ * Text is latin1 (one char per byte) throughout, so raw bytes pass unchanged.
+ */
+export function unescapeTsv(s: string): string {
+  if (s.indexOf('\\') < 0) return s;
+  return s.replace(ESCAPE, (_m, hex: string | undefined) => (hex === undefined ? '\\' : String.fromCharCode(parseInt(hex, 16))));
 }
 
 interface Column {
   readonly name: string;
   readonly type: ColumnType;
-  /** `"name":` as JSON bytes, with the leading comma for all but the first written member. */
-  readonly key: Buffer;
+  /** `"name":` as JSON (bytes as latin1). */
+  readonly key: string;
 }
 
-/** The header state of one TSV log; defaults are Zeek's. */
+/** The header state of one TSV log (markers as latin1 text); defaults are Zeek's. */
 export interface TsvHeader {
-  separator: Buffer;
-  setSeparator: Buffer;
-  emptyField: Buffer;
-  unsetField: Buffer;
+  separator: string;
+  setSeparator: string;
+  emptyField: string;
+  unsetField: string;
   path: string | undefined;
   fields: string[] | undefined;
   types: string[] | undefined;
 }
 
 export function defaultHeader(): TsvHeader {
-  return {
-    separator: Buffer.from('\t'),
-    setSeparator: Buffer.from(','),
-    emptyField: Buffer.from('(empty)'),
-    unsetField: Buffer.from('-'),
-    path: undefined,
-    fields: undefined,
-    types: undefined,
-  };
+  return { separator: '\t', setSeparator: ',', emptyField: '(empty)', unsetField: '-', path: undefined, fields: undefined, types: undefined };
 }
 
-function jsonKey(name: string): Buffer {
-  const raw = Buffer.from(name, 'utf8');
-  const out = Buffer.allocUnsafe(maxEscapedLength(raw.length) + 1);
-  out[0] = 0x22;
-  let pos = writeJsonEscaped(out, 1, raw, 0, raw.length);
-  out[pos++] = 0x22;
-  out[pos++] = 0x3a;
-  return Buffer.from(out.subarray(0, pos));
+/** A field name as a JSON key: rapidjson escaping only (names skip escape_utf8, spec §6.3). */
+function jsonKey(latin1Name: string): string {
+  const esc = latin1Name.replace(/["\\\x00-\x1f]/g, (c) => {
+    const short: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r' };
+    return short[c] ?? `\\u00${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
+  });
+  return `"${esc}":`;
 }
 
 /** Finds a JSON record's `ts` for pacing: epoch seconds, or an ISO 8601 string. */
@@ -131,6 +82,8 @@ function jsonTs(obj: Record<string, unknown>): number | undefined {
   return undefined;
 }
 
+const utf8 = (latin1: string): string => Buffer.from(latin1, 'latin1').toString('utf8');
+
 /**
  * Line-by-line parser for one log file (keep one per file: TSV headers are state).
  * Lines come without their `\n`; a trailing `\r` is ignored.
@@ -140,7 +93,6 @@ export class ZeekLogParser {
   private columns: Column[] | undefined;
   private headerProblem: string | undefined;
   private tsColumn = -1;
-  private readonly out = new ByteSink();
 
   /** The `#path` of the current TSV header, if any. */
   get path(): string | undefined {
@@ -151,8 +103,8 @@ export class ZeekLogParser {
     const line = raw.length > 0 && raw[raw.length - 1] === 0x0d ? raw.subarray(0, raw.length - 1) : raw;
     if (line.length === 0) return SKIP;
     // The writer escapes a leading `#` in data, so `#` always starts a meta line.
-    if (line[0] === HASH) return this.meta(line);
-    if (this.columns !== undefined) return this.tsvRecord(line);
+    if (line[0] === 0x23) return this.meta(line.toString('latin1'));
+    if (this.columns !== undefined) return this.tsvRecord(line.toString('latin1'));
     if (this.headerProblem !== undefined) return { kind: 'error', reason: 'no-header', detail: this.headerProblem };
     if (line[0] === 0x7b) return this.jsonRecord(line);
     return { kind: 'error', reason: 'no-header', detail: 'neither a JSON object nor a TSV line after a #fields/#types header' };
@@ -172,51 +124,50 @@ export class ZeekLogParser {
     return { kind: 'record', json: line, ts: jsonTs(obj as Record<string, unknown>) };
   }
 
-  private meta(line: Buffer): ParsedLine {
+  private reset(): void {
+    Object.assign(this.header, defaultHeader());
+    this.columns = undefined;
+    this.headerProblem = undefined;
+  }
+
+  private meta(text: string): ParsedLine {
     const h = this.header;
-    const text = line.toString('latin1');
     if (text.startsWith('#separator ')) {
       // A new header block: the separator line comes first in every Zeek TSV log.
-      Object.assign(h, defaultHeader());
-      this.columns = undefined;
-      this.headerProblem = undefined;
-      h.separator = unescapeTsv(line, '#separator '.length);
+      this.reset();
+      h.separator = unescapeTsv(text.slice('#separator '.length));
       if (h.separator.length === 0) return this.badHeader('empty #separator');
       return SKIP;
     }
-    const at = line.indexOf(h.separator);
+    const at = text.indexOf(h.separator);
+    const key = at < 0 ? text.slice(1) : text.slice(1, at);
+    if (key === 'close') {
+      // The end of a log: what follows needs a header of its own (or is JSON).
+      this.reset();
+      return SKIP;
+    }
     if (at < 0) return SKIP; // a comment or a meta line we do not know
-    const key = text.slice(1, at);
-    const valueStart = at + h.separator.length;
-    const value = (): Buffer => unescapeTsv(line, valueStart);
-    const list = (): string[] =>
-      splitBytes(line, h.separator, valueStart).map(([s, e]) => unescapeTsv(line, s, e).toString('utf8'));
+    const value = text.slice(at + h.separator.length);
     switch (key) {
       case 'set_separator':
-        h.setSeparator = value();
+        h.setSeparator = unescapeTsv(value);
         if (h.setSeparator.length === 0) return this.badHeader('empty #set_separator');
         break;
       case 'empty_field':
-        h.emptyField = value();
+        h.emptyField = unescapeTsv(value);
         break;
       case 'unset_field':
-        h.unsetField = value();
+        h.unsetField = unescapeTsv(value);
         break;
       case 'path':
-        h.path = value().toString('utf8');
+        h.path = utf8(unescapeTsv(value));
         break;
       case 'fields':
-        h.fields = list();
+        h.fields = value.split(h.separator).map(unescapeTsv);
         return this.buildColumns();
       case 'types':
-        h.types = list();
+        h.types = value.split(h.separator).map(unescapeTsv);
         return this.buildColumns();
-      case 'close':
-        // The end of a log: what follows needs a header of its own (or is JSON).
-        Object.assign(h, defaultHeader());
-        this.columns = undefined;
-        this.headerProblem = undefined;
-        break;
       default:
         break; // #open and unknown keys carry nothing a record needs
     }
@@ -240,66 +191,54 @@ export class ZeekLogParser {
     const cols: Column[] = [];
     for (let i = 0; i < fields.length; i++) {
       const type = parseColumnType(types[i]!);
-      if (type === undefined) return this.badHeader(`unsupported type ${types[i]} of field ${fields[i]}`);
-      cols.push({ name: fields[i]!, type, key: jsonKey(fields[i]!) });
+      if (type === undefined) return this.badHeader(`unsupported type ${types[i]} of field ${utf8(fields[i]!)}`);
+      cols.push({ name: utf8(fields[i]!), type, key: jsonKey(fields[i]!) });
     }
     this.tsColumn = cols.findIndex((c) => c.name === 'ts' && c.type.scalar === 'time' && c.type.container === undefined);
     this.columns = cols;
     return SKIP;
   }
 
-  private tsvRecord(line: Buffer): ParsedLine {
+  private tsvRecord(line: string): ParsedLine {
     const cols = this.columns!;
     const h = this.header;
-    const parts = splitBytes(line, h.separator);
+    const parts = line.split(h.separator);
     if (parts.length !== cols.length) {
       return { kind: 'error', reason: 'field-count', detail: `expected ${cols.length} fields, got ${parts.length}` };
     }
-    const out = this.out;
-    out.pos = 0;
-    out.byte(0x7b);
+    let out = '{';
     let ts: number | undefined;
-    let members = 0;
     for (let i = 0; i < cols.length; i++) {
-      const [s, e] = parts[i]!;
+      const v = parts[i]!;
       const col = cols[i]!;
-      if (equalsAt(line, s, e, h.unsetField)) continue; // unset fields are left out
-      if (members++ > 0) out.byte(0x2c);
-      out.bytes(col.key);
+      if (v === h.unsetField) continue; // unset fields are left out
+      if (out.length > 1) out += ',';
       try {
-        this.value(out, col.type, line, s, e);
+        out += col.key + this.value(col.type, v);
       } catch (err) {
         if (!(err instanceof ValueError)) throw err;
-        return { kind: 'error', reason: 'bad-value', detail: `${col.name}: ${err.message}` };
+        return { kind: 'error', reason: 'bad-value', detail: `${col.name}: ${utf8(err.message)}` };
       }
-      if (i === this.tsColumn) ts = Number(line.toString('latin1', s, e));
+      if (i === this.tsColumn) ts = Number(v);
     }
-    out.byte(0x7d);
-    return { kind: 'record', json: Buffer.from(out.buf.subarray(0, out.pos)), ts };
+    return { kind: 'record', json: Buffer.from(`${out}}`, 'latin1'), ts };
   }
 
-  private value(out: ByteSink, type: ColumnType, line: Buffer, s: number, e: number): void {
+  private value(type: ColumnType, v: string): string {
     const h = this.header;
-    const isEmpty = equalsAt(line, s, e, h.emptyField);
+    const stringy = isStringType(type.scalar);
     if (type.container === undefined) {
-      if (isEmpty && isStringType(type.scalar)) out.ascii('""');
-      else writeScalar(out, type.scalar, unescapeTsv(line, s, e));
-      return;
+      return stringy && v === h.emptyField ? '""' : scalarText(type.scalar, unescapeTsv(v));
     }
-    out.byte(0x5b);
     // `(empty)` is an empty container (and, ambiguously, a set holding one empty string).
-    if (!isEmpty && s < e) {
-      splitBytes(line, h.setSeparator, s, e).forEach(([es, ee], j) => {
-        if (j > 0) out.byte(0x2c);
-        if (equalsAt(line, es, ee, h.unsetField)) out.ascii('null'); // a vector hole
-        else if (isStringType(type.scalar) && equalsAt(line, es, ee, h.emptyField)) out.ascii('""');
-        else writeScalar(out, type.scalar, unescapeTsv(line, es, ee));
-      });
+    if (v === h.emptyField || v.length === 0) return '[]';
+    let out = '[';
+    for (const el of v.split(h.setSeparator)) {
+      if (out.length > 1) out += ',';
+      if (el === h.unsetField) out += 'null'; // a vector hole
+      else if (stringy && el === h.emptyField) out += '""';
+      else out += scalarText(type.scalar, unescapeTsv(el));
     }
-    out.byte(0x5d);
+    return `${out}]`;
   }
-}
-
-function equalsAt(src: Buffer, s: number, e: number, marker: Buffer): boolean {
-  return e - s === marker.length && marker.length > 0 && src.compare(marker, 0, marker.length, s, e) === 0;
 }
