@@ -14,9 +14,11 @@ import { createPullIngress } from './ingress/zmq-pull.js';
 import { createSubIngress } from './ingress/zmq-sub.js';
 import type { Logger } from './ops/log.js';
 import type { Metrics } from './ops/metrics.js';
+import { DeadLetters } from './routing/dead-letters.js';
 import { Router } from './routing/router.js';
 import { RoutingTable, type SinkAddressing } from './routing/table.js';
 import { BufferedSink } from './sinks/buffered-sink.js';
+import type { OutboundMessage } from './sinks/message.js';
 import { SINK_KINDS } from './sinks/registry.js';
 
 export interface Readiness {
@@ -35,6 +37,7 @@ export class Gateway {
   private readonly ingresses: Ingress[] = [];
   private readonly context = new zmq.Context();
   private zap: ZapHandler | undefined;
+  private readonly deadLetters: DeadLetters | undefined;
   private stopping: Promise<number> | undefined;
 
   constructor(
@@ -47,10 +50,29 @@ export class Gateway {
       const kind = SINK_KINDS.get(s.type);
       if (!kind) throw new Error(`unknown sink type ${s.type}`);
       const transport = kind.create(s.options as never, { name: s.name, logger });
-      this.sinks.set(s.name, new BufferedSink(s.name, s.type, transport, s.buffer, { metrics, logger, required: s.required }));
+      const onRejected = (m: OutboundMessage, reason: string, sink: string): void => this.deadLetters?.fromSink(m, reason, sink);
+      this.sinks.set(
+        s.name,
+        new BufferedSink(s.name, s.type, transport, s.buffer, { metrics, logger, required: s.required, onRejected }),
+      );
       addressing.set(s.name, { name: s.name, kind: s.type, envelope: s.envelope, ...s.addressing });
     }
     this.router = new Router(new RoutingTable(config.routing, addressing), this.sinks, metrics);
+    this.deadLetters = this.createDeadLetters(addressing);
+  }
+
+  private createDeadLetters(addressing: ReadonlyMap<string, SinkAddressing>): DeadLetters | undefined {
+    const dl = this.config.deadLetter;
+    const sink = this.sinks.get(dl.sink);
+    if (!sink) return undefined;
+    // The dead-letter destination is the default route of a table of its own, so its
+    // address resolves by the same rules as every other destination.
+    const destination = { sink: dl.sink, exchange: dl.exchange || undefined, routingKey: dl.routingKey, topic: dl.topic };
+    const table = new RoutingTable(
+      { include: [], exclude: [], stripFilterSuffix: false, routes: [], defaultRoute: { destinations: [destination] } },
+      addressing,
+    );
+    return new DeadLetters(dl, sink, table, this.metrics);
   }
 
   /** Connects the sinks (in the background when a broker is down), then opens the ingress sockets. */
@@ -113,6 +135,7 @@ export class Gateway {
       metrics: this.metrics,
       logger: this.logger,
       context: this.context,
+      deadLetter: this.deadLetters && ((ingress, reason, detail, frames) => this.deadLetters?.fromIngress(ingress, reason, detail, frames)),
       secure: (socket, ingress) => {
         for (const w of security.warnings) this.logger.warn({ ingress }, w);
         if (!security.enabled || !this.zap) return;

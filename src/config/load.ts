@@ -5,6 +5,8 @@ import { CurveConfigError, resolveCurveConfig, type CurveSettings, type Resolved
 import type { SubIngressConfig } from '../ingress/zmq-sub.js';
 import type { PullIngressConfig } from '../ingress/zmq-pull.js';
 import { validateRoutes, type RoutingConfig } from '../routing/config.js';
+import type { DeadLetterConfig } from '../routing/dead-letters.js';
+import { unknownTemplateVariables } from '../routing/template.js';
 import { registerFormats } from './formats.js';
 import { schema } from './schema.js';
 import { loadSinks, type SinkConfig } from './sinks.js';
@@ -16,6 +18,7 @@ export interface GatewayConfig {
     pull: PullIngressConfig & { curve: CurveSettings; security: ResolvedCurveConfig };
   };
   routing: RoutingConfig;
+  deadLetter: DeadLetterConfig;
   sinks: SinkConfig[];
   http: { enabled: boolean; host: string; port: number };
   shutdown: { lingerMs: number };
@@ -67,6 +70,14 @@ export function loadConfig(files: readonly string[] = [], env: NodeJS.ProcessEnv
   const routing = top.get('routing') as RoutingConfig;
   const enabledSinks = new Set(sinks.configs.filter((s) => s.enabled).map((s) => s.name));
   problems.push(...validateRoutes(routing.routes, routing.defaultRoute, enabledSinks));
+  const deadLetter = top.get('deadLetter') as DeadLetterConfig;
+  if (deadLetter.sink !== '' && !enabledSinks.has(deadLetter.sink)) {
+    problems.push(`deadLetter.sink: unknown sink ${JSON.stringify(deadLetter.sink)} (configured: ${[...enabledSinks].join(', ') || 'none'})`);
+  }
+  for (const k of ['exchange', 'routingKey', 'topic'] as const) {
+    const bad = unknownTemplateVariables(deadLetter[k]);
+    if (bad.length) problems.push(`deadLetter.${k}: unknown template variable {${bad.join('}, {')}}`);
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const ingress = top.get('ingress') as unknown as GatewayConfig['ingress'];
@@ -74,7 +85,11 @@ export function loadConfig(files: readonly string[] = [], env: NodeJS.ProcessEnv
   for (const name of ['sub', 'pull'] as const) {
     const section = ingress[name];
     try {
-      section.security = section.enabled ? resolveCurveConfig(section.curve, env, { setting: `ingress.${name}.curve` }) : { enabled: false, warnings: [] };
+      // Zeek's CURVE variables describe the cluster backend, i.e. the PULL ingress; the NCSA plugin has no CURVE.
+      const curveEnv = name === 'pull' ? env : {};
+      section.security = section.enabled
+        ? resolveCurveConfig(section.curve, curveEnv, { setting: `ingress.${name}.curve` })
+        : { enabled: false, warnings: [] };
     } catch (err) {
       if (!(err instanceof CurveConfigError)) throw err;
       problems.push(...err.problems.map((p) => `${p.setting}: ${p.message}`));
@@ -85,6 +100,7 @@ export function loadConfig(files: readonly string[] = [], env: NodeJS.ProcessEnv
     log: top.get('log') as GatewayConfig['log'],
     ingress,
     routing,
+    deadLetter,
     sinks: sinks.configs,
     http: top.get('http') as GatewayConfig['http'],
     shutdown: top.get('shutdown') as GatewayConfig['shutdown'],

@@ -2,6 +2,7 @@ import { subIngressSchema } from '../ingress/zmq-sub.js';
 import { pullIngressSchema } from '../ingress/zmq-pull.js';
 import { curveSchema } from '../ingress/curve.js';
 import { withEnv } from './env.js';
+import { deadLetterSchema } from '../routing/dead-letters.js';
 
 /**
  * The top-level configuration schema. Sections map one to one onto the pipeline:
@@ -47,6 +48,7 @@ export const schema = withEnv({
       default: null as unknown,
     },
   },
+  deadLetter: deadLetterSchema,
   sinks: {
     doc: 'Sinks by name: {type: amqp|kafka|console, enabled, required, envelope, buffer: {...}, ...the type’s options}.',
     format: Object,

@@ -3,6 +3,8 @@ import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Router } from '../routing/router.js';
 
+export type RejectHook = (ingress: string, reason: string, detail: string, frames: readonly Buffer[]) => void;
+
 /** What the gateway gives each ingress factory. */
 export interface IngressDeps {
   router: Router;
@@ -10,6 +12,8 @@ export interface IngressDeps {
   logger: Logger;
   /** The ZeroMQ context shared by the ingress sockets and the ZAP handler. */
   context: zmq.Context;
+  /** Receives rejected messages for the dead-letter destination, when one is configured. */
+  deadLetter?: RejectHook | undefined;
   /** Applies CURVE server options to a socket before it binds, when configured. */
   secure?: ((socket: zmq.Socket, ingress: string) => void) | undefined;
   /** Watches socket events for metrics; returns a stop function. */

@@ -3,6 +3,7 @@ import type { Logger } from '../ops/log.js';
 import { RateLimitedLog } from '../ops/log.js';
 import { LabelCap, senderLabel, type Metrics } from '../ops/metrics.js';
 import type { Router } from '../routing/router.js';
+import type { RejectHook } from './deps.js';
 
 /** What the gateway needs from an ingress. */
 export interface Ingress {
@@ -36,6 +37,8 @@ export interface ZmqIngressOptions {
   logger: Logger;
   /** Watches socket events (connections, handshakes) for metrics; returns a stop function. */
   monitor?: ((socket: zmq.Socket) => () => void) | undefined;
+  /** Receives rejected messages (dead letters). */
+  deadLetter?: RejectHook | undefined;
 }
 
 /**
@@ -54,6 +57,8 @@ export class ZmqIngress implements Ingress {
   private readonly log: RateLimitedLog;
   private readonly sink: IngressSink;
   private readonly messages;
+  /** The message being handled, so that a rejection can carry its frames to the dead letters. */
+  private current: Buffer[] = [];
 
   constructor(private readonly opts: ZmqIngressOptions) {
     this.name = opts.name;
@@ -99,6 +104,7 @@ export class ZmqIngress implements Ingress {
         continue;
       }
       this.messages.inc();
+      this.current = frames;
       try {
         handler(frames, performance.now(), this.sink);
       } catch (err) {
@@ -112,6 +118,8 @@ export class ZmqIngress implements Ingress {
     const { metrics, router } = this.opts;
     const name = this.name;
     const log = this.log;
+    const deadLetter = this.opts.deadLetter;
+    const current = (): Buffer[] => this.current;
     const received = new Map<string, { inc(n: number): void }>();
     const paths = new LabelCap();
     const senders = new LabelCap(64);
@@ -123,6 +131,7 @@ export class ZmqIngress implements Ingress {
         if (!c) rejected.set(reason, (c = metrics.ingressRejected.labels(name, reason)));
         c.inc();
         log.warn(`reject:${reason}`, { reason, detail }, 'message rejected');
+        deadLetter?.(name, reason, detail, current());
       },
       accepted(path, sender, records) {
         const key = sender === undefined ? path : `${path}\u0000${sender}`;

@@ -119,5 +119,6 @@ export function createPullIngress(cfg: PullIngressConfig, deps: IngressDeps): In
     metrics: deps.metrics,
     logger: deps.logger,
     monitor: deps.monitor && ((s) => deps.monitor!(s, name)),
+    deadLetter: deps.deadLetter,
   });
 }

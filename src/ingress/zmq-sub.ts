@@ -82,5 +82,6 @@ export function createSubIngress(cfg: SubIngressConfig, deps: IngressDeps): Ingr
     metrics: deps.metrics,
     logger: deps.logger,
     monitor: deps.monitor && ((s) => deps.monitor!(s, name)),
+    deadLetter: deps.deadLetter,
   });
 }

@@ -68,6 +68,12 @@ export class Metrics {
     for (const hook of this.scrapeHooks) hook();
   };
 
+  readonly deadLetters = new Counter({
+    name: 'zeek_gateway_dead_letters_total',
+    help: 'Dead letters sent, per source (sink, ingress) and reason; reason dead-letter-refused counts dead letters lost because the dead-letter sink refused them.',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly sinkBufferRecords = new Gauge({
     name: 'zeek_gateway_sink_buffer_records',
     help: 'Records held by a sink (waiting plus in flight, not yet acknowledged).',

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import { RateLimitedLog, type Logger } from '../ops/log.js';
 import { ConfirmTracker } from './amqp-confirms.js';
-import type { OutboundMessage } from './message.js';
+import { messageHeaders, type OutboundMessage } from './message.js';
 import {
   asList,
   loadTls,
@@ -334,9 +334,7 @@ export class AmqpTransport implements Transport {
       }
       if (this.blocked || this.needDrain) await tracker.race(this.writable());
       tracker.check();
-      const headers: Record<string, string> = { 'zeek-path': m.record.path };
-      if (m.record.sender !== undefined) headers['zeek-sender'] = m.record.sender;
-      const props: Options.Publish = { persistent, contentType, headers, mandatory };
+      const props: Options.Publish = { persistent, contentType, headers: messageHeaders(m), mandatory };
       if (mandatory) {
         // Returns carry no delivery tag: a per-publish message id is what ties them to the batch.
         const id = this.idPrefix + (this.idSeq++).toString(36);

@@ -4,7 +4,7 @@ import kafkajs from 'kafkajs';
 import type { KafkaConfig, LogEntry, Message, Producer, ProducerConfig, SASLOptions, TopicMessages } from 'kafkajs';
 import { RateLimitedLog, type Logger } from '../ops/log.js';
 import { compressionType, type KafkaCompression } from './codecs.js';
-import type { OutboundMessage } from './message.js';
+import { messageHeaders, type OutboundMessage } from './message.js';
 import {
   asList,
   loadTls,
@@ -201,9 +201,7 @@ export function groupByTopic(batch: readonly OutboundMessage[]): Array<{ topic: 
 }
 
 export function toKafkaMessage(m: OutboundMessage): Message {
-  const headers: Record<string, string> = { 'zeek-path': m.record.path };
-  if (m.record.sender !== undefined) headers['zeek-sender'] = m.record.sender;
-  const out: Message = { value: m.payload, headers };
+  const out: Message = { value: m.payload, headers: messageHeaders(m) };
   if (m.address.key !== undefined && m.address.key !== null) out.key = m.address.key;
   return out;
 }

@@ -14,6 +14,15 @@ export interface OutboundMessage {
    * AMQP: exchange and routing key. Kafka: topic (and key). Console: a label.
    */
   readonly address: Address;
+  /** Extra headers, e.g. the reason of a dead letter. */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+}
+
+/** The headers every published record carries: its Zeek path, its sender node, and any extras. */
+export function messageHeaders(m: OutboundMessage): Record<string, string> {
+  const headers: Record<string, string> = { 'zeek-path': m.record.path };
+  if (m.record.sender !== undefined) headers['zeek-sender'] = m.record.sender;
+  return m.headers ? Object.assign(headers, m.headers) : headers;
 }
 
 export interface Address {
