@@ -2,14 +2,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as zmq from 'zeromq';
 import { replay, ReplayError, type ReplayOptions } from '../../src/tools/replay.js';
 import { ZeekLogParser } from '../../src/zeek/tsv.js';
-import { eventually, freePort } from '../helpers/gateway.js';
+import { eventually, freePort, metricValue, startGateway } from '../helpers/gateway.js';
 import { loadCapture, readTestFile, testdataPath } from '../helpers/testdata.js';
 
 let dir: string;
@@ -154,5 +154,34 @@ test('the CLI: replay FILE... sends, prints the summary, exits 0', async () => {
     );
   } finally {
     await sub.close();
+  }
+});
+
+test('into the real gateway (full validation): every TSV record of a pcap comes out of a file sink', async () => {
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const out = join(dir, 'gateway-out.jsonl');
+  const gw = await startGateway({
+    ingress: { sub: { endpoints: [endpoint], validation: 'full' } },
+    sinks: { out: { type: 'console', file: out, envelope: 'raw' } },
+    routing: { routes: [{ match: ['*'], destinations: [{ sink: 'out' }] }] },
+  });
+  try {
+    const tsvDir = testdataPath('cluster', 'smtp.logs', 'tsv');
+    const files = readdirSync(tsvDir).sort();
+    const expected = files.flatMap((f) => convertTsv('cluster', 'smtp.logs', 'tsv', f));
+    const summary = await replay(options(endpoint, files.map((f) => join(tsvDir, f))));
+    assert.equal(summary.records, expected.length);
+    const lines = (): string[] => {
+      try {
+        return readFileSync(out, 'utf8').split('\n').filter(Boolean);
+      } catch {
+        return [];
+      }
+    };
+    await eventually(() => lines().length >= expected.length, 10_000, `${expected.length} records in the sink`);
+    assert.deepEqual(lines(), expected);
+    assert.equal(await metricValue(gw.metrics, 'zeek_gateway_ingress_rejected_total'), 0);
+  } finally {
+    await gw.stop();
   }
 });
