@@ -29,11 +29,12 @@ function configOrExit(files: string[]) {
   }
 }
 
-async function run(opts: { config: string[] }): Promise<void> {
+async function run(opts: { config: string[]; dryRun?: boolean }): Promise<void> {
   const { config } = configOrExit(opts.config);
   const logger = createLogger({ level: config.log.level });
   const metrics = new Metrics({ processMetrics: true });
-  const gateway = new Gateway(config, metrics, logger);
+  const gateway = new Gateway(config, metrics, logger, opts.dryRun);
+  if (opts.dryRun) logger.warn('dry run: nothing is published; each record prints where it would go (stdout)');
   logger.info({ version: pkg.version, sinks: config.sinks.filter((s) => s.enabled).map((s) => s.name) }, 'starting');
   const server = config.http.enabled
     ? await startHttp({ ...config.http, registry: metrics.registry, readiness: () => ({ ...gateway.readiness() }) })
@@ -77,6 +78,7 @@ program
   .command('run', { isDefault: true })
   .description('run the gateway')
   .addOption(configOption())
+  .option('--dry-run', 'connect to no broker: print one JSON line per record and destination saying where it would go')
   .action(run);
 
 program

@@ -19,6 +19,7 @@ import { Router } from './routing/router.js';
 import { RoutingTable, type SinkAddressing } from './routing/table.js';
 import { BufferedSink } from './sinks/buffered-sink.js';
 import type { OutboundMessage } from './sinks/message.js';
+import { DryRunTransport } from './sinks/dry-run.js';
 import { SINK_KINDS } from './sinks/registry.js';
 
 export interface Readiness {
@@ -44,12 +45,14 @@ export class Gateway {
     private readonly config: GatewayConfig,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    /** Print where each record would go instead of publishing it. */
+    dryRun = false,
   ) {
     const addressing = new Map<string, SinkAddressing>();
     for (const s of config.sinks.filter((x) => x.enabled)) {
       const kind = SINK_KINDS.get(s.type);
       if (!kind) throw new Error(`unknown sink type ${s.type}`);
-      const transport = kind.create(s.options as never, { name: s.name, logger });
+      const transport = dryRun ? new DryRunTransport(s.name, s.type) : kind.create(s.options as never, { name: s.name, logger });
       const onRejected = (m: OutboundMessage, reason: string, sink: string): void => this.deadLetters?.fromSink(m, reason, sink);
       this.sinks.set(
         s.name,

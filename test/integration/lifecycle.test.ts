@@ -131,3 +131,48 @@ test('invalid configuration exits 2 naming every wrong key', async () => {
   assert.match(text, /sinks\.kafka\.acks: must be -1 \(all\), 0 or 1/);
   assert.match(text, /typo: unknown key/);
 });
+
+test('run --dry-run connects to no broker and prints where each record would go', async () => {
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const file = writeConfig({
+    ingress: { sub: { endpoints: [endpoint] } },
+    http: { enabled: false },
+    // Brokers that do not exist: a dry run must not need them.
+    sinks: {
+      rabbitmq: { url: `amqp://guest:guest@127.0.0.1:${await freePort()}`, failFast: true },
+      kafka: { brokers: [`127.0.0.1:${await freePort()}`], failFast: true, keyField: 'uid' },
+    },
+    routing: {
+      routes: [
+        { match: ['conn'], destinations: [{ sink: 'rabbitmq', routingKey: 'zeek.{path}' }, { sink: 'kafka' }] },
+        { match: ['dns'], destinations: [{ sink: 'kafka', topic: 'dns-logs' }] },
+      ],
+    },
+  });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', '--dry-run', '--config', file], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    const pub = await ncsaPublisher(endpoint, 20_000);
+    for (const m of wiki) await pub.send(m);
+    pub.close();
+    const conns = wiki.filter((m) => m[0]!.toString() === 'conn');
+    const dns = wiki.filter((m) => m[0]!.toString() === 'dns');
+    await eventually(() => out.split('\n').filter(Boolean).length === conns.length * 2 + dns.length, 10_000, 'dry-run lines');
+    const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const uid = (m: Buffer[]): string => (JSON.parse(m[1]!.toString()) as { uid: string }).uid;
+    assert.deepEqual(
+      lines.filter((l) => l.sink === 'rabbitmq').map((l) => [l.exchange, l.routingKey, l.path]),
+      conns.map(() => ['zeek', 'zeek.conn', 'conn']),
+    );
+    assert.deepEqual(
+      lines.filter((l) => l.sink === 'kafka' && l.path === 'conn').map((l) => [l.topic, l.key]),
+      conns.map((m) => ['zeek-conn', uid(m)]),
+    );
+    assert.deepEqual(lines.filter((l) => l.path === 'dns').map((l) => l.topic), dns.map(() => 'dns-logs'));
+  } finally {
+    child.kill('SIGTERM');
+  }
+});
