@@ -137,6 +137,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
       pacer.restart();
       const sources = opts.files.map((f) => guarded(f, sourceOpts, summary.fileErrors));
       const records = opts.pace.mode === 'original' && sources.length > 1 ? mergedByTs(sources) : sequential(sources);
+      const before = summary.records;
       for await (const rec of records) {
         await pacer.wait(rec.ts, signal);
         if (signal?.aborted) break;
@@ -145,6 +146,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
         bar.records++;
         summary.perPath.set(rec.path, (summary.perPath.get(rec.path) ?? 0) + 1);
       }
+      if (summary.records === before) break; // nothing to replay: do not spin through more passes
     }
   } finally {
     bar.stop();

@@ -10,36 +10,12 @@ import { zeekJsonString } from './escape.js';
 
 // Values are latin1 strings: one char per byte, so no byte is altered on the way.
 
-export type ScalarType =
-  | 'bool'
-  | 'int'
-  | 'count'
-  | 'port'
-  | 'double'
-  | 'time'
-  | 'interval'
-  | 'string'
-  | 'enum'
-  | 'file'
-  | 'func'
-  | 'addr'
-  | 'subnet';
+const SCALAR_NAMES = ['bool', 'int', 'count', 'port', 'double', 'time', 'interval', 'string', 'enum', 'file', 'func', 'addr', 'subnet'] as const;
 
-const SCALARS = new Set<string>([
-  'bool',
-  'int',
-  'count',
-  'port',
-  'double',
-  'time',
-  'interval',
-  'string',
-  'enum',
-  'file',
-  'func',
-  'addr',
-  'subnet',
-]);
+/** The atomic types a Zeek log column (or a set/vector element) can have. */
+export type ScalarType = (typeof SCALAR_NAMES)[number];
+
+const SCALARS = new Set<string>(SCALAR_NAMES);
 
 /** A `#types` entry: a scalar, or a set/vector of scalars (the only loggable containers). */
 export interface ColumnType {

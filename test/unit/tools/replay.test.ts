@@ -180,3 +180,25 @@ test('an unreadable file is fatal before anything is sent; an abort interrupts',
   assert.equal(summary.interrupted, true);
   assert.equal(summary.records, 0);
 });
+
+test('--loop 0 repeats until interrupted, but stops when a pass has nothing to send', async () => {
+  const empty = join(dir, 'empty.log');
+  writeFileSync(empty, 'junk\n');
+  const { summary } = await dryRun([empty], { loops: 0 });
+  assert.equal(summary.records, 0);
+  assert.equal(summary.rejected, 1);
+
+  const file = join(dir, 'one.log');
+  writeFileSync(file, '{"ts":1.0}\n');
+  const ac = new AbortController();
+  let written = 0;
+  const count = new Writable({
+    write(_chunk, _enc, cb) {
+      if (++written === 50) ac.abort(); // Ctrl-C after 50 records
+      cb();
+    },
+  });
+  const forever = await dryRun([file], { loops: 0, signal: ac.signal, stdout: count });
+  assert.equal(forever.summary.interrupted, true);
+  assert.ok(forever.summary.records >= 50);
+});
