@@ -88,6 +88,7 @@ test('out-of-order settle: the cursor waits for the oldest batch; a restart repe
   const s = await open(options(dir));
   for (let i = 0; i < 12; i++) s.push(rec(i));
   const [b1, b2, b3] = [s.take(3, Infinity), s.take(3, Infinity), s.take(3, Infinity)] as Batch[];
+  assert.deepEqual(payloads((b1 as Batch).messages), range(0, 3));
   s.settle(b3 as Batch);
   s.settle(b2 as Batch);
   assert.equal(s.records, 6);
