@@ -97,7 +97,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--speed <factor>', 'with --pace original: speed-up factor (2 = twice as fast)', number('positive'), 1)
     .option('--rate <records>', 'send at this many records per second', number('positive'))
     .option('--loop <n>', 'passes over the files (0: until interrupted)', number('non-negative-int'), 1)
-    .option('--hwm <messages>', 'send high-water mark; a full queue waits, it does not drop', number('non-negative-int'), 100_000)
+    .option('--hwm <messages>', 'send high-water mark in messages (0: none); a full queue waits, it does not drop', number('non-negative-int'), 100_000)
     .option('--wait <ms>', "wait up to this long for the gateway's subscription before sending (0: do not wait)", number('non-negative-int'), 10_000)
     .option('--connect-pause <ms>', "sleep after connecting, like the plugin's zmq_connect_pause", number('non-negative-int'), 0)
     .option('--linger <ms>', 'after the last record, how long queued records may still go out', number('non-negative-int'), 10_000)

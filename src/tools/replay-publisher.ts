@@ -111,12 +111,17 @@ export class LineSink implements RecordSink {
   readonly unsubscribed = 0;
   private static readonly TAB = Buffer.from('\t');
   private static readonly NL = Buffer.from('\n');
+  private broken = false;
 
-  constructor(private readonly out: Writable) {}
+  constructor(private readonly out: Writable) {
+    // A closed pipe (`--dry-run | head`) stops the output; the caller sees the error too.
+    out.on('error', () => (this.broken = true));
+  }
 
   async send(path: string, json: Buffer): Promise<void> {
+    if (this.broken) return;
     const line = Buffer.concat([Buffer.from(path, 'latin1'), LineSink.TAB, json, LineSink.NL]);
-    if (!this.out.write(line)) await once(this.out, 'drain');
+    if (!this.out.write(line)) await once(this.out, 'drain').catch(() => undefined);
   }
 
   async close(): Promise<void> {}
