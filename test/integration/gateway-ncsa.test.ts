@@ -14,6 +14,7 @@ import {
   uniqueName,
 } from '../helpers/brokers.js';
 import { eventually, freePort, metricValue, ncsaPublisher, startGateway } from '../helpers/gateway.js';
+import { numbered, seqOf } from '../helpers/load.js';
 import { loadCapture, PCAPS } from '../helpers/testdata.js';
 
 before(async () => {
@@ -135,15 +136,6 @@ test('include list (send_logs) and exclude list (excluded_log_ids) decide what i
     await gw.stop();
   }
 });
-
-/** Real records made unique with a sequence field, so losses and duplicates can be counted. */
-function numbered(count: number): Buffer[][] {
-  return Array.from({ length: count }, (_, i) => {
-    const [p, body] = all[i % all.length]!;
-    return [p!, Buffer.concat([body!.subarray(0, body!.length - 1), Buffer.from(`,"_seq":${i}}`)])];
-  });
-}
-const seqOf = (content: Buffer): number => (JSON.parse(content.toString()) as Record<string, { _seq: number }>)[Object.keys(JSON.parse(content.toString()) as object)[0]!]!._seq;
 
 /** A gateway routing everything to one RabbitMQ sink with the given buffer, and the queue to read. */
 async function rabbitOnlyGateway(label: string, buffer: Record<string, unknown>) {
