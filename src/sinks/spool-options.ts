@@ -46,7 +46,7 @@ export const spoolSchema = {
     default: 64 * MiB,
   },
   fsync: {
-    doc: 'When spooled records are forced to disk. Every record is written to the file before it is accepted, so a killed gateway loses nothing in any mode; fsync is about power cuts and kernel crashes. always: each record is synced before it is accepted (nothing lost; costly: one disk flush per record, ~2,000 records/s on a typical SSD). interval: synced every fsyncIntervalMs (a power cut loses up to that much; near the speed of never). never: the OS writes back when it likes (Linux: up to ~30 s lost on a power cut).',
+    doc: 'When spooled records are forced to disk. Every record is written to the file before it is accepted, so a killed gateway loses nothing in any mode; fsync is about power cuts and kernel crashes. always: each record is synced before it is accepted (a power cut loses nothing; costly: one disk flush per record, the gateway then manages some hundreds to a few thousand records/s per sink). interval: synced every fsyncIntervalMs (a power cut loses up to that much; about the speed of never, ~100,000+ records/s of 1 KiB). never: the OS writes back when it likes (Linux: up to ~30 s lost on a power cut).',
     format: ['always', 'interval', 'never'],
     default: 'interval',
   },

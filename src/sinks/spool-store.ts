@@ -29,12 +29,15 @@ export type { FsyncPolicy } from './spool-writer.js';
  * and retried every second; it is spooled once written. The store reports `full`
  * meanwhile, so a blocking sink stops taking records.
  *
- * Cost per policy, 1 KiB records, one push() at a time (ext4 on a virtio disk, Node 20;
- * `SPOOL_BENCH=1 node scripts/run-tests.mjs spool-bench` measures it again):
- *   always     ~1,900 records/s     (a flush per record; blocks the event loop for it)
- *   interval   ~190,000 records/s   (the fdatasync runs on the libuv thread pool)
- *   never      ~200,000 records/s
- *   read back from disk (take + settle after an outage): ~300,000 records/s
+ * Cost per policy, 1 KiB records (ext4 on a virtio disk, 2 busy cores, Node 20; three
+ * runs of `SPOOL_BENCH=1 node scripts/run-tests.mjs spool-bench`; MemoryStore: 4M/s):
+ *   always     500-1,700 records/s      one fdatasync per record, and the event loop
+ *                                       waits for it: the disk's flush latency is the rate
+ *   interval   115,000-140,000 records/s  the periodic fdatasync runs on the thread pool
+ *   never      110,000-180,000 records/s  the write(2) per record is most of the cost;
+ *                                       sustained, the disk's write bandwidth (the kernel
+ *                                       throttles writers with too many dirty pages)
+ *   reading an outage's backlog back (take 1000 + settle): 120,000-500,000 records/s
  *
  * Delivery: settle() advances the cursor, the oldest record not yet settled (batches
  * may settle out of order; a later settled batch waits behind an earlier unsettled
