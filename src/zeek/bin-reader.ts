@@ -10,10 +10,13 @@ import { DecodeFailure } from './types.js';
  * as an int32. int32 values are V8 small integers, so passing them to functions and
  * storing them in fields never allocates; uint32 values above 2^31 would be boxed.
  */
+const EMPTY = Buffer.alloc(0);
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
+
 export class BinReader {
-  buf: Buffer = Buffer.alloc(0);
+  buf: Buffer = EMPTY;
   /** DataView over `buf`, for word-at-a-time string copies. */
-  view: DataView = new DataView(new ArrayBuffer(0));
+  view: DataView = EMPTY_VIEW;
   pos = 0;
   end = 0;
   /** High 32 bits of the last 64-bit read, as int32. */
@@ -27,6 +30,14 @@ export class BinReader {
     this.pos = start;
     this.end = end;
     return this;
+  }
+
+  /** Drops the reference to the payload. */
+  release(): void {
+    this.buf = EMPTY;
+    this.view = EMPTY_VIEW;
+    this.pos = 0;
+    this.end = 0;
   }
 
   get remaining(): number {

@@ -5,7 +5,7 @@
  */
 import { BinReader } from './bin-reader.js';
 import { JsonRecordWriter, VALUE_HEADER_BYTES } from './json-writer.js';
-import { SchemaCache } from './schema.js';
+import { HeadCache } from './schema.js';
 import {
   DEFAULT_LIMITS,
   DecodeFailure,
@@ -18,7 +18,7 @@ import {
 export class ZeekBinV1Decoder {
   private readonly reader = new BinReader();
   private readonly writer = new JsonRecordWriter();
-  private readonly schemas = new SchemaCache();
+  private readonly heads = new HeadCache();
   private ends = new Uint32Array(1024);
 
   constructor(private readonly limits: DecodeLimits = DEFAULT_LIMITS) {}
@@ -31,7 +31,7 @@ export class ZeekBinV1Decoder {
       if (e instanceof DecodeFailure) return { ok: false, reason: e.reason, detail: e.detail };
       throw e; // a bug, not bad input: keep it loud
     } finally {
-      this.reader.reset(EMPTY);
+      this.reader.release();
     }
   }
 
@@ -40,11 +40,7 @@ export class ZeekBinV1Decoder {
     const maxOutputBytes = opts.maxOutputBytes ?? this.limits.maxOutputBytes;
     const maxDepth = opts.maxDepth ?? this.limits.maxDepth;
     const r = this.reader.reset(payload);
-    const stream = r.text('stream_id');
-    const writer = r.text('writer_id');
-    const filter = r.text('filter_name');
-    const path = r.text('path');
-    const schema = this.schemas.read(r);
+    const { stream, writer, filter, path, schema } = this.heads.read(r);
     const nFields = schema.types.length;
     const nRecords = r.u32('num_records');
     if (nFields > 0 && nRecords > r.remaining / (nFields * VALUE_HEADER_BYTES)) {
@@ -53,26 +49,26 @@ export class ZeekBinV1Decoder {
     if (nRecords > maxRecords) throw new DecodeFailure('too-large', `num_records ${nRecords} > ${maxRecords}`);
 
     const w = this.writer;
-    w.begin(opts, maxOutputBytes, maxDepth);
+    // JSON is usually smaller than the binary batch, so the payload size is the estimate.
+    w.begin(opts, maxOutputBytes, maxDepth, r.remaining + 64);
     if (this.ends.length < nRecords) this.ends = new Uint32Array(Math.max(nRecords, this.ends.length * 2));
     const ends = this.ends;
     for (let i = 0; i < nRecords; i++) {
       w.record(r, schema);
-      ends[i] = w.pos;
+      ends[i] = w.pos - w.start; // relative: the batch may move to a bigger slab
     }
 
-    // One allocation per batch; records are views into it.
-    const all = Buffer.allocUnsafe(w.pos);
-    w.out.copy(all, 0, 0, w.pos);
+    // Records are views into the output slab (see JsonRecordWriter).
+    const out = w.out;
+    const base = w.start;
+    w.commit();
     const records: Buffer[] = new Array<Buffer>(nRecords);
     let start = 0;
     for (let i = 0; i < nRecords; i++) {
       const end = ends[i]!;
-      records[i] = all.subarray(start, end);
+      records[i] = out.subarray(base + start, base + end);
       start = end;
     }
     return { stream, writer, filter, path, fields: schema.fields, records, trailingBytes: r.remaining };
   }
 }
-
-const EMPTY = Buffer.alloc(0);

@@ -94,14 +94,14 @@ function mul32(a: number, b: number): void {
   R[L] = Math.imul(a, b);
 }
 
-/**
- * Upper 64 bits of the 128-bit product, plus one if bit 63 of the lower half is set
- * (DiyFp::operator*). rapidjson's __int128 path and its 32-bit-limb path compute the
- * same value: adding 2^31 to the second column and carrying is the same rounding.
- */
-function mulHigh(aH: number, aL: number, bH: number, bL: number): void {
+/** Words of the last mul128() product, least significant first, as uint32 values. */
+const P4 = new Float64Array(4);
+
+/** Exact 128-bit product of two 64-bit values into P4. */
+function mul128(aH: number, aL: number, bH: number, bL: number): void {
   mul32(aL, bL);
   const bdH = R[H]! >>> 0;
+  P4[0] = R[L]! >>> 0;
   mul32(aH, bL);
   const adH = R[H]! >>> 0;
   const adL = R[L]! >>> 0;
@@ -109,13 +109,30 @@ function mulHigh(aH: number, aL: number, bH: number, bL: number): void {
   const bcH = R[H]! >>> 0;
   const bcL = R[L]! >>> 0;
   mul32(aH, bH);
-  const acH = R[H]! >>> 0;
-  const acL = R[L]! >>> 0;
-  const c1 = Math.floor((bdH + adL + bcL + 0x80000000) / TWO32);
-  const col2 = acL + adH + bcH + c1;
-  const c2 = Math.floor(col2 / TWO32);
-  R[L] = col2 - c2 * TWO32;
-  R[H] = acH + c2;
+  let t = bdH + adL + bcL;
+  const c1 = Math.floor(t / TWO32);
+  P4[1] = t - c1 * TWO32;
+  t = (R[L]! >>> 0) + adH + bcH + c1;
+  const c2 = Math.floor(t / TWO32);
+  P4[2] = t - c2 * TWO32;
+  P4[3] = (R[H]! >>> 0) + c2;
+}
+
+/**
+ * Upper 64 bits of the 128-bit product, plus one if bit 63 of the lower half is set
+ * (DiyFp::operator*), into R. rapidjson's __int128 path and its 32-bit-limb path compute
+ * the same value: adding 2^31 to the second column and carrying is the same rounding.
+ */
+function mulHigh(aH: number, aL: number, bH: number, bL: number): void {
+  mul128(aH, aL, bH, bL);
+  let m = P4[2]!;
+  let h = P4[3]!;
+  if (P4[1]! >= 0x80000000 && ++m === TWO32) {
+    m = 0;
+    h++;
+  }
+  R[L] = m;
+  R[H] = h;
 }
 
 /** Low 64 bits of a product (uint64 multiplication that wraps, as in C). */
@@ -223,12 +240,13 @@ function digitGen(mpH: number, mpL: number, sh: number, deltaH: number, deltaL: 
   let dH = deltaH >>> 0;
   let dL = deltaL >>> 0;
   let kappa: number;
+  let n = 0; // digits so far (a local: the module-level nDigits is set on return)
 
   if (dH === 0 && p1 < 1000000000) {
     // Shortcut, same result: delta < 2^32 < 2^sh, so the integral loop can only stop
     // where the rest of p1 is zero, and its GrisuRound is then a no-op (ten_kappa > delta).
     // Emit all of p1 at once with int32 arithmetic.
-    const n = countDigits(p1);
+    n = countDigits(p1);
     for (let i = n - 1, v = p1 | 0; i >= 0; i--) {
       const q = (v / 10) | 0;
       digits[i] = 48 + v - q * 10;
@@ -241,20 +259,19 @@ function digitGen(mpH: number, mpL: number, sh: number, deltaH: number, deltaL: 
       decK += n - m;
       return;
     }
-    nDigits = n;
     kappa = 0;
   } else {
     // rapidjson's loop as written (subnormals, whose delta can be huge).
     kappa = countDigits(p1);
-    nDigits = 0;
     while (kappa > 0) {
       const pow = POW10_32[kappa - 1]!;
       const d = Math.floor(p1 / pow);
       p1 -= d * pow;
-      if (d !== 0 || nDigits !== 0) digits[nDigits++] = 48 + d;
+      if (d !== 0 || n !== 0) digits[n++] = 48 + d;
       kappa--;
       const tH = p1 * D + p2H; // (p1 << sh) + p2
       if (tH < dH || (tH === dH && p2L <= dL)) {
+        nDigits = n;
         decK += kappa;
         grisuRound(dH | 0, dL | 0, tH | 0, p2L | 0, (POW10_32[kappa]! * D) | 0, 0, wwH, wwL);
         return;
@@ -273,23 +290,116 @@ function digitGen(mpH: number, mpL: number, sh: number, deltaH: number, deltaL: 
     dH = dH * 10 + c;
     if (dH >= TWO32) dH -= Math.floor(dH / TWO32) * TWO32; // uint64 wrap; not reached for real doubles
     const d = Math.floor(p2H / D);
-    if (d !== 0 || nDigits !== 0) digits[nDigits++] = 48 + d;
+    if (d !== 0 || n !== 0) digits[n++] = 48 + d;
     p2H -= d * D;
     kappa--;
     if (p2H < dH || (p2H === dH && p2L < dL)) {
-      decK += kappa;
-      const index = -kappa;
-      let fH = 0;
-      let fL = 0;
-      if (index < 20) {
-        mulLow(wwH, wwL, POW10_HI[index]!, POW10_LO[index]!);
-        fH = R[H]!;
-        fL = R[L]!;
-      }
-      grisuRound(dH | 0, dL | 0, p2H | 0, p2L | 0, D | 0, 0, fH, fL);
+      fractionEnd(n, kappa, dH | 0, dL | 0, p2H | 0, p2L | 0, D | 0, wwH, wwL);
       return;
     }
   }
+}
+
+/**
+ * End of DigitGen's fraction loop: record the digits, then GrisuRound with wp_w * 10^-kappa.
+ * 64-bit halves arrive as int32 bit patterns.
+ */
+function fractionEnd(n: number, kappa: number, dH: number, dL: number, p2H: number, p2L: number, D: number, wwH: number, wwL: number): void {
+  nDigits = n;
+  decK += kappa;
+  const index = -kappa;
+  let fH = 0;
+  let fL = 0;
+  if (index < 20) {
+    mulLow(wwH, wwL, POW10_HI[index]!, POW10_LO[index]!);
+    fH = R[H]!;
+    fL = R[L]!;
+  }
+  grisuRound(dH, dL, p2H, p2L, D, 0, fH, fL);
+}
+
+/** Products of the last boundaries() call: W, Wp, Wm as int32 halves (before ++/--). */
+const PR = new Int32Array(6);
+
+/** Stores round(h:m:l >> 32), i.e. h:m plus one if bit 31 of l is set, as PR[i], PR[i+1]. */
+function storeRounded(i: number, h: number, m: number, l: number): void {
+  if (l >= 0x80000000) {
+    m += 1;
+    if (m === TWO32) {
+      m = 0;
+      h += 1;
+    }
+  }
+  PR[i] = h;
+  PR[i + 1] = m;
+}
+
+/**
+ * W = v*c, Wp = m+*c and Wm = m-*c for a normal double, from ONE exact 128-bit product:
+ * there v = 2f * 2^10, m+ = v + 2^10 and m- = v - 2^mShift (mShift 9 when f is a power of
+ * two, else 10), so Wp and Wm are the exact P +- (c << shift), each rounded like
+ * DiyFp::operator* rounds. Same results as three separate products, a third of the cost.
+ */
+function normalProducts(vH: number, vL: number, cH: number, cL: number, mShift: number): void {
+  mul128(vH, vL, cH, cL);
+  const w0 = P4[0]!;
+  const w1 = P4[1]!;
+  const w2 = P4[2]!;
+  const w3 = P4[3]!;
+  storeRounded(0, w3, w2, w1);
+
+  // Wp = P + (c << 10)
+  let q0 = (cL << 10) >>> 0;
+  let q1 = ((cL >>> 22) | (cH << 10)) >>> 0;
+  let q2 = cH >>> 22;
+  let t = w0 + q0;
+  let carry = t >= TWO32 ? 1 : 0;
+  t = w1 + q1 + carry;
+  carry = t >= TWO32 ? 1 : 0;
+  const s1 = t - carry * TWO32;
+  t = w2 + q2 + carry;
+  carry = t >= TWO32 ? 1 : 0;
+  storeRounded(2, w3 + carry, t - carry * TWO32, s1);
+
+  // Wm = P - (c << mShift)
+  q0 = (cL << mShift) >>> 0;
+  q1 = ((cL >>> (32 - mShift)) | (cH << mShift)) >>> 0;
+  q2 = cH >>> (32 - mShift);
+  t = w0 - q0;
+  let borrow = t < 0 ? 1 : 0;
+  t = w1 - q1 - borrow;
+  borrow = t < 0 ? 1 : 0;
+  const d1 = t + borrow * TWO32;
+  t = w2 - q2 - borrow;
+  borrow = t < 0 ? 1 : 0;
+  storeRounded(4, w3 - borrow, t + borrow * TWO32, d1);
+}
+
+/**
+ * The same three products for a subnormal double, by the book: boundaries normalized
+ * separately, three rounded 64x64 multiplications.
+ */
+function subnormalProducts(fH: number, fL: number, cH: number, cL: number): void {
+  shl64((fH << 1) | (fL >>> 31), (fL << 1) | 1, boundaryShift(fH, fL));
+  mulHigh(R[H]!, R[L]!, cH, cL);
+  PR[2] = R[H]!;
+  PR[3] = R[L]!;
+  const vs = clz64(fH, fL);
+  shl64(fH, fL, vs);
+  mulHigh(R[H]!, R[L]!, cH, cL);
+  PR[0] = R[H]!;
+  PR[1] = R[L]!;
+  // m- = (2f-1) * 2^(e-1), aligned to m+'s exponent (f is never a power of two >= 2^52 here)
+  sub64((fH << 1) | (fL >>> 31), fL << 1, 0, 1);
+  shl64(R[H]!, R[L]!, boundaryShift(fH, fL));
+  mulHigh(R[H]!, R[L]!, cH, cL);
+  PR[4] = R[H]!;
+  PR[5] = R[L]!;
+}
+
+/** Left shift that normalizes m+ = 2f+1 to bit 63. */
+function boundaryShift(fH: number, fL: number): number {
+  return clz64((fH << 1) | (fL >>> 31), (fL << 1) | 1);
 }
 
 /** Grisu2 for a positive, finite, non-zero double given by its bits. Sets digits/nDigits/decK. */
@@ -297,46 +407,13 @@ function grisu2(hi: number, lo: number): void {
   const biased = (hi >>> 20) & 0x7ff;
   let fH = hi & 0xfffff;
   const fL = lo | 0;
-  let e: number;
+  let pE: number; // binary exponent of the normalized m+ (and of v)
   if (biased !== 0) {
     fH |= 0x100000;
-    e = biased - 1075;
+    pE = biased - 1075 - 11;
   } else {
-    e = -1074;
+    pE = -1074 - 1 - boundaryShift(fH, fL);
   }
-
-  // Upper boundary m+ = (2f+1) * 2^(e-1), normalized to bit 63.
-  const bH = (fH << 1) | (fL >>> 31);
-  const bL = (fL << 1) | 1;
-  const ps = clz64(bH, bL);
-  shl64(bH, bL, ps);
-  const pH = R[H]!;
-  const pL = R[L]!;
-  const pE = e - 1 - ps;
-
-  // Lower boundary m-, closer when f is a power of two, then aligned to m+'s exponent.
-  let mH: number;
-  let mL: number;
-  let mE: number;
-  if (fH === 0x100000 && fL === 0) {
-    mH = 0x3fffff; // 4f - 1 = 2^54 - 1
-    mL = -1;
-    mE = e - 2;
-  } else {
-    sub64((fH << 1) | (fL >>> 31), fL << 1, 0, 1);
-    mH = R[H]!;
-    mL = R[L]!;
-    mE = e - 1;
-  }
-  shl64(mH, mL, mE - pE);
-  mH = R[H]!;
-  mL = R[L]!;
-
-  // v normalized.
-  const vs = clz64(fH, fL);
-  shl64(fH, fL, vs);
-  const vH = R[H]!;
-  const vL = R[L]!;
 
   // Cached power: ceil of a positive double, as rapidjson computes it.
   const dk = (-61 - pE) * 0.30102999566398114 + 347;
@@ -348,19 +425,19 @@ function grisu2(hi: number, lo: number): void {
   const cL = CP_LO[idx]!;
   const sh = -(pE + CP_E[idx]! + 64);
 
-  mulHigh(vH, vL, cH, cL);
-  const wH = R[H]!;
-  const wL = R[L]!;
-  mulHigh(pH, pL, cH, cL);
-  sub64(R[H]!, R[L]!, 0, 1); // Wp.f--
+  if (biased !== 0) {
+    normalProducts((fH << 11) | (fL >>> 21), fL << 11, cH, cL, fH === 0x100000 && fL === 0 ? 9 : 10);
+  } else {
+    subnormalProducts(fH, fL, cH, cL);
+  }
+  sub64(PR[2]!, PR[3]!, 0, 1); // Wp.f--
   const wpH = R[H]!;
   const wpL = R[L]!;
-  mulHigh(mH, mL, cH, cL);
-  add64(R[H]!, R[L]!, 0, 1); // Wm.f++
+  add64(PR[4]!, PR[5]!, 0, 1); // Wm.f++
   sub64(wpH, wpL, R[H]!, R[L]!);
   const dH = R[H]!;
   const dL = R[L]!;
-  sub64(wpH, wpL, wH, wL);
+  sub64(wpH, wpL, PR[0]!, PR[1]!);
   digitGen(wpH, wpL, sh, dH, dL, R[H]!, R[L]!);
 }
 

@@ -38,14 +38,23 @@ const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
 
+/**
+ * Output slabs: batches are rendered one after another into a shared slab, and records
+ * are views into it, like Node's own Buffer pool. No copy at the end of a batch and no
+ * allocation per batch; the price is that a record that is held keeps its slab alive.
+ */
 export class JsonRecordWriter {
-  /** Output; bytes [0, pos) are rendered. Grows by doubling up to `limit`. */
+  /** The current slab; the current batch occupies [start, pos). */
   out: Buffer = EMPTY;
-  /** View of `out` for 4-byte key writes. */
+  /** View of `out` for 4-byte writes. */
   private dv: DataView = viewOf(EMPTY);
   pos = 0;
+  /** Where the current batch starts in `out`. */
+  start = 0;
+  /** End of the last batch handed out; the next one starts after it. */
+  private committed = 0;
   private limit = Infinity;
-  /** min(out.length, limit): ensure() beyond it grows or rejects. */
+  /** min(out.length, start + limit): ensure() beyond it grows or rejects. */
   private cap = 0;
   private ts: Ts = Ts.Epoch;
   private includeUnset = false;
@@ -53,20 +62,30 @@ export class JsonRecordWriter {
   /** Room the rest of the current record may need besides strings (see record()). */
   private slack = 0;
 
-  /** The buffer is allocated on the first batch and shrinks back after a big one. */
-  constructor(private readonly initialSize = 64 * 1024) {}
+  constructor(private readonly slabSize = 256 * 1024) {}
 
-  /** Starts a batch: resets the output, applies options and limits. */
-  begin(opts: RenderOptions, maxOutputBytes: number, maxDepth: number): void {
+  /**
+   * Starts a batch that will probably need about `expected` bytes: after the previous
+   * batch in the current slab, or in a new slab when the rest is too small.
+   */
+  begin(opts: RenderOptions, maxOutputBytes: number, maxDepth: number, expected: number): void {
     this.limit = maxOutputBytes;
-    if (this.out.length === 0 || this.out.length > 16 * this.initialSize) this.setOut(Buffer.allocUnsafe(this.initialSize));
-    else this.cap = Math.min(this.out.length, this.limit);
-    this.pos = 0;
+    const start = (this.committed + 7) & ~7;
+    const want = Math.min(expected, maxOutputBytes);
+    if (start + want > this.out.length) this.newSlab(Math.max(this.slabSize, want + (want >> 2)), 0);
+    else this.start = start;
+    this.pos = this.start;
+    this.cap = Math.min(this.out.length, this.start + this.limit);
     this.maxDepth = maxDepth;
     this.includeUnset = opts.includeUnsetFields === true;
     const ts = TS_MODES[opts.timestamps ?? 'epoch'];
     if (ts === undefined) throw new TypeError(`unknown timestamps mode ${String(opts.timestamps)}`);
     this.ts = ts;
+  }
+
+  /** Hands out [start, pos): later batches will not overwrite it. */
+  commit(): void {
+    this.committed = this.pos;
   }
 
   /**
@@ -77,20 +96,25 @@ export class JsonRecordWriter {
     if (this.pos + n > this.cap) this.grow(n);
   }
 
+  /** Moves the batch so far into a bigger slab of its own, or rejects it. */
   private grow(n: number): void {
-    const need = this.pos + n;
-    if (need > this.limit) {
+    const used = this.pos - this.start;
+    if (used + n > this.limit) {
       throw new DecodeFailure('too-large', `rendered batch would exceed ${this.limit} bytes`);
     }
-    const next = Buffer.allocUnsafe(Math.min(Math.max(need, this.out.length * 2), Math.max(need, this.limit)));
-    this.out.copy(next, 0, 0, this.pos);
-    this.setOut(next);
+    this.newSlab(Math.min(Math.max(this.slabSize, 2 * (used + n)), Math.max(used + n, this.limit)), used);
+    this.cap = Math.min(this.out.length, this.limit);
   }
 
-  private setOut(b: Buffer): void {
-    this.out = b;
-    this.dv = viewOf(b);
-    this.cap = Math.min(b.length, this.limit);
+  /** Continues the batch in a new slab, copying its first `used` bytes. */
+  private newSlab(size: number, used: number): void {
+    const next = Buffer.allocUnsafe(size);
+    this.out.copy(next, 0, this.start, this.start + used);
+    this.out = next;
+    this.dv = viewOf(next);
+    this.pos = used;
+    this.start = 0;
+    this.committed = 0;
   }
 
   private bytes(b: readonly number[]): void {

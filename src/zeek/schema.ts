@@ -1,7 +1,6 @@
 /**
- * Batch schemas (§4.3) and their rendering aids. Zeek resends the schema with every
- * batch, so parsed schemas are cached by their exact bytes: a hit costs one structural
- * walk and a map lookup, and the JSON key prefixes (`,"ts":`) are built once per schema.
+ * Batch heads (header strings and schema, §4.2-§4.3) and their rendering aids. Zeek
+ * resends both with every batch, so they are parsed once and cached by their bytes.
  */
 import type { BinReader } from './bin-reader.js';
 import { maxEscapedLength, writeJsonEscaped } from './escape.js';
@@ -93,40 +92,85 @@ function parseSchema(r: BinReader, n: number): Schema {
   return { fields: Object.freeze(fields), types, ...packKeys(prefixes) };
 }
 
+/** Header strings and schema of a batch: everything before num_records. */
+export interface BatchHead {
+  readonly stream: string;
+  readonly writer: string;
+  readonly filter: string;
+  readonly path: string;
+  readonly schema: Schema;
+}
+
+function parseHead(r: BinReader): BatchHead {
+  const stream = r.text('stream_id');
+  const writer = r.text('writer_id');
+  const filter = r.text('filter_name');
+  const path = r.text('path');
+  const n = r.u32('num_fields');
+  return { stream, writer, filter, path, schema: parseSchema(r, n) };
+}
+
+/** A hash of up to 32 words spread over [start, end); collisions only cost a compare. */
+function sampleHash(v: DataView, start: number, end: number): number {
+  const words = (end - start) >> 2;
+  const step = Math.max(1, words >> 5);
+  let h = (end - start) ^ 0x811c9dc5;
+  for (let w = 0; w < words; w += step) h = Math.imul(h ^ v.getInt32(start + 4 * w), 16777619);
+  return h;
+}
+
+interface Entry {
+  readonly bytes: Buffer;
+  readonly head: BatchHead;
+}
+
 /**
- * Schema cache keyed by schema bytes. Bounded in entries and in schema size (real
- * schemas are well under 4 KB), so hostile senders cannot make it grow.
+ * Cache of batch heads (header strings + schema) keyed by their exact bytes. A hit
+ * costs one structural walk, a sampled hash and a memcmp: no strings are created, and
+ * the key prefixes are built once per schema. Bounded in entries and in head size
+ * (real heads are well under 4 KB), so hostile senders cannot make it grow.
  */
-export class SchemaCache {
-  private readonly map = new Map<string, Schema>();
+export class HeadCache {
+  private readonly map = new Map<number, Entry[]>();
+  private entries = 0;
 
   constructor(
     private readonly maxEntries = 64,
-    private readonly maxSchemaBytes = 16384,
+    private readonly maxHeadBytes = 16384,
   ) {}
 
-  /** Reads the schema at the reader's position (from num_fields on). */
-  read(r: BinReader): Schema {
+  /** Reads the head at the reader's position (the start of the payload). */
+  read(r: BinReader): BatchHead {
     const start = r.pos;
-    const n = skipSchema(r);
+    for (let i = 0; i < 4; i++) r.str('header string');
+    skipSchema(r);
     const end = r.pos;
-    if (end - start > this.maxSchemaBytes) {
-      r.pos = start + 4;
-      return parseSchema(r, n);
+    const len = end - start;
+    if (len > this.maxHeadBytes) {
+      r.pos = start;
+      return parseHead(r);
     }
-    const key = r.buf.toString('latin1', start, end);
-    let schema = this.map.get(key);
-    if (schema === undefined) {
-      r.pos = start + 4;
-      schema = parseSchema(r, n);
-      if (this.map.size >= this.maxEntries) this.map.clear();
-      this.map.set(key, schema);
+    const h = sampleHash(r.view, start, end);
+    const bucket = this.map.get(h);
+    if (bucket !== undefined) {
+      for (const e of bucket) {
+        if (e.bytes.length === len && r.buf.compare(e.bytes, 0, len, start, end) === 0) return e.head;
+      }
     }
-    r.pos = end;
-    return schema;
+    r.pos = start;
+    const head = parseHead(r);
+    if (this.entries >= this.maxEntries) {
+      this.map.clear();
+      this.entries = 0;
+    }
+    const entry = { bytes: Buffer.from(r.buf.subarray(start, end)), head };
+    if (bucket !== undefined && this.map.has(h)) bucket.push(entry);
+    else this.map.set(h, [entry]);
+    this.entries++;
+    return head;
   }
 
   get size(): number {
-    return this.map.size;
+    return this.entries;
   }
 }

@@ -56,8 +56,9 @@ export interface ZeekBatch {
   /** The schema; the same frozen array for every batch with identical schema bytes. */
   readonly fields: readonly ZeekField[];
   /**
-   * One JSON object per record, without trailing newline. All records of a batch are
-   * views into one allocation, so holding any of them keeps the batch's bytes alive.
+   * One JSON object per record, without trailing newline. Records are views into a
+   * shared output slab (256 KB, or the batch's own for big batches), like Node's Buffer
+   * pool: holding a record keeps its slab alive. Copy a record to keep it for long.
    */
   readonly records: Buffer[];
   /** Bytes after the last record. Zeek ignores them; a count > 0 deserves a warning. */
