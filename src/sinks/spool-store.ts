@@ -7,7 +7,7 @@ import { FrameEncoder, bodyId, bodyPayloadBytes, decodeBody } from './spool-form
 import { MIN_SEGMENT_BYTES, type SpoolOptions } from './spool-options.js';
 import { FrameReader } from './spool-reader.js';
 import { recover, type Recovered, type SpoolDamage } from './spool-recover.js';
-import { SegmentWriter, writeCheckpoint, type Segment } from './spool-writer.js';
+import { SegmentWriter, writeCheckpoint, writeCheckpointAsync, type Segment } from './spool-writer.js';
 import type { Batch, MessageStore } from './store.js';
 
 export { spoolSchema, spoolProblems, spoolOptionsFor, type SpoolConfig, type SpoolOptions } from './spool-options.js';
@@ -143,6 +143,8 @@ export class SpoolStore implements MessageStore {
   private lostAfterOpen = 0;
   private readonly damage: SpoolDamage[];
   private readonly timer: NodeJS.Timeout;
+  /** A checkpoint being saved in the background (interval and never policies). */
+  private saving: Promise<void> | undefined;
   private closed = false;
 
   /** Opens (and recovers) a spool directory. Never fails on damaged files: they are skipped and reported. */
@@ -184,7 +186,7 @@ export class SpoolStore implements MessageStore {
     if (rec.records > 0) {
       logger.info({ records: rec.records, bytes: rec.bytes, cursor: rec.cursor }, 'spool recovered undelivered records');
     }
-    this.timer = setInterval(() => this.tick(), options.fsyncIntervalMs);
+    this.timer = setInterval(() => this.tick(), Math.max(1, options.fsyncIntervalMs));
     this.timer.unref();
   }
 
@@ -310,14 +312,22 @@ export class SpoolStore implements MessageStore {
     if (this.unwritten.length > 0) {
       this.log.error('unwritten', { records: this.unwritten.length }, 'spool closes with records it could not write: they are lost');
     }
+    // Failures are logged, not thrown: what is on disk stays valid, and an older
+    // checkpoint only means more repeats at the next start.
     try {
       await this.writer.close();
-      this.cursor = this.computeCursor();
+    } catch (err) {
+      this.log.error('close', { err: (err as Error).message }, 'spool could not sync its last segment at close');
+    }
+    await this.saving;
+    this.cursor = this.computeCursor();
+    try {
       writeCheckpoint(this.options.dir, this.cursor, true);
       this.saved = this.cursor;
-    } finally {
-      this.closeReader();
+    } catch (err) {
+      this.log.error('checkpoint', { err: (err as Error).message }, 'spool checkpoint could not be saved at close');
     }
+    this.closeReader();
   }
 
   // ---- waiting records: returned, then ahead, gap (disk) and window, in id order
@@ -476,14 +486,28 @@ export class SpoolStore implements MessageStore {
     if (settled && this.options.fsync === 'always') this.saveCheckpoint();
   }
 
+  /** With 'always' synchronously (the policy's promise); otherwise in the background. */
   private saveCheckpoint(): void {
-    if (this.saved === this.cursor) return;
-    try {
-      writeCheckpoint(this.options.dir, this.cursor, this.options.fsync !== 'never');
-      this.saved = this.cursor;
-    } catch (err) {
+    if (this.saved === this.cursor || this.saving !== undefined) return;
+    const cursor = this.cursor;
+    const failed = (err: unknown) =>
       this.log.error('checkpoint', { err: (err as Error).message }, 'spool checkpoint could not be saved: a restart would repeat more records');
+    if (this.options.fsync === 'always') {
+      try {
+        writeCheckpoint(this.options.dir, cursor, true);
+        this.saved = cursor;
+      } catch (err) {
+        failed(err);
+      }
+      return;
     }
+    this.saving = writeCheckpointAsync(this.options.dir, cursor, this.options.fsync === 'interval')
+      .then(() => {
+        this.saved = cursor;
+      }, failed)
+      .finally(() => {
+        this.saving = undefined;
+      });
   }
 
   /** Deletes the oldest segments once every record in them is settled. */

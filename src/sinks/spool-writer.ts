@@ -182,3 +182,16 @@ export function writeCheckpoint(dir: string, cursor: number, durable: boolean): 
   }
   fs.renameSync(tmp, join(dir, CHECKPOINT_FILE));
 }
+
+/** writeCheckpoint off the event loop (an fsync may wait for a journal commit). Never two at once. */
+export async function writeCheckpointAsync(dir: string, cursor: number, durable: boolean): Promise<void> {
+  const tmp = join(dir, `${CHECKPOINT_FILE}.tmp`);
+  const file = await fs.promises.open(tmp, 'w');
+  try {
+    await file.writeFile(encodeCheckpoint(cursor));
+    if (durable) await file.datasync();
+  } finally {
+    await file.close();
+  }
+  await fs.promises.rename(tmp, join(dir, CHECKPOINT_FILE));
+}
