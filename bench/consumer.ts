@@ -1,0 +1,205 @@
+// Broker-side verifier (a child process of the suite): consumes a run's Kafka topics or RabbitMQ
+// queue and checks every record against the replay plan — each record of the plan must arrive,
+// byte for byte (inside the tagged envelope), as many times as it was sent. It also notes when
+// each record arrived, per path, for the latency figures.
+import amqp from 'amqplib';
+import type { ConsumeMessage } from 'amqplib';
+import { loadDataset, makePlan } from './lib/data.js';
+import { kafka, routingKeyOf, topicOf } from './lib/brokers.js';
+import { nowMs, reply, serve, uniqueSuffix } from './lib/ipc.js';
+
+export interface ConsumerJob {
+  dataset: string;
+  records: number;
+  source: { kind: 'kafka'; prefix: string } | { kind: 'amqp'; url: string; queue: string; prefix: string };
+  /** Keep the arrival time of every record (per path, in arrival order). */
+  arrivals: boolean;
+  /** Give up when nothing new arrived for this long. */
+  idleTimeoutMs: number;
+}
+
+export interface ConsumerResult {
+  type: 'done';
+  /** Records consumed (duplicates included). */
+  received: number;
+  /** Records of the plan that never arrived. */
+  lost: number;
+  /** Arrivals beyond the number of times a record was sent. */
+  duplicates: number;
+  /** Records that are not in the plan at all, or whose envelope is wrong. */
+  foreign: number;
+  /** Records that are not the next one of their path in the plan (order, duplicates). */
+  outOfOrder: number;
+  perPath: Record<string, number>;
+  firstMs: number;
+  lastMs: number;
+  arrivals?: Record<string, number[]>;
+  timedOut: boolean;
+}
+
+class Verifier {
+  private readonly ids = new Map<string, number>();
+  private readonly expected: Int32Array;
+  private readonly got: Int32Array;
+  private readonly prefixes = new Map<string, Buffer>();
+  /** Per path: the record ids in plan order, and how far the arrivals got. */
+  private readonly order = new Map<string, { ids: Int32Array; next: number }>();
+  missing: number;
+  outOfOrder = 0;
+  received = 0;
+  duplicates = 0;
+  foreign = 0;
+  firstMs = 0;
+  lastMs = 0;
+  readonly perPath: Record<string, number> = {};
+  readonly arrivals: Record<string, number[]> | undefined;
+  readonly paths: string[];
+  private onComplete: (() => void) | undefined;
+  readonly complete: Promise<void>;
+
+  constructor(job: ConsumerJob) {
+    const d = loadDataset(job.dataset);
+    const plan = makePlan(d, job.records);
+    this.paths = Object.keys(plan.perPath);
+    const idOfMessage: Int32Array[] = d.records.map((recs) =>
+      Int32Array.from(recs, (r) => {
+        const key = r.toString('latin1');
+        let id = this.ids.get(key);
+        if (id === undefined) this.ids.set(key, (id = this.ids.size));
+        return id;
+      }),
+    );
+    this.expected = new Int32Array(this.ids.size);
+    this.got = new Int32Array(this.ids.size);
+    const order = new Map<string, number[]>();
+    for (const k of plan.sequence) {
+      const path = d.paths[k] as string;
+      let list = order.get(path);
+      if (!list) order.set(path, (list = []));
+      for (const id of idOfMessage[k] as Int32Array) {
+        this.expected[id]!++;
+        list.push(id);
+      }
+    }
+    for (const [path, ids] of order) this.order.set(path, { ids: Int32Array.from(ids), next: 0 });
+    this.missing = plan.records;
+    this.arrivals = job.arrivals ? {} : undefined;
+    this.complete = new Promise((resolve) => (this.onComplete = resolve));
+  }
+
+  /** One consumed record: its path and the payload as the gateway sent it (tagged envelope). */
+  add(path: string, payload: Buffer, at: number): void {
+    if (this.received === 0) this.firstMs = at;
+    this.lastMs = at;
+    this.received++;
+    this.perPath[path] = (this.perPath[path] ?? 0) + 1;
+    if (this.arrivals) (this.arrivals[path] ??= []).push(at);
+    let prefix = this.prefixes.get(path);
+    if (!prefix) this.prefixes.set(path, (prefix = Buffer.from(`{${JSON.stringify(path)}:`)));
+    const n = payload.length;
+    if (n < prefix.length + 1 || payload[n - 1] !== 0x7d || prefix.compare(payload, 0, prefix.length) !== 0) {
+      this.foreign++;
+      return;
+    }
+    const id = this.ids.get(payload.toString('latin1', prefix.length, n - 1));
+    if (id === undefined) {
+      this.foreign++;
+      return;
+    }
+    const o = this.order.get(path);
+    if (o && o.ids[o.next] === id) o.next++;
+    else this.outOfOrder++;
+    const c = ++this.got[id]!;
+    if (c > (this.expected[id] as number)) this.duplicates++;
+    else if (--this.missing === 0) this.onComplete?.();
+  }
+}
+
+async function consumeKafka(v: Verifier, source: { prefix: string }, ready: () => void): Promise<() => Promise<void>> {
+  const byTopic = new Map(v.paths.map((p) => [topicOf(source.prefix, p), p]));
+  const consumer = kafka().consumer({
+    groupId: `zlg-bench-${uniqueSuffix()}`,
+    maxBytesPerPartition: 16 * 1024 * 1024,
+    maxBytes: 64 * 1024 * 1024,
+    minBytes: 1,
+    maxWaitTimeInMs: 100,
+  });
+  await consumer.connect();
+  consumer.on(consumer.events.GROUP_JOIN, () => ready());
+  await consumer.subscribe({ topics: [...byTopic.keys()], fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) => {
+      const at = nowMs();
+      const path = byTopic.get(batch.topic) as string;
+      for (const m of batch.messages) v.add(path, m.value ?? Buffer.alloc(0), at);
+    },
+  });
+  return () => consumer.disconnect();
+}
+
+async function consumeAmqp(v: Verifier, source: { url: string; queue: string; prefix: string }, ready: () => void): Promise<() => Promise<void>> {
+  const conn = await amqp.connect(source.url, { timeout: 5000 });
+  conn.on('error', () => undefined);
+  const ch = await conn.createChannel();
+  ch.on('error', () => undefined);
+  const skip = source.prefix.length + 1;
+  await ch.consume(
+    source.queue,
+    (m: ConsumeMessage | null) => {
+      if (m) v.add(m.fields.routingKey.slice(skip), m.content, nowMs());
+    },
+    { noAck: true },
+  );
+  ready();
+  return () => conn.close().catch(() => undefined);
+}
+
+serve(async (m) => {
+  if (m.type !== 'start') return;
+  const job = m.job as ConsumerJob;
+  const v = new Verifier(job);
+  let announced = false;
+  const ready = (): void => {
+    if (!announced) reply({ type: 'consuming' });
+    announced = true;
+  };
+  const src = job.source;
+  if (src.kind === 'amqp' && routingKeyOf(src.prefix, 'x') !== `${src.prefix}.x`) throw new Error('routing key layout changed');
+  const close = src.kind === 'kafka' ? await consumeKafka(v, src, ready) : await consumeAmqp(v, src, ready);
+  // Done when every record of the plan arrived (then a moment for late duplicates), or when
+  // nothing new arrived for idleTimeoutMs.
+  let timedOut = false;
+  let lastSeen = -1;
+  let idleSince = nowMs();
+  await new Promise<void>((resolve) => {
+    void v.complete.then(resolve);
+    const t = setInterval(() => {
+      if (v.received !== lastSeen) {
+        lastSeen = v.received;
+        idleSince = nowMs();
+      } else if (nowMs() - idleSince > job.idleTimeoutMs) {
+        timedOut = true;
+        clearInterval(t);
+        resolve();
+      }
+    }, 100);
+    void v.complete.then(() => clearInterval(t));
+  });
+  if (!timedOut) await new Promise((r) => setTimeout(r, 300));
+  await close();
+  const result: ConsumerResult = {
+    type: 'done',
+    received: v.received,
+    lost: v.missing,
+    duplicates: v.duplicates,
+    foreign: v.foreign,
+    outOfOrder: v.outOfOrder,
+    perPath: v.perPath,
+    firstMs: v.firstMs,
+    lastMs: v.lastMs,
+    timedOut,
+  };
+  if (v.arrivals) result.arrivals = v.arrivals;
+  reply(result as unknown as { type: string });
+});

@@ -1,0 +1,142 @@
+// Throughput of the Zeek cluster log-batch decoder on the real load captures, against a
+// baseline on the same machine in the same run: JSON.parse of the same records' JSON
+// lines (what a consumer pays just to parse what Zeek wrote).
+// Run: node --import tsx bench/decoder.ts [repetitions=7]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { ZeekBinV1Decoder } from '../src/zeek/bin-v1.js';
+import { decodeLogWriteMessage } from '../src/zeek/log-write.js';
+import { loadCapture, readLogLines } from '../test/helpers/testdata.js';
+
+const REPS = Number(process.argv[2] ?? 7);
+const WARMUP = 2;
+const CAPTURES = ['load-a', 'load-a.bigbatch'];
+const LOGS: [string, string][] = [
+  ['worker-local-json', 'conn'],
+  ['worker-local-json', 'dns'],
+  ['worker-local-json', 'files'],
+  ['worker-local-json', 'http'],
+  ['worker-local-json', 'ntp'],
+  ['worker-local-json', 'packet_filter'],
+  ['worker-local-json', 'cluster'],
+  ['worker-local-json', 'reporter'],
+  ['manager-local-json', 'cluster'],
+  ['manager-local-json', 'reporter'],
+];
+
+interface Timing {
+  /** Median wall-clock milliseconds of one pass. */
+  wallMs: number;
+  /** Median CPU milliseconds (user + system) of one pass: less sensitive to other load. */
+  cpuMs: number;
+  recordsPerSec: number;
+  recordsPerCpuSec: number;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Runs `pass` WARMUP + REPS times; returns medians. `pass` returns the records it handled. */
+function measure(records: number, pass: () => number): Timing {
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < WARMUP + REPS; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const n = pass();
+    const t = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    if (n !== records) throw new Error(`pass handled ${n} records, expected ${records}`);
+    if (i >= WARMUP) {
+      wall.push(t);
+      cpu.push((c.user + c.system) / 1000);
+    }
+  }
+  const wallMs = median(wall);
+  const cpuMs = median(cpu);
+  return { wallMs, cpuMs, recordsPerSec: (records / wallMs) * 1000, recordsPerCpuSec: (records / cpuMs) * 1000 };
+}
+
+const results = [];
+const load0 = loadavg();
+for (const capture of CAPTURES) {
+  // Untimed preparation: base64 decoding of the capture, reading the ground truth.
+  const messages = loadCapture('load', 'cluster', `${capture}.jsonl`);
+  const lines = LOGS.flatMap(([dir, path]) => readLogLines('load', 'cluster', `${capture}.logs`, dir, `${path}.log`));
+  const payloadBytes = messages.reduce((n, m) => n + m[3]!.length, 0);
+  const decoder = new ZeekBinV1Decoder();
+  let outputBytes = 0;
+  const records = messages.reduce((n, m) => {
+    const r = decodeLogWriteMessage(m, {}, decoder);
+    if (!r.ok) throw new Error(`${capture}: ${r.reason}: ${r.detail}`);
+    for (const rec of r.batch.records) outputBytes += rec.length;
+    return n + r.batch.records.length;
+  }, 0);
+  if (records !== lines.length) throw new Error(`${capture}: ${records} records vs ${lines.length} log lines`);
+
+  let sink = 0; // keeps results observable so nothing is optimized away
+  const dec = measure(records, () => {
+    let n = 0;
+    for (const m of messages) {
+      const r = decodeLogWriteMessage(m, {}, decoder);
+      if (r.ok) {
+        n += r.batch.records.length;
+        sink += r.batch.records[0]?.length ?? 0;
+      }
+    }
+    return n;
+  });
+  const base = measure(records, () => {
+    let n = 0;
+    for (const line of lines) {
+      const v = JSON.parse(line) as { ts?: number };
+      if (v.ts !== undefined) sink++;
+      n++;
+    }
+    return n;
+  });
+  if (sink === 0) throw new Error('nothing measured');
+  results.push({
+    capture,
+    messages: messages.length,
+    records,
+    payloadBytes,
+    outputBytes,
+    decoder: { ...dec, payloadMBPerSec: payloadBytes / 1e6 / (dec.wallMs / 1000), outputMBPerSec: outputBytes / 1e6 / (dec.wallMs / 1000) },
+    jsonParseBaseline: base,
+    /** Decoder speed relative to JSON.parse of the same records (>1: decoder faster). */
+    ratioWall: dec.recordsPerSec / base.recordsPerSec,
+    ratioCpu: dec.recordsPerCpuSec / base.recordsPerCpuSec,
+  });
+}
+
+const cpuList = cpus();
+const report = {
+  date: new Date().toISOString(),
+  host: hostname(),
+  cpuModel: cpuList[0]?.model ?? 'unknown',
+  cores: cpuList.length,
+  node: process.version,
+  v8: process.versions.v8,
+  repetitions: REPS,
+  warmup: WARMUP,
+  loadAverage: { before: load0, after: loadavg() },
+  note: 'single thread; medians of the repetitions; wall and CPU (user+system) time',
+  results,
+};
+
+const dir = join('bench', 'results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `decoder-${report.date.slice(0, 10)}-${report.host}.json`);
+writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+
+const f0 = (x: number): string => Math.round(x).toLocaleString('en-US');
+console.log(`\nZeek cluster batch decoder, ${report.cpuModel} (${report.cores} cores), Node ${report.node}, load ${load0.map((x) => x.toFixed(1)).join('/')}\n`);
+console.log('| capture | records | decoder rec/s (wall) | rec/s (CPU) | payload MB/s | JSON.parse rec/s (wall) | (CPU) | ratio wall | ratio CPU |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of results) {
+  console.log(
+    `| ${r.capture} | ${f0(r.records)} | ${f0(r.decoder.recordsPerSec)} | ${f0(r.decoder.recordsPerCpuSec)} | ${r.decoder.payloadMBPerSec.toFixed(1)} | ${f0(r.jsonParseBaseline.recordsPerSec)} | ${f0(r.jsonParseBaseline.recordsPerCpuSec)} | ${r.ratioWall.toFixed(2)} | ${r.ratioCpu.toFixed(2)} |`,
+  );
+}
+console.log(`\nwritten to ${file}`);

@@ -1,0 +1,169 @@
+// The shape of bench/results/<date>-<host>.json, and the targets the results are judged against.
+import type { ProfileSummary } from './profile.js';
+import type { LatencyStats } from './stats.js';
+import type { SinkKind } from './scenarios.js';
+
+export const RESULTS_SCHEMA = 'zeek-log-gateway-bench/1';
+
+export interface Machine {
+  host: string;
+  cores: number;
+  cpuModel: string;
+  memoryGiB: number;
+  os: string;
+  node: string;
+  rabbitmq: string;
+  kafka: string;
+  libraries: Record<string, string>;
+  gatewayVersion: string;
+  gitCommit: string;
+  loadAverageAtStart: number[];
+}
+
+export interface Verification {
+  sink: SinkKind | 'bare';
+  received: number;
+  lost: number;
+  duplicates: number;
+  /** Records that are not the plan's (wrong bytes or envelope). */
+  foreign: number;
+  outOfOrder: number;
+  ok: boolean;
+}
+
+export interface GeneratorFigures {
+  /** Records per second the generator sent (bounded by the receiver when it pushes back). */
+  recordsPerSec: number;
+  cpuSeconds: number;
+  /** Generator CPU per record: 1e6/this is its rate on one free core. */
+  cpuMicrosPerRecord: number;
+  /** Sends that found the receiver's queue full and waited (backpressure reached the generator). */
+  stalls: number;
+}
+
+export interface ScenarioResult {
+  id: string;
+  kind: string;
+  title: string;
+  dataset: string;
+  sinks: SinkKind[];
+  mode: 'max' | 'fixed' | 'outage';
+  /** Records sent and expected at each broker. */
+  records: number;
+  /** JSON bytes of those records (the record as Zeek writes it; envelope and framing excluded). */
+  jsonBytes: number;
+  seconds?: number;
+  recordsPerSec?: number;
+  mbPerSec?: number;
+  /** Per sink, when the broker had every record (seconds after the first send). */
+  sinkSeconds?: Partial<Record<SinkKind, number>>;
+  ceiling?: { ids: string[]; recordsPerSec: number };
+  /** recordsPerSec / ceiling.recordsPerSec */
+  ratio?: number;
+  targetRate?: number;
+  /** Send (generator, before zmq send) → arrival at the consumer; records sent during warm-up excluded. */
+  latency?: LatencyStats & { warmupExcluded: number; maxIncludingWarmupMs: number };
+  latencyBySink?: Partial<Record<SinkKind, LatencyStats>>;
+  /** The gateway's own histogram (ingress receipt → broker ack), bucket-interpolated, whole run. */
+  gatewayHistogram?: Partial<Record<SinkKind, { p50Ms?: number; p99Ms?: number; count: number }>>;
+  gatewayCpuSeconds?: number;
+  cpuSecondsPerMillion?: number;
+  /** Gateway CPU seconds per wall second during the run (1.0 = one core busy). */
+  gatewayCores?: number;
+  /** VmHWM of the gateway process (its peak resident set over its whole life). */
+  peakRssMB?: number;
+  generator?: GeneratorFigures;
+  /** The bare ceiling process's own CPU. */
+  clientCpuSeconds?: number;
+  verification: Verification[];
+  gatewayCounters?: Record<string, number>;
+  /** Machine-wide CPU busy share during the run (all cores, all processes: noise indicator). */
+  machineBusyPercent?: number;
+  outage?: {
+    seconds: number;
+    stoppedAfterSeconds: number;
+    recoverySeconds: number;
+    maxBufferedRecords: number;
+    peakRssDuringOutageMB: number;
+    retries: number;
+    dropped: number;
+  };
+  profile?: ProfileSummary;
+  error?: string;
+}
+
+export interface TargetResult {
+  name: string;
+  scenario: string;
+  target: string;
+  value: string;
+  pass: boolean | null;
+}
+
+export interface Results {
+  schema: typeof RESULTS_SCHEMA;
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  smoke: boolean;
+  machine: Machine;
+  options: Record<string, unknown>;
+  scenarios: ScenarioResult[];
+  targets: TargetResult[];
+}
+
+const fmt = (x: number | undefined, digits = 0): string => (x === undefined ? 'n/a' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+
+/** The issue's targets. Missing figures make a target `null` (not measured). */
+export function evaluateTargets(scenarios: ScenarioResult[]): TargetResult[] {
+  const by = new Map(scenarios.map((s) => [s.id, s]));
+  const out: TargetResult[] = [];
+  for (const id of ['ncsa-kafka', 'ncsa-amqp']) {
+    const s = by.get(id);
+    if (!s) continue;
+    const ok = s.ratio !== undefined && !s.error;
+    out.push({
+      name: `${s.title} ≥ 90% of the lower of its two ceilings`,
+      scenario: id,
+      target: '≥ 90%',
+      value: ok ? `${fmt((s.ratio as number) * 100, 1)}% (${fmt(s.recordsPerSec)} of ${fmt(s.ceiling?.recordsPerSec)} rec/s)` : 'n/a',
+      pass: ok ? (s.ratio as number) >= 0.9 : null,
+    });
+  }
+  for (const id of ['cluster-kafka', 'cluster-bigbatch-kafka']) {
+    const s = by.get(id);
+    if (!s) continue;
+    const ok = s.recordsPerSec !== undefined && !s.error;
+    out.push({
+      name: `${s.title} ≥ 200,000 records/s`,
+      scenario: id,
+      target: '≥ 200,000 rec/s',
+      value: ok ? `${fmt(s.recordsPerSec)} rec/s` : 'n/a',
+      pass: ok ? (s.recordsPerSec as number) >= 200_000 : null,
+    });
+  }
+  for (const s of scenarios) {
+    if (s.mode !== 'fixed') continue;
+    const p99 = s.latency?.p99Ms;
+    out.push({
+      name: `${s.title} (${fmt(s.targetRate)} rec/s): p99 ≤ 25 ms`,
+      scenario: s.id,
+      target: 'p99 ≤ 25 ms',
+      value: p99 === undefined || s.error ? 'n/a' : `${fmt(p99, 1)} ms`,
+      pass: p99 === undefined || s.error ? null : p99 <= 25,
+    });
+  }
+  const o = by.get('outage-amqp');
+  if (o) {
+    const ok = o.peakRssMB !== undefined && !o.error;
+    const lost = o.verification.reduce((n, v) => n + v.lost, 0);
+    out.push({
+      name: `peak RSS during a ${fmt(o.outage?.seconds)} s RabbitMQ outage at ${fmt(o.targetRate)} rec/s ≤ 200 MB, nothing lost`,
+      scenario: o.id,
+      target: '≤ 200 MB, 0 lost',
+      value: ok ? `${fmt(o.peakRssMB, 1)} MB, ${fmt(lost)} lost` : 'n/a',
+      pass: ok ? (o.peakRssMB as number) <= 200 && lost === 0 && o.verification.every((v) => v.ok) : null,
+    });
+  }
+  return out;
+}

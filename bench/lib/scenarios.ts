@@ -1,0 +1,134 @@
+// The benchmark's scenarios and the options that size them.
+
+export type SinkKind = 'kafka' | 'amqp';
+
+export type Scenario =
+  /** Load generator → bare zeromq.js SUB/PULL loop: the generator's own rate and the ingress ceiling. */
+  | { id: string; kind: 'ingress'; dataset: string; title: string }
+  /** Bare kafkajs producer → Kafka: the Kafka ceiling. */
+  | { id: string; kind: 'kafka-ceiling'; dataset: string; title: string }
+  /** Bare amqplib confirm-channel publisher → RabbitMQ: the AMQP ceiling. */
+  | { id: string; kind: 'amqp-ceiling'; dataset: string; title: string }
+  /** Generator → gateway process → broker(s), at maximum rate (`max`) or at a fixed rate (`fixed`). */
+  | { id: string; kind: 'gateway'; dataset: string; title: string; sinks: SinkKind[]; mode: 'max' | 'fixed'; ceilings: string[] }
+  /** Fixed rate through the gateway to RabbitMQ while RabbitMQ is stopped for a while. */
+  | { id: string; kind: 'outage'; dataset: string; title: string; sinks: SinkKind[] };
+
+export type GatewayScenario = Extract<Scenario, { kind: 'gateway' }>;
+
+export const SCENARIOS: Scenario[] = [
+  { id: 'ingress-ncsa', kind: 'ingress', dataset: 'ncsa', title: 'generator → bare SUB (NCSA)' },
+  { id: 'ingress-cluster', kind: 'ingress', dataset: 'cluster', title: 'generator → bare PULL (cluster load-a)' },
+  { id: 'ingress-cluster-bigbatch', kind: 'ingress', dataset: 'cluster-bigbatch', title: 'generator → bare PULL (cluster bigbatch)' },
+  { id: 'ceiling-kafka', kind: 'kafka-ceiling', dataset: 'ncsa', title: 'bare kafkajs producer → Kafka' },
+  { id: 'ceiling-amqp', kind: 'amqp-ceiling', dataset: 'ncsa', title: 'bare amqplib confirm publisher → RabbitMQ' },
+  { id: 'ncsa-kafka', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → Kafka', sinks: ['kafka'], mode: 'max', ceilings: ['ingress-ncsa', 'ceiling-kafka'] },
+  { id: 'ncsa-amqp', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → RabbitMQ', sinks: ['amqp'], mode: 'max', ceilings: ['ingress-ncsa', 'ceiling-amqp'] },
+  {
+    id: 'ncsa-both',
+    kind: 'gateway',
+    dataset: 'ncsa',
+    title: 'NCSA SUB → Kafka + RabbitMQ',
+    sinks: ['kafka', 'amqp'],
+    mode: 'max',
+    ceilings: ['ingress-ncsa', 'ceiling-kafka', 'ceiling-amqp'],
+  },
+  { id: 'cluster-kafka', kind: 'gateway', dataset: 'cluster', title: 'cluster PULL (load-a) → Kafka', sinks: ['kafka'], mode: 'max', ceilings: ['ingress-cluster', 'ceiling-kafka'] },
+  {
+    id: 'cluster-bigbatch-kafka',
+    kind: 'gateway',
+    dataset: 'cluster-bigbatch',
+    title: 'cluster PULL (bigbatch) → Kafka',
+    sinks: ['kafka'],
+    mode: 'max',
+    ceilings: ['ingress-cluster-bigbatch', 'ceiling-kafka'],
+  },
+  { id: 'ncsa-kafka-latency', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → Kafka, fixed rate', sinks: ['kafka'], mode: 'fixed', ceilings: [] },
+  { id: 'ncsa-amqp-latency', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → RabbitMQ, fixed rate', sinks: ['amqp'], mode: 'fixed', ceilings: [] },
+  { id: 'ncsa-both-latency', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → both, fixed rate', sinks: ['kafka', 'amqp'], mode: 'fixed', ceilings: [] },
+  { id: 'cluster-kafka-latency', kind: 'gateway', dataset: 'cluster', title: 'cluster PULL (load-a) → Kafka, fixed rate', sinks: ['kafka'], mode: 'fixed', ceilings: [] },
+  { id: 'outage-amqp', kind: 'outage', dataset: 'ncsa', title: 'NCSA SUB → RabbitMQ, RabbitMQ stopped', sinks: ['amqp'] },
+];
+
+/** The smoke run: one scenario of each kind, tiny. */
+export const SMOKE_SCENARIOS = ['ingress-ncsa', 'ceiling-kafka', 'ceiling-amqp', 'ncsa-both', 'cluster-kafka-latency', 'outage-amqp'];
+
+export interface SuiteOptions {
+  smoke: boolean;
+  /** Scenario ids or globs (`ncsa-*`); empty: all (or the smoke set). */
+  select: string[];
+  /** Also run the ceilings the selected gateway scenarios are compared with. */
+  withCeilings: boolean;
+  out: string;
+  ncsaRecords: number;
+  clusterRecords: number;
+  latencyRate: number;
+  latencySeconds: number;
+  warmupSeconds: number;
+  outageRate: number;
+  outageSeconds: number;
+  outageBeforeSeconds: number;
+  outageAfterSeconds: number;
+  /** Re-run gateway scenarios under `node --cpu-prof`: those that missed a target, all, none, or these ids. */
+  profile: 'auto' | 'all' | 'none' | string[];
+  kafkaInFlight: number;
+  amqpWindow: number;
+  brokersUp: boolean;
+  /** Seconds without progress before a run is declared stuck. */
+  stallSeconds: number;
+}
+
+export const DEFAULTS: SuiteOptions = {
+  smoke: false,
+  select: [],
+  withCeilings: true,
+  out: 'bench/results',
+  ncsaRecords: 200_000,
+  clusterRecords: 500_000,
+  latencyRate: 5000,
+  latencySeconds: 15,
+  warmupSeconds: 2,
+  outageRate: 5000,
+  outageSeconds: 60,
+  outageBeforeSeconds: 5,
+  outageAfterSeconds: 15,
+  profile: 'auto',
+  kafkaInFlight: 4,
+  amqpWindow: 4000,
+  brokersUp: true,
+  stallSeconds: 60,
+};
+
+export const SMOKE: Partial<SuiteOptions> = {
+  ncsaRecords: 3000,
+  clusterRecords: 5000,
+  latencyRate: 1000,
+  latencySeconds: 2,
+  warmupSeconds: 0.5,
+  outageRate: 1000,
+  outageSeconds: 3,
+  outageBeforeSeconds: 1,
+  outageAfterSeconds: 1,
+  profile: 'none',
+  stallSeconds: 30,
+};
+
+function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+/** The scenarios to run, in suite order (ceilings first, since the ratios need them). */
+export function selectScenarios(o: SuiteOptions): Scenario[] {
+  const wanted = o.select.length > 0 ? o.select : o.smoke ? SMOKE_SCENARIOS : ['*'];
+  const res = wanted.map(globToRegExp);
+  const chosen = new Set(SCENARIOS.filter((s) => res.some((r) => r.test(s.id))).map((s) => s.id));
+  for (const w of wanted) {
+    if (!SCENARIOS.some((s) => globToRegExp(w).test(s.id))) {
+      throw new Error(`no scenario matches ${w} (scenarios: ${SCENARIOS.map((s) => s.id).join(', ')})`);
+    }
+  }
+  if (o.withCeilings && !o.smoke) {
+    for (const s of SCENARIOS) if (chosen.has(s.id) && s.kind === 'gateway') for (const c of s.ceilings) chosen.add(c);
+  }
+  return SCENARIOS.filter((s) => chosen.has(s.id));
+}
