@@ -4,9 +4,10 @@
  * about 0.12% of doubles print differently from JS `String(x)`, so the algorithm is
  * reproduced step by step, including its rounding ("weeding") loop.
  *
- * All 64-bit quantities are kept as two uint32 halves in plain numbers (hi, lo), so the
+ * All 64-bit quantities are kept as two 32-bit halves in plain numbers (hi, lo), so the
  * hot path allocates nothing and never touches BigInt. 32x32-bit products are split into
  * 16-bit halves to stay exact below 2^53. BigInt is used only to build tables at load time.
+ * Tested against a literal BigInt transcription of rapidjson (test/unit/zeek/grisu-ref.ts).
  */
 
 const TWO32 = 4294967296;
@@ -242,7 +243,7 @@ function digitGen(mpH: number, mpL: number, sh: number, deltaH: number, deltaL: 
   let kappa: number;
   let n = 0; // digits so far (a local: the module-level nDigits is set on return)
 
-  if (dH === 0 && p1 < 1000000000) {
+  if (dH === 0 && p1 !== 0 && p1 < 1000000000) {
     // Shortcut, same result: delta < 2^32 < 2^sh, so the integral loop can only stop
     // where the rest of p1 is zero, and its GrisuRound is then a no-op (ten_kappa > delta).
     // Emit all of p1 at once with int32 arithmetic.

@@ -1,7 +1,7 @@
 /**
  * Renders records straight from the wire into Zeek's JSON text (§6), one pass, no
  * intermediate value objects: each value is read from the cursor and written into a
- * reusable output buffer. Validation that Zeek applies per value (§4.6) happens here too.
+ * reused output slab. Validation that Zeek applies per value (§4.6) happens here too.
  */
 import { MAX_ADDR_CHARS, writeIPv4, writeIPv6 } from './addr.js';
 import type { BinReader } from './bin-reader.js';
