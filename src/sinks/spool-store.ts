@@ -38,6 +38,8 @@ export type { FsyncPolicy } from './spool-writer.js';
  *                                       sustained, the disk's write bandwidth (the kernel
  *                                       throttles writers with too many dirty pages)
  *   reading an outage's backlog back (take 1000 + settle): 120,000-500,000 records/s
+ *     (with 'always' each settle also fsyncs the checkpoint: one flush per batch)
+ *   opening a spool verifies every checksum: 400-600 MiB/s, ~2-3 s for a full 1 GiB
  *
  * Delivery: settle() advances the cursor, the oldest record not yet settled (batches
  * may settle out of order; a later settled batch waits behind an earlier unsettled
