@@ -1,7 +1,7 @@
 // Throughput of the Zeek cluster log-batch decoder on the real load captures, against a
 // baseline on the same machine in the same run: JSON.parse of the same records' JSON
 // lines (what a consumer pays just to parse what Zeek wrote).
-// Run: node --import tsx bench/decoder.ts [repetitions=7]
+// Run: node --import tsx bench/decoder.ts [repetitions=9]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { ZeekBinV1Decoder } from '../src/zeek/bin-v1.js';
 import { decodeLogWriteMessage } from '../src/zeek/log-write.js';
 import { loadCapture, readLogLines } from '../test/helpers/testdata.js';
 
-const REPS = Number(process.argv[2] ?? 7);
+const REPS = Number(process.argv[2] ?? 9);
 const WARMUP = 2;
 const CAPTURES = ['load-a', 'load-a.bigbatch'];
 const LOGS: [string, string][] = [
@@ -28,10 +28,13 @@ const LOGS: [string, string][] = [
 interface Timing {
   /** Median wall-clock milliseconds of one pass. */
   wallMs: number;
+  /** Fastest pass: the least disturbed by other processes on a shared machine. */
+  bestWallMs: number;
   /** Median CPU milliseconds (user + system) of one pass: less sensitive to other load. */
   cpuMs: number;
   recordsPerSec: number;
   recordsPerCpuSec: number;
+  bestRecordsPerSec: number;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -54,7 +57,15 @@ function measure(records: number, pass: () => number): Timing {
   }
   const wallMs = median(wall);
   const cpuMs = median(cpu);
-  return { wallMs, cpuMs, recordsPerSec: (records / wallMs) * 1000, recordsPerCpuSec: (records / cpuMs) * 1000 };
+  const bestWallMs = Math.min(...wall);
+  return {
+    wallMs,
+    bestWallMs,
+    cpuMs,
+    recordsPerSec: (records / wallMs) * 1000,
+    recordsPerCpuSec: (records / cpuMs) * 1000,
+    bestRecordsPerSec: (records / bestWallMs) * 1000,
+  };
 }
 
 const results = [];
@@ -107,6 +118,7 @@ for (const capture of CAPTURES) {
     /** Decoder speed relative to JSON.parse of the same records (>1: decoder faster). */
     ratioWall: dec.recordsPerSec / base.recordsPerSec,
     ratioCpu: dec.recordsPerCpuSec / base.recordsPerCpuSec,
+    ratioBest: dec.bestRecordsPerSec / base.bestRecordsPerSec,
   });
 }
 
@@ -132,11 +144,14 @@ writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
 
 const f0 = (x: number): string => Math.round(x).toLocaleString('en-US');
 console.log(`\nZeek cluster batch decoder, ${report.cpuModel} (${report.cores} cores), Node ${report.node}, load ${load0.map((x) => x.toFixed(1)).join('/')}\n`);
-console.log('| capture | records | decoder rec/s (wall) | rec/s (CPU) | payload MB/s | JSON.parse rec/s (wall) | (CPU) | ratio wall | ratio CPU |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('medians of wall and CPU time per pass; best = fastest pass (least disturbed)\n');
+console.log('| capture | records | decoder rec/s wall | CPU | best | payload MB/s | JSON.parse rec/s wall | CPU | best | ratio wall | CPU | best |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
+  const d = r.decoder;
+  const b = r.jsonParseBaseline;
   console.log(
-    `| ${r.capture} | ${f0(r.records)} | ${f0(r.decoder.recordsPerSec)} | ${f0(r.decoder.recordsPerCpuSec)} | ${r.decoder.payloadMBPerSec.toFixed(1)} | ${f0(r.jsonParseBaseline.recordsPerSec)} | ${f0(r.jsonParseBaseline.recordsPerCpuSec)} | ${r.ratioWall.toFixed(2)} | ${r.ratioCpu.toFixed(2)} |`,
+    `| ${r.capture} | ${f0(r.records)} | ${f0(d.recordsPerSec)} | ${f0(d.recordsPerCpuSec)} | ${f0(d.bestRecordsPerSec)} | ${d.payloadMBPerSec.toFixed(1)} | ${f0(b.recordsPerSec)} | ${f0(b.recordsPerCpuSec)} | ${f0(b.bestRecordsPerSec)} | ${r.ratioWall.toFixed(2)} | ${r.ratioCpu.toFixed(2)} | ${r.ratioBest.toFixed(2)} |`,
   );
 }
 console.log(`\nwritten to ${file}`);
