@@ -1,5 +1,6 @@
 import convict from 'convict';
 import { bufferSchema, type BufferOptions } from '../sinks/buffer-options.js';
+import { spoolProblems, type SpoolConfig } from '../sinks/spool-options.js';
 import type { AddressOptions } from '../routing/config.js';
 import { ENVELOPES, type Envelope } from '../routing/envelope.js';
 import { SINK_KINDS } from '../sinks/registry.js';
@@ -71,7 +72,10 @@ export function loadSinks(raw: Record<string, unknown>, env: NodeJS.ProcessEnv):
       continue;
     }
     const all = c.getProperties() as Record<string, unknown>;
-    const crossKey = SINK_KINDS.get(type)?.validate?.(all as never) ?? [];
+    const crossKey = [
+      ...(SINK_KINDS.get(type)?.validate?.(all as never) ?? []),
+      ...spoolProblems((all.buffer as { spool: SpoolConfig }).spool).map((p) => ({ ...p, key: `buffer.spool.${p.key}` })),
+    ];
     if (crossKey.length > 0) {
       problems.push(...crossKey.map((p) => `${at}.${p.key}: ${p.message}`));
       continue;

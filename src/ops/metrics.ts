@@ -88,6 +88,19 @@ export class Metrics {
     registers: [this.registry],
     collect: this.runScrapeHooks,
   });
+  readonly spoolDiskBytes = new Gauge({
+    name: 'zeek_gateway_sink_spool_bytes',
+    help: 'Bytes of spool files on disk, per sink with a disk spool.',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+    collect: this.runScrapeHooks,
+  });
+  readonly spoolLost = new Counter({
+    name: 'zeek_gateway_sink_spool_lost_records_total',
+    help: 'Records lost to damaged spool files (checksum errors, torn tails), per sink.',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
   readonly sinkConnected = new Gauge({
     name: 'zeek_gateway_sink_connected',
     help: '1 while the sink is connected to its broker, else 0.',

@@ -1,3 +1,5 @@
+import { spoolSchema, type SpoolConfig } from './spool-options.js';
+
 /** The per-sink buffer settings, owned by BufferedSink and shared by every sink kind. */
 export type WhenFull = 'block' | 'drop-newest' | 'drop-oldest';
 
@@ -14,6 +16,8 @@ export interface BufferOptions {
   maxInFlight: number;
   retryInitialMs: number;
   retryMaxMs: number;
+  /** Keep undelivered records in a disk spool instead of memory (read by the gateway, which opens it). */
+  spool?: SpoolConfig | undefined;
 }
 
 export const bufferSchema = {
@@ -57,4 +61,5 @@ export const bufferSchema = {
     format: 'nat',
     default: 10_000,
   },
+  spool: spoolSchema,
 } as const;

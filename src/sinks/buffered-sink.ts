@@ -16,8 +16,8 @@ export interface BufferedSinkDeps {
   onRejected?: RejectHandler | undefined;
   /** Sinks that must be connected for /readyz (default true). */
   required?: boolean | undefined;
-  /** Where records wait; in memory unless a disk spool is configured. */
-  store?: MessageStore | undefined;
+  /** Opens where records wait (a disk spool); in memory when absent. Called by start(). */
+  openStore?: (() => Promise<MessageStore>) | undefined;
 }
 
 /**
@@ -31,7 +31,7 @@ export interface BufferedSinkDeps {
  * message. The overshoot is therefore at most one ingress message (a cluster batch).
  */
 export class BufferedSink {
-  private readonly store: MessageStore;
+  private store: MessageStore = new MemoryStore();
   private inFlightBatches = 0;
   /** Failed batches wait here until every in-flight batch settled, then go back in order. */
   private failed: Batch[] = [];
@@ -59,7 +59,6 @@ export class BufferedSink {
     private readonly deps: BufferedSinkDeps,
   ) {
     this.required = deps.required ?? true;
-    this.store = deps.store ?? new MemoryStore();
     this.log = new RateLimitedLog(deps.logger.child({ sink: name }));
     this.latency = deps.metrics.deliveryLatency.labels(name);
     this.connectedGauge = deps.metrics.sinkConnected.labels(name);
@@ -89,10 +88,19 @@ export class BufferedSink {
   }
 
   isFull(): boolean {
-    return this.records >= this.options.maxRecords || this.bytes >= this.options.maxBytes;
+    // A spool has its own size limit and counts records that are only on disk.
+    return this.store.full ?? (this.records >= this.options.maxRecords || this.bytes >= this.options.maxBytes);
   }
 
   async start(): Promise<void> {
+    if (this.deps.openStore) {
+      this.store = await this.deps.openStore();
+      // Records kept from the previous run go out first.
+      if (this.store.records > 0) {
+        this.deps.logger.info({ sink: this.name, records: this.store.records }, 'delivering records kept in the spool');
+        this.schedule();
+      }
+    }
     await this.transport.start();
   }
 
@@ -145,7 +153,10 @@ export class BufferedSink {
     this.closed = true;
     clearTimeout(this.retryTimer);
     const left = this.records;
-    if (left > 0) this.drop(left, 'shutdown');
+    if (left > 0) {
+      if (this.store.persistent) this.deps.logger.warn({ sink: this.name, records: left }, 'undelivered records kept in the spool for the next start');
+      else this.drop(left, 'shutdown');
+    }
     this.releaseWaiters();
     await this.transport.close();
     await this.store.close();
@@ -240,7 +251,8 @@ export class BufferedSink {
     } finally {
       this.inFlightBatches--;
       if (ok) this.store.settle(batch);
-      else this.requeueFailedWhenSettled();
+      // Failed batches go back once nothing is in flight, whether the last one to settle failed or not.
+      if (this.failed.length > 0) this.requeueFailedWhenSettled();
       this.afterSettle();
     }
   }

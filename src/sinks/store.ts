@@ -19,6 +19,10 @@ export interface MessageStore {
   readonly bytes: number;
   /** Records waiting to be taken. */
   readonly waiting: number;
+  /** A store with its own size limit (a spool) says here when it is full; otherwise the sink's high-water marks apply. */
+  readonly full?: boolean;
+  /** True when held records survive a restart (a spool): shutdown keeps them instead of dropping them. */
+  readonly persistent?: boolean;
   /** Appends a record at the back. */
   push(message: OutboundMessage): void;
   /** Forgets the oldest waiting record; false when none is waiting (all are in flight). */

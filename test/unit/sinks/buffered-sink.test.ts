@@ -156,3 +156,17 @@ test('a reconnect retries at once instead of waiting out the backoff', async () 
   transport.setConnected(true);
   await until(() => transport.delivered.length === 1, 1000, 'delivery after reconnect');
 });
+
+test('with several batches in flight, a failed batch is retried even when the last one to settle succeeded', async () => {
+  const { sink, transport } = make({ maxRecords: 100, maxInFlight: 2, batchMaxRecords: 2 });
+  transport.mode = 'manual';
+  for (const p of ['a', 'b', 'c', 'd']) sink.offer(message('conn', p));
+  await until(() => transport.inFlight.length === 2);
+  transport.fail(); // a,b fail first
+  await tick();
+  transport.mode = 'auto';
+  transport.ack(); // c,d succeed last
+  await until(() => transport.delivered.length === 4, 3000, 'the failed batch retried');
+  assert.deepEqual(payloads(transport.delivered), ['c', 'd', 'a', 'b']);
+  assert.equal(sink.records, 0);
+});

@@ -1,4 +1,4 @@
-// The spool behind a real BufferedSink (through its `store` dependency): outages longer
+// The spool behind a real BufferedSink (through its `openStore` dependency): outages longer
 // than memory, retries, and a restart in between.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,8 +19,7 @@ const buffer: BufferOptions = {
   whenFull: 'block',
   batchMaxRecords: 50,
   batchMaxBytes: 1 << 20,
-  // 1: the order promise. (With more, a failed batch followed by successes of the others
-  // in flight is never retried: a BufferedSink bug reported to the lead, store-independent.)
+  // 1: the order promise.
   maxInFlight: 1,
   retryInitialMs: 1,
   retryMaxMs: 5,
@@ -31,7 +30,12 @@ async function sinkWithSpool(dir: string, transport: FakeTransport, o: Partial<S
     { dir, maxBytes: 1 << 30, segmentBytes: 64 * 1024, fsync: 'interval', fsyncIntervalMs: 20, memoryRecords: 50, ...o },
     { logger: silentLogger() },
   );
-  const sink = new BufferedSink('s1', 'fake', transport, buffer, { metrics: new Metrics(), logger: silentLogger(), store });
+  const sink = new BufferedSink('s1', 'fake', transport, buffer, {
+    metrics: new Metrics(),
+    logger: silentLogger(),
+    openStore: async () => store,
+  });
+  await sink.start();
   return { sink, store };
 }
 
