@@ -16,7 +16,8 @@ const started = performance.now();
 try {
   const stats = fuzzDecoder(corpus, iterations, seed, (s) => {
     const rate = s.iterations / ((performance.now() - started) / 1000);
-    console.log(`${s.iterations} done, ${s.accepted} accepted, heap +${(s.heapGrowth / 1e6).toFixed(1)} MB, ${rate.toFixed(0)}/s`);
+    const mb = (n: number): string => (n / 1e6).toFixed(1);
+    console.log(`${s.iterations} done, ${s.accepted} accepted, heap +${mb(s.heapGrowth)} MB, buffers +${mb(s.arrayBufferGrowth)} MB, ${rate.toFixed(0)}/s`);
   });
   console.log(JSON.stringify(stats, null, 2));
   console.log(`ok in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -72,7 +72,10 @@ export class JsonRecordWriter {
     this.limit = maxOutputBytes;
     const start = (this.committed + 7) & ~7;
     const want = Math.min(expected, maxOutputBytes);
-    if (start + want > this.out.length) this.newSlab(Math.max(this.slabSize, want + (want >> 2)), 0);
+    // A slab that grew for one big batch serves only that batch: smaller batches that
+    // follow must not keep it alive after its records are gone.
+    const oversized = this.out.length > 4 * this.slabSize;
+    if (oversized || start + want > this.out.length) this.newSlab(Math.max(this.slabSize, want + (want >> 2)), 0);
     else this.start = start;
     this.pos = this.start;
     this.cap = Math.min(this.out.length, this.start + this.limit);

@@ -32,6 +32,8 @@ export interface FuzzStats {
   rejected: Partial<Record<RejectReason, number>>;
   /** Largest heapUsed after GC above the baseline taken after warm-up, in bytes. */
   heapGrowth: number;
+  /** The same for memory held by ArrayBuffers (payloads, output slabs). */
+  arrayBufferGrowth: number;
 }
 
 const MODES: TimestampMode[] = ['epoch', 'millis', 'millis-unsigned', 'iso8601'];
@@ -45,10 +47,10 @@ export function fuzzDecoder(corpus: readonly Buffer[][], iterations: number, see
   const rng = makeRng(seed);
   const gc = getGc();
   const decoder = new ZeekBinV1Decoder();
-  const stats: FuzzStats = { iterations: 0, accepted: 0, records: 0, rejected: {}, heapGrowth: 0 };
+  const stats: FuzzStats = { iterations: 0, accepted: 0, records: 0, rejected: {}, heapGrowth: 0, arrayBufferGrowth: 0 };
   const warmup = Math.min(2000, Math.floor(iterations / 10));
   const checkEvery = Math.max(1000, Math.floor(iterations / 20));
-  let baseline = 0;
+  let baseline = process.memoryUsage();
   for (let i = 0; i < iterations; i++) {
     const base = rng.pick(corpus);
     const { frames, ops } = mutateMessage(base, corpus, rng);
@@ -82,10 +84,12 @@ export function fuzzDecoder(corpus: readonly Buffer[][], iterations: number, see
     stats.iterations = i + 1;
     if (i + 1 === warmup) {
       gc();
-      baseline = process.memoryUsage().heapUsed;
+      baseline = process.memoryUsage();
     } else if (i + 1 > warmup && (i + 1) % checkEvery === 0) {
       gc();
-      stats.heapGrowth = Math.max(stats.heapGrowth, process.memoryUsage().heapUsed - baseline);
+      const now = process.memoryUsage();
+      stats.heapGrowth = Math.max(stats.heapGrowth, now.heapUsed - baseline.heapUsed);
+      stats.arrayBufferGrowth = Math.max(stats.arrayBufferGrowth, now.arrayBuffers - baseline.arrayBuffers);
       onProgress?.(stats);
     }
   }

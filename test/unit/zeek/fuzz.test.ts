@@ -20,4 +20,6 @@ test(`fuzz: ${ITERATIONS} mutated messages, no throw, known reasons, bounded hea
     assert.ok((stats.rejected[reason] ?? 0) > 0, `no '${reason}' rejection in ${JSON.stringify(stats.rejected)}`);
   }
   assert.ok(stats.heapGrowth < 32 * 1024 * 1024, `heap grew by ${stats.heapGrowth} bytes`);
+  // output slabs are capped by maxOutputBytes (16 MB here) and released after rejections
+  assert.ok(stats.arrayBufferGrowth < 48 * 1024 * 1024, `array buffers grew by ${stats.arrayBufferGrowth} bytes`);
 });
