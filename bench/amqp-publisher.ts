@@ -28,6 +28,10 @@ async function prepare(job: AmqpPublisherJob): Promise<void> {
   data = { d, plan: makePlan(d, job.records), job };
   conn = await amqp.connect(job.url, { timeout: 10_000, noDelay: true, keepAlive: true });
   ch = await conn.createConfirmChannel();
+  // A lost connection fails the run (reported to the suite) instead of crashing the process.
+  const fail = (err: Error): void => reply({ type: 'error', message: `AMQP connection failed: ${err.message}` });
+  conn.on('error', fail);
+  ch.on('error', fail);
 }
 
 async function run(): Promise<void> {

@@ -47,6 +47,7 @@ const USAGE = `usage: npm run bench -- [options]
   --kafka-in-flight N      batches in flight in the Kafka ceiling (default ${DEFAULTS.kafkaInFlight})
   --amqp-window N          unconfirmed messages in flight in the AMQP ceiling (default ${DEFAULTS.amqpWindow})
   --out DIR                where <date>-<host>.json and .md go (default bench/results; smoke: a temp folder)
+  --retries N              re-runs of a scenario that failed with an error (default ${DEFAULTS.retries})
   --no-brokers-up          do not run scripts/brokers.sh up first`;
 
 /** Options that take a number, by flag. */
@@ -60,6 +61,7 @@ const NUMERIC: Record<string, keyof SuiteOptions> = {
   '--outage-rate': 'outageRate',
   '--kafka-in-flight': 'kafkaInFlight',
   '--amqp-window': 'amqpWindow',
+  '--retries': 'retries',
 };
 
 const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -196,11 +198,19 @@ async function brokerCount(ctx: Ctx, r: Resources, sink: SinkKind): Promise<numb
  * Polls the brokers until each sink holds `records` records; returns when each got there
  * (CLOCK_MONOTONIC ms). Fails when nothing moved for `stallSeconds`.
  */
-async function waitForBrokers(ctx: Ctx, r: Resources, sinks: SinkKind[], records: number, what: string): Promise<Partial<Record<SinkKind, number>>> {
+async function waitForBrokers(
+  ctx: Ctx,
+  r: Resources,
+  sinks: SinkKind[],
+  records: number,
+  what: string,
+  watch: Array<Child | GatewayProcess> = [],
+): Promise<Partial<Record<SinkKind, number>>> {
   const done: Partial<Record<SinkKind, number>> = {};
   let last = -1;
   let movedAt = nowMs();
   for (;;) {
+    for (const w of watch) if (w.failure) throw w.failure;
     let total = 0;
     for (const s of sinks) {
       if (done[s] !== undefined) {
@@ -246,7 +256,8 @@ async function startConsumer(ctx: Ctx, dataset: string, records: number, r: Reso
   return c;
 }
 
-function verification(sink: SinkKind, c: ConsumerResult): Verification {
+/** ok: every record arrived, byte for byte; duplicates only where at-least-once allows them (outages). */
+function verification(sink: SinkKind, c: ConsumerResult, duplicatesAllowed = false): Verification {
   return {
     sink,
     received: c.received,
@@ -254,17 +265,17 @@ function verification(sink: SinkKind, c: ConsumerResult): Verification {
     duplicates: c.duplicates,
     foreign: c.foreign,
     outOfOrder: c.outOfOrder,
-    ok: c.lost === 0 && c.foreign === 0 && c.duplicates === 0,
+    ok: c.lost === 0 && c.foreign === 0 && (duplicatesAllowed || c.duplicates === 0),
   };
 }
 
-async function verifyAll(ctx: Ctx, dataset: string, records: number, r: Resources, sinks: SinkKind[]): Promise<Verification[]> {
+async function verifyAll(ctx: Ctx, dataset: string, records: number, r: Resources, sinks: SinkKind[], duplicatesAllowed = false): Promise<Verification[]> {
   const out: Verification[] = [];
   for (const sink of sinks) {
     const c = await startConsumer(ctx, dataset, records, r, sink, false);
     const res = await c.next<ConsumerResult & { [k: string]: unknown }>('done');
     await c.stop();
-    out.push(verification(sink, res));
+    out.push(verification(sink, res, duplicatesAllowed));
   }
   return out;
 }
@@ -350,7 +361,7 @@ async function runBrokerCeiling(ctx: Ctx, s: Scenario): Promise<ScenarioResult> 
       await child.next('ready', 60_000);
       const cpu0 = machineCpu();
       child.send({ type: 'go' });
-      const done = await waitForBrokers(ctx, r, [sink], plan.records, s.id);
+      const done = await waitForBrokers(ctx, r, [sink], plan.records, s.id, [child]);
       const c = await child.next<{ type: string; startMs: number; cpuSeconds: number }>('done', 60_000);
       res.machineBusyPercent = busyPercent(cpu0);
       setRate(res, plan, ((done[sink] as number) - c.startMs) / 1000);
@@ -467,7 +478,7 @@ async function runGateway(ctx: Ctx, s: GatewayScenario | Extract<Scenario, { kin
       res.outage = figures;
       restartedAt = restartedAtMs;
     }
-    if (mode !== 'fixed') doneAt = await waitForBrokers(ctx, r, s.sinks, plan.records, g.name);
+    if (mode !== 'fixed') doneAt = await waitForBrokers(ctx, r, s.sinks, plan.records, g.name, [gw, gen]);
     if (res.outage) res.outage.recoverySeconds = round((Math.max(...Object.values(doneAt)) - restartedAt) / 1000, 1);
     const gd = await sent;
     const arrivals = new Map<SinkKind, ConsumerResult>();
@@ -513,7 +524,7 @@ async function runGateway(ctx: Ctx, s: GatewayScenario | Extract<Scenario, { kin
     gen = undefined;
     const code = await gw.stop();
     if (code !== 0) throw new Error(`gateway exited with code ${code} (log: ${join(dir, 'gateway.log')})`);
-    if (mode !== 'fixed') res.verification = await verifyAll(ctx, s.dataset, plan.records, r, s.sinks);
+    if (mode !== 'fixed') res.verification = await verifyAll(ctx, s.dataset, plan.records, r, s.sinks, mode === 'outage');
     if (g.profileDir) {
       const f = gw.profileFile();
       if (f) res.profile = analyzeProfile(f);
@@ -655,6 +666,38 @@ async function runScenario(ctx: Ctx, s: Scenario, profileDir?: string): Promise<
   }
 }
 
+/**
+ * Runs a scenario; when it fails (an exception: a broker went away, a run got stuck — the brokers
+ * are shared with whoever else uses this machine), makes sure the brokers run and tries again.
+ * Verification failures are results, never retried.
+ */
+async function withRetries(ctx: Ctx, s: Scenario, run: () => Promise<ScenarioResult>): Promise<ScenarioResult> {
+  const errors: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const r = await run();
+      if (errors.length > 0) r.earlierErrors = errors;
+      r.attempts = attempt;
+      return r;
+    } catch (err) {
+      const msg = (err as Error).stack ?? String(err);
+      errors.push(msg);
+      if (attempt > ctx.o.retries) {
+        const r: ScenarioResult = { id: s.id, kind: s.kind, title: s.title, dataset: s.dataset, sinks: [], mode: 'max', records: 0, jsonBytes: 0, verification: [], error: msg, attempts: attempt };
+        if (errors.length > 1) r.earlierErrors = errors.slice(0, -1);
+        return r;
+      }
+      log(`  attempt ${attempt} failed (${msg.split('\n')[0]}); checking the brokers and trying again`);
+      await ctx.kafka?.close();
+      await ctx.amqp?.close();
+      ctx.kafka = undefined;
+      ctx.amqp = undefined;
+      await brokersUp().catch((e: unknown) => log(`  brokers.sh up: ${(e as Error).message.split('\n')[0]}`));
+      await sleep(2000);
+    }
+  }
+}
+
 function summary(r: ScenarioResult): string {
   if (r.error) return `FAILED: ${r.error.split('\n')[0]}`;
   const parts = [`${fmt(r.records)} records`];
@@ -704,12 +747,7 @@ export async function runSuite(o: SuiteOptions): Promise<{ results: Results; jso
   try {
     for (const s of scenarios) {
       log(`${s.id}: ${s.title}`);
-      let r: ScenarioResult;
-      try {
-        r = await runScenario(ctx, s);
-      } catch (err) {
-        r = { id: s.id, kind: s.kind, title: s.title, dataset: s.dataset, sinks: [], mode: 'max', records: 0, jsonBytes: 0, verification: [], error: (err as Error).stack ?? String(err) };
-      }
+      const r = await withRetries(ctx, s, () => runScenario(ctx, s));
       ctx.results.set(s.id, r);
       log(`  ${summary(r)}`);
     }
@@ -729,7 +767,8 @@ export async function runSuite(o: SuiteOptions): Promise<{ results: Results; jso
       const profDir = join(os.tmpdir(), 'zlg-bench-profiles', ctx.run, s.id);
       mkdirSync(profDir, { recursive: true });
       try {
-        const p = await runScenario(ctx, s, profDir);
+        const p = await withRetries(ctx, s, () => runScenario(ctx, s, profDir));
+        if (p.error) throw new Error(p.error);
         const r = ctx.results.get(s.id) as ScenarioResult;
         if (p.profile) {
           r.profile = p.profile;

@@ -83,17 +83,26 @@ export class KafkaAdmin {
 const ignore = (): void => undefined;
 
 export class AmqpAdmin {
-  private constructor(
-    private readonly conn: ChannelModel,
-    private ch: Channel,
-  ) {}
+  private ch: Channel | undefined;
+
+  private constructor(private readonly conn: ChannelModel) {}
 
   static async connect(): Promise<AmqpAdmin> {
     const conn = await amqp.connect(AMQP_URL, { timeout: 5000 });
     conn.on('error', ignore);
-    const ch = await conn.createChannel();
+    return new AmqpAdmin(conn);
+  }
+
+  /** An open channel: the broker closes a channel on any failed operation, so open another then. */
+  private async channel(): Promise<Channel> {
+    if (this.ch) return this.ch;
+    const ch = await this.conn.createChannel();
     ch.on('error', ignore);
-    return new AmqpAdmin(conn, ch);
+    ch.on('close', () => {
+      if (this.ch === ch) this.ch = undefined;
+    });
+    this.ch = ch;
+    return ch;
   }
 
   /** The broker's version, from the connection's server properties. */
@@ -107,25 +116,19 @@ export class AmqpAdmin {
    * prefix. The queue expires an hour after its last use, should the suite not get to delete it.
    */
   async declareQueue(queue: string, prefix: string): Promise<void> {
-    await this.ch.assertExchange(BENCH_EXCHANGE, 'topic', { durable: true });
-    await this.ch.assertQueue(queue, { durable: true, arguments: { 'x-expires': 3_600_000 } });
-    await this.ch.bindQueue(queue, BENCH_EXCHANGE, `${prefix}.#`);
+    const ch = await this.channel();
+    await ch.assertExchange(BENCH_EXCHANGE, 'topic', { durable: true });
+    await ch.assertQueue(queue, { durable: true, arguments: { 'x-expires': 3_600_000 } });
+    await ch.bindQueue(queue, BENCH_EXCHANGE, `${prefix}.#`);
   }
 
   /** Messages ready in the queue. */
   async count(queue: string): Promise<number> {
-    try {
-      return (await this.ch.checkQueue(queue)).messageCount;
-    } catch (err) {
-      // A failed check closes the channel: open another for the next call.
-      this.ch = await this.conn.createChannel();
-      this.ch.on('error', ignore);
-      throw err;
-    }
+    return (await (await this.channel()).checkQueue(queue)).messageCount;
   }
 
   async deleteQueue(queue: string): Promise<void> {
-    await this.ch.deleteQueue(queue).catch(ignore);
+    await (await this.channel()).deleteQueue(queue).catch(ignore);
   }
 
   async close(): Promise<void> {

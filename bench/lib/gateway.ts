@@ -129,6 +129,7 @@ export class GatewayProcess {
   /** Largest VmRSS seen by the sampler. */
   peakRssBytes = 0;
   private exitCode: number | null | undefined;
+  private stopping = false;
 
   constructor(private readonly opts: GatewayProcessOptions) {
     const args = [...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []), 'dist/cli.js', 'run', '--config', opts.configFile];
@@ -146,6 +147,11 @@ export class GatewayProcess {
 
   get pid(): number {
     return this.proc.pid as number;
+  }
+
+  /** Set when the gateway exited without being asked to. */
+  get failure(): Error | undefined {
+    return this.exitCode !== undefined && !this.stopping ? new Error(`gateway exited with code ${this.exitCode} (log: ${this.opts.logFile})`) : undefined;
   }
 
   get url(): string {
@@ -192,6 +198,7 @@ export class GatewayProcess {
   /** SIGTERM (the gateway drains, then exits), SIGKILL after `graceMs`. */
   async stop(graceMs = 20_000): Promise<number | null> {
     if (this.exitCode !== undefined) return this.exitCode;
+    this.stopping = true;
     this.proc.kill('SIGTERM');
     const t = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
     const code = await this.exited;

@@ -17,6 +17,9 @@ export class Child {
   private readonly waiters: Array<{ type: string; resolve: (m: Msg) => void; reject: (e: Error) => void }> = [];
   private exitCode: number | null | undefined;
   private stderrTail = '';
+  /** Set when the child reported an error or exited before it was asked to. */
+  failure: Error | undefined;
+  private stopping = false;
 
   constructor(
     readonly name: string,
@@ -30,7 +33,8 @@ export class Child {
     this.exited = new Promise((resolve) =>
       proc.on('exit', (code, signal) => {
         this.exitCode = code ?? (signal ? -1 : null);
-        const err = new Error(`${name} exited (code ${code}, signal ${signal}) while the suite waited for it${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`);
+        const err = new Error(`${name} exited (code ${code}, signal ${signal})${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`);
+        if (!this.stopping) this.failure ??= err;
         for (const w of this.waiters.splice(0)) w.reject(err);
         resolve(this.exitCode);
       }),
@@ -79,6 +83,7 @@ export class Child {
   /** Asks the child to exit; kills it if it has not after `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
     if (this.exitCode !== undefined) return;
+    this.stopping = true;
     try {
       this.send({ type: 'exit' });
     } catch {
@@ -90,6 +95,7 @@ export class Child {
   }
 
   private deliver(m: Msg): void {
+    if (m.type === 'error') this.failure ??= new Error(`${this.name}: ${String(m.message)}`);
     const i = this.waiters.findIndex((w) => w.type === m.type || m.type === 'error');
     if (i < 0) {
       this.queue.push(m);

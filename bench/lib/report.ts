@@ -243,11 +243,15 @@ export function renderMarkdown(r: Results): string {
   out.push('- **machine busy**: all cores, all processes (/proc/stat) during the run — the machine is shared, and this says how loud the neighbours were.');
   out.push('');
 
-  const errors = r.scenarios.filter((s) => s.error);
+  const errors = r.scenarios.filter((s) => s.error || s.earlierErrors);
   if (errors.length > 0) {
-    out.push('## Errors');
+    out.push('## Errors and retried runs');
     out.push('');
-    for (const s of errors) out.push(`- \`${s.id}\`: ${(s.error as string).split('\n').slice(0, 3).join(' ')}`);
+    const first = (e: string): string => e.split('\n').slice(0, 2).join(' ');
+    for (const s of errors) {
+      if (s.error) out.push(`- \`${s.id}\` failed after ${s.attempts ?? 1} attempt(s): ${first(s.error)}`);
+      for (const e of s.earlierErrors ?? []) out.push(`- \`${s.id}\` attempt failed and was re-run: ${first(e)}`);
+    }
     out.push('');
   }
   return `${out.join('\n')}\n`;

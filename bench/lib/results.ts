@@ -89,6 +89,10 @@ export interface ScenarioResult {
     dropped: number;
   };
   profile?: ProfileSummary;
+  /** Runs it took (a run that failed with an error is retried). */
+  attempts?: number;
+  /** Errors of the failed attempts before the one reported. */
+  earlierErrors?: string[];
   error?: string;
 }
 

@@ -76,6 +76,8 @@ export interface SuiteOptions {
   brokersUp: boolean;
   /** Seconds without progress before a run is declared stuck. */
   stallSeconds: number;
+  /** Re-runs of a scenario that failed with an error (the brokers are shared and may go away). */
+  retries: number;
 }
 
 export const DEFAULTS: SuiteOptions = {
@@ -97,6 +99,7 @@ export const DEFAULTS: SuiteOptions = {
   amqpWindow: 4000,
   brokersUp: true,
   stallSeconds: 60,
+  retries: 2,
 };
 
 export const SMOKE: Partial<SuiteOptions> = {
