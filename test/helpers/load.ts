@@ -150,6 +150,8 @@ export interface DeliveryReport {
   unexpected: number;
   /** The first missing seqs, as ranges `a-b`, for the report. */
   missing: string[];
+  /** Highest seq delivered, −1 for none. */
+  highest: number;
 }
 
 /** Counts delivered seqs against the sent range [first, first + sent). */
@@ -219,6 +221,7 @@ export class DeliveryCount {
       outOfOrder: this.outOfOrder,
       unexpected: this.unexpected,
       missing,
+      highest: this.first + this.highestFirst,
     };
   }
 }
