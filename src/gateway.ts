@@ -135,7 +135,8 @@ export class Gateway {
   }
 
   private async doStop(lingerMs: number): Promise<number> {
-    await Promise.all(this.ingresses.map((i) => i.stop()));
+    // Reading what the sockets already queued takes part of the linger, at most 2 s.
+    await Promise.all(this.ingresses.map((i) => i.stop(Math.min(2000, lingerMs / 2))));
     const held = [...this.sinks.values()].reduce((n, s) => n + s.records, 0);
     this.logger.info({ bufferedRecords: held, lingerMs }, 'ingress stopped; draining sinks');
     const left = await Promise.all([...this.sinks.values()].map(async (s) => [s.name, await s.drain(lingerMs)] as const));

@@ -9,8 +9,11 @@ import type { RejectHook } from './deps.js';
 export interface Ingress {
   readonly name: string;
   start(): Promise<void>;
-  /** Stops reading; messages still queued in the socket are not read. */
-  stop(): Promise<void>;
+  /**
+   * Stops taking new connections and data, routes what the socket had already queued
+   * (for up to `drainMs`), then closes it.
+   */
+  stop(drainMs?: number): Promise<void>;
   /** True once every endpoint is bound (or connected). */
   isReady(): boolean;
 }
@@ -52,6 +55,8 @@ export class ZmqIngress implements Ingress {
   readonly name: string;
   private bound = false;
   private stopped = false;
+  /** performance.now() of the last message read, to tell when a draining socket is empty. */
+  private lastReceived = 0;
   private loop: Promise<void> | undefined;
   private stopMonitor: (() => void) | undefined;
   private readonly log: RateLimitedLog;
@@ -84,17 +89,38 @@ export class ZmqIngress implements Ingress {
     return this.bound && !this.stopped;
   }
 
-  async stop(): Promise<void> {
+  async stop(drainMs = 2000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    const { socket, endpoints, mode } = this.opts;
+    // Unbinding first keeps what ZeroMQ already queued for us: PUSH senders keep their unsent
+    // batches for the next logger, and the queue below is read before the socket closes.
+    // (What sits in TCP buffers at this instant is lost: ZeroMQ cannot acknowledge.)
+    for (const ep of endpoints) {
+      try {
+        if (mode === 'bind') await socket.unbind(ep);
+        else socket.disconnect(ep);
+      } catch {
+        // Already gone; closing below is enough.
+      }
+    }
+    const deadline = performance.now() + drainMs;
+    this.lastReceived = performance.now();
+    while (performance.now() < deadline && performance.now() - this.lastReceived < 100) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     this.stopMonitor?.();
-    this.opts.socket.close();
-    await this.loop;
+    socket.close();
+    // The loop may be parked behind a full blocking sink; it ends when the sinks close.
+    // Waiting for it here would deadlock the shutdown, so the wait is bounded.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise<void>((r) => (timer = setTimeout(r, Math.max(50, deadline - performance.now()))))]);
+    clearTimeout(timer);
   }
 
   private async run(): Promise<void> {
     const { socket, handler, router } = this.opts;
-    while (!this.stopped) {
+    for (;;) {
       let frames: Buffer[];
       try {
         frames = await socket.receive();
@@ -103,6 +129,7 @@ export class ZmqIngress implements Ingress {
         this.log.error('receive', { err: (err as Error).message }, 'receive failed');
         continue;
       }
+      this.lastReceived = performance.now();
       this.messages.inc();
       this.current = frames;
       try {

@@ -176,3 +176,31 @@ test('run --dry-run connects to no broker and prints where each record would go'
     child.kill('SIGTERM');
   }
 });
+
+test('SIGTERM while a blocking sink is full and its broker is down: the shutdown still ends within the linger', async () => {
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const file = writeConfig({
+    ingress: { sub: { endpoints: [endpoint] } },
+    http: { enabled: false },
+    shutdown: { lingerMs: 1000 },
+    sinks: {
+      rabbitmq: { enabled: false },
+      kafka: { brokers: [`127.0.0.1:${await freePort()}`], retry: { retries: 0 }, buffer: { whenFull: 'block', maxRecords: 10 } },
+    },
+    routing: { routes: [{ match: ['*'], destinations: [{ sink: 'kafka' }] }] },
+  });
+  const p = runCli(['run', '--config', file]);
+  try {
+    const pub = await ncsaPublisher(endpoint, 20_000);
+    for (const m of wiki) await pub.send(m);
+    pub.close();
+    await eventually(() => p.logs.some((l) => l.msg === 'batch not acknowledged; will retry'), 20_000, 'the sink failing');
+    const t0 = Date.now();
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exit, 0);
+    assert.ok(Date.now() - t0 < 8000, `shutdown took ${Date.now() - t0} ms`);
+    assert.equal(p.logs.find((l) => l.msg === 'gateway stopped')?.undelivered, 10);
+  } finally {
+    p.child.kill('SIGKILL');
+  }
+});
