@@ -47,6 +47,8 @@ const USAGE = `usage: npm run bench -- [options]
   --kafka-in-flight N      batches in flight in the Kafka ceiling (default ${DEFAULTS.kafkaInFlight})
   --amqp-window N          unconfirmed messages in flight in the AMQP ceiling (default ${DEFAULTS.amqpWindow})
   --out DIR                where <date>-<host>.json and .md go (default bench/results; smoke: a temp folder)
+  --gateway-config FILE    also pass this config file to every gateway run, after the generated
+                           one (repeatable; an experiment: the report shows it)
   --retries N              re-runs of a scenario that failed with an error (default ${DEFAULTS.retries})
   --no-brokers-up          do not run scripts/brokers.sh up first`;
 
@@ -85,6 +87,7 @@ export function parseArgs(argv: string[]): SuiteOptions {
     else if (flag === '--no-ceilings') given.withCeilings = false;
     else if (flag === '--no-brokers-up') given.brokersUp = false;
     else if (flag === '--out') given.out = value() ?? '';
+    else if (flag === '--gateway-config') given.gatewayConfigs = [...((given.gatewayConfigs as string[] | undefined) ?? []), resolve(value() ?? '')];
     else if (flag === '--profile') {
       const v = value() ?? '';
       given.profile = v === 'auto' || v === 'all' || v === 'none' ? v : list(v);
@@ -148,6 +151,8 @@ interface Ctx {
   kafka?: KafkaAdmin;
   amqp?: AmqpAdmin;
   results: Map<string, ScenarioResult>;
+  /** Counts runs, so that every run (and every retry) has its own topics and queue. */
+  seq: number;
 }
 
 const recordsFor = (ctx: Ctx, dataset: string): number => (dataset === 'ncsa' ? ctx.o.ncsaRecords : ctx.o.clusterRecords);
@@ -170,7 +175,7 @@ interface Resources {
 }
 
 async function createResources(ctx: Ctx, name: string, plan: Plan, sinks: SinkKind[]): Promise<Resources> {
-  const prefix = `${ctx.run}-${name}`;
+  const prefix = `${ctx.run}-${++ctx.seq}-${name}`;
   const r: Resources = { prefix, topics: [] };
   if (sinks.includes('kafka')) {
     r.topics = Object.keys(plan.perPath).map((p) => topicOf(prefix, p));
@@ -331,8 +336,11 @@ async function runIngress(ctx: Ctx, s: Scenario): Promise<ScenarioResult> {
     setRate(res, plan, (r.lastMs - g.startMs) / 1000);
     res.generator = generatorFigures(g);
     res.clientCpuSeconds = round(r.cpuSeconds, 3);
+    // The bare sink counts messages; they arrive in plan order, so the first r.messages carry these records.
+    let received = 0;
+    for (let i = 0; i < r.messages; i++) received += (d.records[plan.sequence[i] as number] as Buffer[]).length;
     const ok = r.messages === plan.sequence.length;
-    res.verification.push({ sink: 'bare', received: r.messages, lost: plan.sequence.length - r.messages, duplicates: 0, foreign: 0, outOfOrder: 0, ok });
+    res.verification.push({ sink: 'bare', received, lost: plan.records - received, duplicates: 0, foreign: 0, outOfOrder: 0, ok });
   } finally {
     await sink.stop();
   }
@@ -446,7 +454,13 @@ async function runGateway(ctx: Ctx, s: GatewayScenario | Extract<Scenario, { kin
   const httpPort = await freePort();
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(gatewayConfig(s, d, r, endpoint, httpPort), null, 2));
-  const gw = new GatewayProcess({ config: {}, configFile, httpPort, logFile: join(dir, 'gateway.log'), ...(g.profileDir ? { cpuProfDir: g.profileDir } : {}) });
+  const gw = new GatewayProcess({
+    configFile,
+    extraConfigFiles: ctx.o.gatewayConfigs,
+    httpPort,
+    logFile: join(dir, 'gateway.log'),
+    ...(g.profileDir ? { cpuProfDir: g.profileDir } : {}),
+  });
   const consumers = new Map<SinkKind, Child>();
   let gen: Child | undefined;
   let rabbitStopped = false;
@@ -469,6 +483,7 @@ async function runGateway(ctx: Ctx, s: GatewayScenario | Extract<Scenario, { kin
     const before = await gw.metrics();
     const cpu0 = machineCpu();
     gw.startSampling(100);
+    const watcher = gw.watchMetrics(500);
     gen.send({ type: 'go' });
     const sent = gen.next<GeneratorDone>('done');
     let doneAt: Partial<Record<SinkKind, number>> = {};
@@ -484,8 +499,13 @@ async function runGateway(ctx: Ctx, s: GatewayScenario | Extract<Scenario, { kin
     const arrivals = new Map<SinkKind, ConsumerResult>();
     for (const [sink, c] of consumers) arrivals.set(sink, await c.next<ConsumerResult & { [k: string]: unknown }>('done'));
     gw.stopSampling();
+    const watched = await watcher.stop();
     res.machineBusyPercent = busyPercent(cpu0);
     const after = await gw.metrics();
+    if (watched.memoryAtPeak) res.memoryAtPeak = watched.memoryAtPeak;
+    res.maxBufferedRecords = Object.fromEntries(Object.entries(watched.maxBuffered).map(([k, v]) => [k === 'rabbitmq' ? 'amqp' : k, v]));
+    res.maxEventLoopLagMs = watched.maxEventLoopLagMs;
+    res.gcSeconds = round(metricSum(after, 'zeek_gateway_nodejs_gc_duration_seconds_sum') - metricSum(before, 'zeek_gateway_nodejs_gc_duration_seconds_sum'), 3);
     const cpu = metricSum(after, 'zeek_gateway_process_cpu_seconds_total') - metricSum(before, 'zeek_gateway_process_cpu_seconds_total');
     res.gatewayCpuSeconds = round(cpu, 3);
     res.cpuSecondsPerMillion = round((cpu / plan.records) * 1e6, 2);
@@ -553,6 +573,7 @@ function latencyFigures(ctx: Ctx, res: ScenarioResult, d: Dataset, plan: Plan, s
     warm.push(l.warmup);
     const st = latencyStats(l.steady);
     if (st) res.latencyBySink[sink] = st;
+    (res.latencyBySecond ??= {})[sink] = l.perSecond;
   }
   const all = concat(steady);
   const st = latencyStats(all);
@@ -582,20 +603,7 @@ async function outage(
   started: () => void,
 ): Promise<NonNullable<ScenarioResult['outage']> & { restartedAtMs: number }> {
   const t0 = nowMs();
-  let maxBuffered = 0;
   let peakRss = 0;
-  let watching = true;
-  const watch = (async () => {
-    while (watching) {
-      try {
-        const m = await gw.metrics();
-        maxBuffered = Math.max(maxBuffered, metricSum(m, 'zeek_gateway_sink_buffer_records', { sink: 'rabbitmq' }));
-      } catch {
-        // the gateway is busy; next time
-      }
-      await sleep(500);
-    }
-  })();
   await sleep(o.beforeSeconds * 1000);
   log(`  stopping RabbitMQ (bash scripts/rabbitmq.sh stop-app) for ${o.seconds} s`);
   stopped();
@@ -613,14 +621,11 @@ async function outage(
   await scriptRun('rabbitmq.sh', 'start-app');
   started();
   const startedAt = nowMs();
-  watching = false;
-  await watch;
   const m = await gw.metrics();
   return {
     seconds: round((startedAt - stoppedAt) / 1000, 1),
     stoppedAfterSeconds: round((stoppedAt - t0) / 1000, 1),
     recoverySeconds: 0,
-    maxBufferedRecords: maxBuffered,
     peakRssDuringOutageMB: round(peakRss / MB, 1),
     retries: metricSum(m, 'zeek_gateway_sink_retries_total'),
     dropped: metricSum(m, 'zeek_gateway_sink_dropped_total'),
@@ -692,8 +697,8 @@ async function withRetries(ctx: Ctx, s: Scenario, run: () => Promise<ScenarioRes
       await ctx.amqp?.close();
       ctx.kafka = undefined;
       ctx.amqp = undefined;
+      await sleep(5000 * attempt);
       await brokersUp().catch((e: unknown) => log(`  brokers.sh up: ${(e as Error).message.split('\n')[0]}`));
-      await sleep(2000);
     }
   }
 }
@@ -734,7 +739,7 @@ export async function runSuite(o: SuiteOptions): Promise<{ results: Results; jso
     const d = loadDataset(name);
     log(`dataset ${name}: ${fmt(d.frames.length)} messages, ${fmt(d.totalRecords)} records (${d.source})`);
   }
-  const ctx: Ctx = { o, run: runId(), tmp: mkdtempSync(join(os.tmpdir(), 'zlg-bench-')), results: new Map() };
+  const ctx: Ctx = { o, run: runId(), tmp: mkdtempSync(join(os.tmpdir(), 'zlg-bench-')), results: new Map(), seq: 0 };
   const onSignal = (): void => {
     // An interrupted outage run must not leave RabbitMQ stopped.
     log('interrupted: making sure RabbitMQ runs, then exiting');
@@ -755,12 +760,12 @@ export async function runSuite(o: SuiteOptions): Promise<{ results: Results; jso
     const results = [...ctx.results.values()];
     const targets = evaluateTargets(results);
     const profile = o.profile;
-    const toProfile = scenarios.filter(
-      (s) =>
-        (s.kind === 'gateway' || s.kind === 'outage') &&
-        (Array.isArray(profile)
-          ? profile.includes(s.id)
-          : profile === 'all' || (profile === 'auto' && targets.some((t) => t.scenario === s.id && t.pass === false))),
+    // The outage's target is memory, which the run's memory breakdown covers; a CPU profile of
+    // it (another minute of RabbitMQ down) is only made when asked for by name.
+    const toProfile = scenarios.filter((s) =>
+      Array.isArray(profile)
+        ? profile.includes(s.id)
+        : s.kind === 'gateway' && (profile === 'all' || (profile === 'auto' && targets.some((t) => t.scenario === s.id && t.pass === false))),
     );
     for (const s of toProfile) {
       log(`${s.id}: profiling (node --cpu-prof)`);
@@ -789,6 +794,7 @@ export async function runSuite(o: SuiteOptions): Promise<{ results: Results; jso
       smoke: o.smoke,
       machine,
       options: { ...o, out: undefined },
+      gatewayConfigOverlays: o.gatewayConfigs.map((f) => ({ file: f, config: JSON.parse(readFileSync(f, 'utf8')) as unknown })),
       scenarios: all,
       targets: evaluateTargets(all),
     };

@@ -112,9 +112,35 @@ export function machineCpu(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
+/** The gateway's memory as its /metrics tell it, at the moment its RSS was highest. */
+export interface MemorySnapshot {
+  rssMB: number;
+  /** V8 heap: reserved and used. */
+  heapTotalMB: number;
+  heapUsedMB: number;
+  /** Memory of Buffers and other objects outside the V8 heap (Node's own accounting). */
+  externalMB: number;
+  /** Records and payload bytes held by the sinks then. */
+  bufferedRecords: number;
+  bufferedMB: number;
+}
+
+/** What a /metrics poller saw during a run. */
+export interface MetricsWatch {
+  /** Most records held by each sink (name → records). */
+  maxBuffered: Record<string, number>;
+  memoryAtPeak?: MemorySnapshot;
+  /** Largest event-loop delay the gateway saw (prom-client's monitor, reset at each scrape). */
+  maxEventLoopLagMs: number;
+  scrapes: number;
+}
+
+const toMB = (b: number): number => Math.round((b / 1e6) * 10) / 10;
+
 export interface GatewayProcessOptions {
-  config: Record<string, unknown>;
   configFile: string;
+  /** More --config files after the generated one (later ones win). */
+  extraConfigFiles?: string[];
   httpPort: number;
   logFile: string;
   /** Folder for `node --cpu-prof`; none: no profiling. */
@@ -133,6 +159,7 @@ export class GatewayProcess {
 
   constructor(private readonly opts: GatewayProcessOptions) {
     const args = [...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []), 'dist/cli.js', 'run', '--config', opts.configFile];
+    for (const f of opts.extraConfigFiles ?? []) args.push('--config', f);
     this.proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const log = createWriteStream(opts.logFile);
     this.proc.stderr?.pipe(log);
@@ -174,6 +201,48 @@ export class GatewayProcess {
       await sleep(100);
     }
     throw new Error(`gateway not ready after ${timeoutMs} ms: ${last} (log: ${this.opts.logFile})`);
+  }
+
+  /** Polls /metrics every `everyMs` until the returned stop() is called. */
+  watchMetrics(everyMs = 500): { stop(): Promise<MetricsWatch> } {
+    const w: MetricsWatch = { maxBuffered: {}, maxEventLoopLagMs: 0, scrapes: 0 };
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        try {
+          const m = await this.metrics();
+          w.scrapes++;
+          for (const sm of m) {
+            if (sm.name === 'zeek_gateway_sink_buffer_records') {
+              const sink = sm.labels.sink as string;
+              w.maxBuffered[sink] = Math.max(w.maxBuffered[sink] ?? 0, sm.value);
+            }
+          }
+          w.maxEventLoopLagMs = Math.max(w.maxEventLoopLagMs, Math.round(metricSum(m, 'zeek_gateway_nodejs_eventloop_lag_max_seconds') * 1e4) / 10);
+          const rss = metricSum(m, 'zeek_gateway_process_resident_memory_bytes');
+          if (rss / 1e6 > (w.memoryAtPeak?.rssMB ?? 0)) {
+            w.memoryAtPeak = {
+              rssMB: toMB(rss),
+              heapTotalMB: toMB(metricSum(m, 'zeek_gateway_nodejs_heap_size_total_bytes')),
+              heapUsedMB: toMB(metricSum(m, 'zeek_gateway_nodejs_heap_size_used_bytes')),
+              externalMB: toMB(metricSum(m, 'zeek_gateway_nodejs_external_memory_bytes')),
+              bufferedRecords: metricSum(m, 'zeek_gateway_sink_buffer_records'),
+              bufferedMB: toMB(metricSum(m, 'zeek_gateway_sink_buffer_bytes')),
+            };
+          }
+        } catch {
+          // busy or gone: next time
+        }
+        await sleep(everyMs);
+      }
+    })();
+    return {
+      stop: async () => {
+        running = false;
+        await loop;
+        return w;
+      },
+    };
   }
 
   async metrics(): Promise<Sample[]> {

@@ -31,6 +31,12 @@ export interface ProfileSummary {
   busyMs: number;
   topFunctions: ProfileEntry[];
   byLibrary: Array<{ library: string; selfMs: number; percent: number }>;
+  /**
+   * The same time with Node core and native frames (Buffer allocation, copies, socket writes)
+   * charged to the nearest npm package or gateway module up the stack that called them. GC and
+   * V8's own "(program)" have no caller and stay as they are.
+   */
+  byCaller: Array<{ library: string; selfMs: number; percent: number }>;
 }
 
 /** Which library a frame belongs to, from its script URL. */
@@ -80,8 +86,33 @@ export function analyzeProfile(file: string, top = 25): ProfileSummary {
     const hits = p.nodes.reduce((n, x) => n + (x.hitCount ?? 0), 0) || 1;
     for (const n of p.nodes) self.set(n.id, ((n.hitCount ?? 0) * total) / hits);
   }
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const libOf = (id: number): string => {
+    const f = (byId.get(id) as ProfileNode).callFrame;
+    return libraryOf(f.functionName, f.url);
+  };
+  const owned = (l: string): boolean => l.startsWith('npm:') || l.startsWith('gateway:');
+  const callerCache = new Map<number, string>();
+  const callerOf = (id: number): string => {
+    const hit = callerCache.get(id);
+    if (hit !== undefined) return hit;
+    let l = libOf(id);
+    if (!owned(l)) {
+      for (let up = parent.get(id); up !== undefined; up = parent.get(up)) {
+        const ul = libOf(up);
+        if (owned(ul)) {
+          l = ul;
+          break;
+        }
+      }
+    }
+    callerCache.set(id, l);
+    return l;
+  };
   const fn = new Map<string, ProfileEntry>();
   const lib = new Map<string, number>();
+  const caller = new Map<string, number>();
   let totalMs = 0;
   let idleMs = 0;
   for (const [id, ms] of self) {
@@ -99,6 +130,8 @@ export function analyzeProfile(file: string, top = 25): ProfileSummary {
     e.selfMs += ms;
     fn.set(name, e);
     lib.set(library, (lib.get(library) ?? 0) + ms);
+    const c = callerOf(id);
+    caller.set(c, (caller.get(c) ?? 0) + ms);
   }
   const busyMs = totalMs - idleMs;
   const pct = (ms: number): number => (busyMs > 0 ? (100 * ms) / busyMs : 0);
@@ -106,10 +139,9 @@ export function analyzeProfile(file: string, top = 25): ProfileSummary {
     .sort((a, b) => b.selfMs - a.selfMs)
     .slice(0, top)
     .map((e) => ({ ...e, selfMs: round(e.selfMs), percent: round(pct(e.selfMs)) }));
-  const byLibrary = [...lib]
-    .sort((a, b) => b[1] - a[1])
-    .map(([library, ms]) => ({ library, selfMs: round(ms), percent: round(pct(ms)) }));
-  return { file, totalMs: round(totalMs), busyMs: round(busyMs), topFunctions, byLibrary };
+  const ranked = (m: Map<string, number>): Array<{ library: string; selfMs: number; percent: number }> =>
+    [...m].sort((a, b) => b[1] - a[1]).map(([library, ms]) => ({ library, selfMs: round(ms), percent: round(pct(ms)) }));
+  return { file, totalMs: round(totalMs), busyMs: round(busyMs), topFunctions, byLibrary: ranked(lib), byCaller: ranked(caller) };
 }
 
 const round = (x: number): number => Math.round(x * 10) / 10;

@@ -1,6 +1,7 @@
 // The shape of bench/results/<date>-<host>.json, and the targets the results are judged against.
+import type { MemorySnapshot } from './gateway.js';
 import type { ProfileSummary } from './profile.js';
-import type { LatencyStats } from './stats.js';
+import type { LatencyStats, SecondStats } from './stats.js';
 import type { SinkKind } from './scenarios.js';
 
 export const RESULTS_SCHEMA = 'zeek-log-gateway-bench/1';
@@ -64,6 +65,8 @@ export interface ScenarioResult {
   /** Send (generator, before zmq send) → arrival at the consumer; records sent during warm-up excluded. */
   latency?: LatencyStats & { warmupExcluded: number; maxIncludingWarmupMs: number };
   latencyBySink?: Partial<Record<SinkKind, LatencyStats>>;
+  /** Per sink, per second of the run (by send time): records, slowest, and how many over 25 ms. */
+  latencyBySecond?: Partial<Record<SinkKind, SecondStats[]>>;
   /** The gateway's own histogram (ingress receipt → broker ack), bucket-interpolated, whole run. */
   gatewayHistogram?: Partial<Record<SinkKind, { p50Ms?: number; p99Ms?: number; count: number }>>;
   gatewayCpuSeconds?: number;
@@ -79,11 +82,18 @@ export interface ScenarioResult {
   gatewayCounters?: Record<string, number>;
   /** Machine-wide CPU busy share during the run (all cores, all processes: noise indicator). */
   machineBusyPercent?: number;
+  /** Most records each sink held (the gateway's buffer gauge, polled every 0.5 s). */
+  maxBufferedRecords?: Partial<Record<SinkKind, number>>;
+  /** The gateway's /metrics view of its memory when its RSS was highest (polled every 0.5 s). */
+  memoryAtPeak?: MemorySnapshot;
+  /** Largest event-loop delay of the gateway during the run (prom-client, 10 ms resolution). */
+  maxEventLoopLagMs?: number;
+  /** Seconds the gateway spent in garbage collection during the run (nodejs_gc_duration_seconds). */
+  gcSeconds?: number;
   outage?: {
     seconds: number;
     stoppedAfterSeconds: number;
     recoverySeconds: number;
-    maxBufferedRecords: number;
     peakRssDuringOutageMB: number;
     retries: number;
     dropped: number;
@@ -112,6 +122,8 @@ export interface Results {
   smoke: boolean;
   machine: Machine;
   options: Record<string, unknown>;
+  /** Gateway config files layered over the generated config (--gateway-config): not the defaults. */
+  gatewayConfigOverlays: Array<{ file: string; config: unknown }>;
   scenarios: ScenarioResult[];
   targets: TargetResult[];
 }

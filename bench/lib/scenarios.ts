@@ -78,6 +78,8 @@ export interface SuiteOptions {
   stallSeconds: number;
   /** Re-runs of a scenario that failed with an error (the brokers are shared and may go away). */
   retries: number;
+  /** Extra gateway config files layered over the generated one (experiments). */
+  gatewayConfigs: string[];
 }
 
 export const DEFAULTS: SuiteOptions = {
@@ -99,7 +101,8 @@ export const DEFAULTS: SuiteOptions = {
   amqpWindow: 4000,
   brokersUp: true,
   stallSeconds: 60,
-  retries: 2,
+  retries: 3,
+  gatewayConfigs: [],
 };
 
 export const SMOKE: Partial<SuiteOptions> = {

@@ -9,6 +9,15 @@ export interface LatencyStats {
   meanMs: number;
 }
 
+/** Latency of the records sent in one second of the run. */
+export interface SecondStats {
+  second: number;
+  records: number;
+  maxMs: number;
+  /** Records slower than 25 ms. */
+  over25Ms: number;
+}
+
 export function latencyStats(values: Float64Array): LatencyStats | undefined {
   if (values.length === 0) return undefined;
   const v = Float64Array.from(values).sort();
@@ -34,7 +43,7 @@ export function recordLatencies(
   sendTimes: Float64Array,
   arrivals: Record<string, number[]>,
   warmupMs: number,
-): { steady: Float64Array; warmup: Float64Array } {
+): { steady: Float64Array; warmup: Float64Array; perSecond: SecondStats[] } {
   const msgOfRecord = new Map<string, number[]>();
   plan.sequence.forEach((k, i) => {
     const path = d.paths[k] as string;
@@ -45,6 +54,7 @@ export function recordLatencies(
   const t0 = sendTimes[0] as number;
   const steady: number[] = [];
   const warm: number[] = [];
+  const perSecond: SecondStats[] = [];
   for (const [path, times] of Object.entries(arrivals)) {
     const msgs = msgOfRecord.get(path) ?? [];
     const n = Math.min(times.length, msgs.length);
@@ -52,7 +62,12 @@ export function recordLatencies(
       const sent = sendTimes[msgs[j] as number] as number;
       const lat = (times[j] as number) - sent;
       (sent - t0 < warmupMs ? warm : steady).push(lat);
+      const sec = Math.floor((sent - t0) / 1000);
+      const ps = (perSecond[sec] ??= { second: sec, records: 0, maxMs: 0, over25Ms: 0 });
+      ps.records++;
+      if (lat > ps.maxMs) ps.maxMs = Math.round(lat * 10) / 10;
+      if (lat > 25) ps.over25Ms++;
     }
   }
-  return { steady: Float64Array.from(steady), warmup: Float64Array.from(warm) };
+  return { steady: Float64Array.from(steady), warmup: Float64Array.from(warm), perSecond: perSecond.filter(Boolean) };
 }
