@@ -3,7 +3,7 @@ import type { Logger } from '../ops/log.js';
 import { RateLimitedLog } from '../ops/log.js';
 import { LabelCap, senderLabel, type Metrics } from '../ops/metrics.js';
 import type { Router } from '../routing/router.js';
-import type { RejectHook } from './deps.js';
+import type { IngressDeps, RejectHook } from './deps.js';
 
 /** What the gateway needs from an ingress. */
 export interface Ingress {
@@ -172,4 +172,46 @@ export class ZmqIngress implements Ingress {
       },
     };
   }
+}
+
+/**
+ * libzmq's own size limit: far above ours, so an oversized record is counted and
+ * rejected by us instead of making libzmq drop the sender's connection (and with it
+ * the good records queued behind it). It only guards memory against absurd frames.
+ */
+export const socketSizeLimit = (maxMessageSize: number): number => Math.max(maxMessageSize * 16, 64 * 1024 * 1024);
+
+/** Socket options every ingress socket shares. */
+export function ingressSocketOptions(
+  cfg: { receiveHighWaterMark: number; maxMessageSize: number },
+  deps: IngressDeps,
+): { context: zmq.Context; receiveHighWaterMark: number; maxMessageSize: number; linger: number } {
+  return {
+    context: deps.context,
+    receiveHighWaterMark: cfg.receiveHighWaterMark,
+    maxMessageSize: socketSizeLimit(cfg.maxMessageSize),
+    linger: 0,
+  };
+}
+
+/** Secures a new ingress socket (CURVE, before any bind) and builds its receive loop from the gateway's deps. */
+export function createZmqIngress(
+  name: string,
+  socket: zmq.Subscriber | zmq.Pull,
+  where: { endpoints: readonly string[]; mode: 'bind' | 'connect' },
+  handler: MessageHandler,
+  deps: IngressDeps,
+): ZmqIngress {
+  deps.secure?.(socket, name);
+  return new ZmqIngress({
+    name,
+    socket,
+    ...where,
+    handler,
+    router: deps.router,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    monitor: deps.monitor && ((s) => deps.monitor!(s, name)),
+    deadLetter: deps.deadLetter,
+  });
 }

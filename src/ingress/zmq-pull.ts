@@ -3,9 +3,8 @@ import { decodeLogWriteMessage } from '../zeek/log-write.js';
 import { ZeekBinV1Decoder } from '../zeek/bin-v1.js';
 import type { DecodeOptions, TimestampMode } from '../zeek/types.js';
 import { ncsaHandler, type NcsaValidation } from './ncsa.js';
-import { ZmqIngress, type Ingress, type MessageHandler } from './zmq-ingress.js';
+import { createZmqIngress, ingressSocketOptions, type Ingress, type MessageHandler } from './zmq-ingress.js';
 import type { IngressDeps } from './deps.js';
-import { socketSizeLimit } from './zmq-sub.js';
 
 /**
  * PULL ingress: the gateway as a logger node of a Zeek 7.1+/8.x cluster (ZeroMQ backend).
@@ -101,24 +100,7 @@ export function clusterHandler(ingress: string, cfg: PullIngressConfig): Message
 }
 
 export function createPullIngress(cfg: PullIngressConfig, deps: IngressDeps): Ingress {
-  const name = 'pull';
-  const socket = new zmq.Pull({
-    context: deps.context,
-    receiveHighWaterMark: cfg.receiveHighWaterMark,
-    maxMessageSize: socketSizeLimit(cfg.maxMessageSize),
-    linger: 0,
-  });
-  deps.secure?.(socket, name);
-  return new ZmqIngress({
-    name,
-    socket,
-    endpoints: cfg.endpoints,
-    mode: 'bind',
-    handler: cfg.format === 'zeek' ? clusterHandler(name, cfg) : ncsaHandler(name, cfg.validation, cfg.maxMessageSize),
-    router: deps.router,
-    metrics: deps.metrics,
-    logger: deps.logger,
-    monitor: deps.monitor && ((s) => deps.monitor!(s, name)),
-    deadLetter: deps.deadLetter,
-  });
+  const socket = new zmq.Pull(ingressSocketOptions(cfg, deps));
+  const handler = cfg.format === 'zeek' ? clusterHandler('pull', cfg) : ncsaHandler('pull', cfg.validation, cfg.maxMessageSize);
+  return createZmqIngress('pull', socket, { endpoints: cfg.endpoints, mode: 'bind' }, handler, deps);
 }

@@ -1,7 +1,7 @@
 import * as zmq from 'zeromq';
 import type { NcsaValidation } from './ncsa.js';
 import { ncsaHandler } from './ncsa.js';
-import { ZmqIngress, type Ingress } from './zmq-ingress.js';
+import { createZmqIngress, ingressSocketOptions, type Ingress } from './zmq-ingress.js';
 import type { IngressDeps } from './deps.js';
 
 /** SUB ingress for the NCSA ZeroMQ writer plugin: Zeek's PUB sockets connect to us. */
@@ -53,35 +53,11 @@ export const subIngressSchema = {
   },
 } as const;
 
-/**
- * libzmq's own size limit: far above ours, so an oversized record is counted and
- * rejected by us instead of making libzmq drop the sender's connection (and with it
- * the good records queued behind it). It only guards memory against absurd frames.
- */
-export const socketSizeLimit = (maxMessageSize: number): number => Math.max(maxMessageSize * 16, 64 * 1024 * 1024);
-
 export function createSubIngress(cfg: SubIngressConfig, deps: IngressDeps): Ingress {
-  const name = 'sub';
-  const socket = new zmq.Subscriber({
-    context: deps.context,
-    receiveHighWaterMark: cfg.receiveHighWaterMark,
-    maxMessageSize: socketSizeLimit(cfg.maxMessageSize),
-    linger: 0,
-  });
-  deps.secure?.(socket, name);
+  const socket = new zmq.Subscriber(ingressSocketOptions(cfg, deps));
   const prefixes = cfg.subscribe.filter((p) => p !== '');
+  const ingress = createZmqIngress('sub', socket, cfg, ncsaHandler('sub', cfg.validation, cfg.maxMessageSize), deps);
   if (prefixes.length === 0) socket.subscribe();
   else socket.subscribe(...prefixes);
-  return new ZmqIngress({
-    name,
-    socket,
-    endpoints: cfg.endpoints,
-    mode: cfg.mode,
-    handler: ncsaHandler(name, cfg.validation, cfg.maxMessageSize),
-    router: deps.router,
-    metrics: deps.metrics,
-    logger: deps.logger,
-    monitor: deps.monitor && ((s) => deps.monitor!(s, name)),
-    deadLetter: deps.deadLetter,
-  });
+  return ingress;
 }
