@@ -49,6 +49,7 @@ const USAGE = `usage: npm run bench -- [options]
   --out DIR                where <date>-<host>.json and .md go (default bench/results; smoke: a temp folder)
   --gateway-config FILE    also pass this config file to every gateway run, after the generated
                            one (repeatable; an experiment: the report shows it)
+  --gateway-dir DIR        run DIR/dist/cli.js instead of this checkout's (an experiment: the report shows it)
   --retries N              re-runs of a scenario that failed with an error (default ${DEFAULTS.retries})
   --no-brokers-up          do not run scripts/brokers.sh up first`;
 
@@ -87,6 +88,7 @@ export function parseArgs(argv: string[]): SuiteOptions {
     else if (flag === '--no-ceilings') given.withCeilings = false;
     else if (flag === '--no-brokers-up') given.brokersUp = false;
     else if (flag === '--out') given.out = value() ?? '';
+    else if (flag === '--gateway-dir') given.gatewayDir = resolve(value() ?? '.');
     else if (flag === '--gateway-config') given.gatewayConfigs = [...((given.gatewayConfigs as string[] | undefined) ?? []), resolve(value() ?? '')];
     else if (flag === '--profile') {
       const v = value() ?? '';
@@ -457,6 +459,7 @@ async function runGateway(ctx: Ctx, s: GatewayScenario | Extract<Scenario, { kin
   const gw = new GatewayProcess({
     configFile,
     extraConfigFiles: ctx.o.gatewayConfigs,
+    ...(ctx.o.gatewayDir ? { gatewayDir: ctx.o.gatewayDir } : {}),
     httpPort,
     logFile: join(dir, 'gateway.log'),
     ...(g.profileDir ? { cpuProfDir: g.profileDir } : {}),
@@ -483,7 +486,8 @@ async function runGateway(ctx: Ctx, s: GatewayScenario | Extract<Scenario, { kin
     const before = await gw.metrics();
     const cpu0 = machineCpu();
     gw.startSampling(100);
-    const watcher = gw.watchMetrics(500);
+    // Every scrape costs the gateway's main thread a little: less often while latency is measured.
+    const watcher = gw.watchMetrics(mode === 'fixed' ? 2000 : 500);
     gen.send({ type: 'go' });
     const sent = gen.next<GeneratorDone>('done');
     let doneAt: Partial<Record<SinkKind, number>> = {};
@@ -794,6 +798,7 @@ export async function runSuite(o: SuiteOptions): Promise<{ results: Results; jso
       smoke: o.smoke,
       machine,
       options: { ...o, out: undefined },
+      ...(o.gatewayDir ? { gatewayDir: o.gatewayDir } : {}),
       gatewayConfigOverlays: o.gatewayConfigs.map((f) => ({ file: f, config: JSON.parse(readFileSync(f, 'utf8')) as unknown })),
       scenarios: all,
       targets: evaluateTargets(all),

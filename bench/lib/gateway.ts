@@ -143,6 +143,8 @@ export interface GatewayProcessOptions {
   extraConfigFiles?: string[];
   httpPort: number;
   logFile: string;
+  /** The gateway to run: a folder with dist/cli.js (default: this checkout). */
+  gatewayDir?: string;
   /** Folder for `node --cpu-prof`; none: no profiling. */
   cpuProfDir?: string;
 }
@@ -158,7 +160,7 @@ export class GatewayProcess {
   private stopping = false;
 
   constructor(private readonly opts: GatewayProcessOptions) {
-    const args = [...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []), 'dist/cli.js', 'run', '--config', opts.configFile];
+    const args = [...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []), join(opts.gatewayDir ?? '.', 'dist', 'cli.js'), 'run', '--config', opts.configFile];
     for (const f of opts.extraConfigFiles ?? []) args.push('--config', f);
     this.proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const log = createWriteStream(opts.logFile);

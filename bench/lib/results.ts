@@ -124,6 +124,8 @@ export interface Results {
   options: Record<string, unknown>;
   /** Gateway config files layered over the generated config (--gateway-config): not the defaults. */
   gatewayConfigOverlays: Array<{ file: string; config: unknown }>;
+  /** Set when another build of the gateway than this checkout's ran (--gateway-dir). */
+  gatewayDir?: string;
   scenarios: ScenarioResult[];
   targets: TargetResult[];
 }

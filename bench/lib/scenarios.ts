@@ -80,6 +80,8 @@ export interface SuiteOptions {
   retries: number;
   /** Extra gateway config files layered over the generated one (experiments). */
   gatewayConfigs: string[];
+  /** Run DIR/dist/cli.js instead of this checkout's gateway (experiments). */
+  gatewayDir?: string;
 }
 
 export const DEFAULTS: SuiteOptions = {
@@ -90,15 +92,15 @@ export const DEFAULTS: SuiteOptions = {
   ncsaRecords: 200_000,
   clusterRecords: 500_000,
   latencyRate: 5000,
-  latencySeconds: 15,
-  warmupSeconds: 2,
+  latencySeconds: 30,
+  warmupSeconds: 5,
   outageRate: 5000,
   outageSeconds: 60,
   outageBeforeSeconds: 5,
   outageAfterSeconds: 15,
   profile: 'auto',
   kafkaInFlight: 4,
-  amqpWindow: 4000,
+  amqpWindow: 20_000,
   brokersUp: true,
   stallSeconds: 60,
   retries: 3,
