@@ -392,11 +392,11 @@ export async function oneSinkDown(p: FaultParams & { outageMs: number; rabbitMax
     if (rec.check(pace !== undefined, 'the outage was sampled') && pace) {
       const { sent, acked: a, seconds, slowest } = pace;
       rec.say(`during the outage: ${sent} sent, ${a} acknowledged by Kafka in ${seconds.toFixed(1)} s (slowest second ${slowest})`);
-      kafka.note = `during the RabbitMQ outage: ${Math.round(a / seconds)}/s acknowledged of ${Math.round(sent / seconds)}/s sent`;
-      // Not a timing assertion: Kafka must have kept flowing, at well over half the load's rate,
-      // and never stalled for a whole second.
+      kafka.note = `during the RabbitMQ outage: ${Math.round(a / seconds)}/s acknowledged of ${Math.round(sent / seconds)}/s sent, slowest second ${slowest}`;
+      // Not a timing assertion: Kafka must have kept flowing during the outage, at more than
+      // half the load's rate (a sink held up by the other would fall to nothing). The slowest
+      // second is only reported: a pause of a second can have innocent causes on a busy machine.
       rec.check(a >= sent * 0.5, `kafka kept pace during the RabbitMQ outage (${a} acknowledged of ${sent} sent)`);
-      rec.check(slowest > 0, `kafka acknowledged records in every second of the outage (slowest ${slowest})`);
     }
     const dropped = await sinkMetric(gw, 'zeek_gateway_sink_dropped_total', 'rabbit', { reason: 'buffer-full' });
     const otherDrops = (await sinkMetric(gw, 'zeek_gateway_sink_dropped_total', 'rabbit')) - dropped;
@@ -467,16 +467,22 @@ async function whenReady(p: Proc): Promise<void> {
   );
 }
 
-/** Waits until a metric stops changing (the gateway took in everything that was on its way). */
-async function settled(p: Proc, name: string, quietMs = 1000, timeoutMs = 120_000): Promise<number> {
+/**
+ * Waits until the gateway took in everything that was on its way and delivered it: its sink
+ * buffers are empty and records_received_total has not changed for `quietMs`. (A received count
+ * that merely stands still may be an ingress held back by a full sink.) Returns that count.
+ */
+async function drained(p: Proc, quietMs = 1000, timeoutMs = 180_000): Promise<number> {
   let last = -1;
   let since = Date.now();
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = await scrape(p, name);
-    if (v !== last) [last, since] = [v, Date.now()];
-    else if (Date.now() - since >= quietMs) return v;
-    if (Date.now() > end) throw new Error(`${name} still changing after ${timeoutMs} ms`);
+    const text = await (await fetch(`http://127.0.0.1:${p.httpPort}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const received = metricFromText(text, 'zeek_gateway_records_received_total');
+    const held = metricFromText(text, 'zeek_gateway_sink_buffer_records');
+    if (received !== last || held > 0) [last, since] = [received, Date.now()];
+    else if (Date.now() - since >= quietMs) return received;
+    if (Date.now() > end) throw new Error(`not drained after ${timeoutMs} ms (received ${received}, held ${held})`);
     await sleep(100);
   }
 }
@@ -599,11 +605,8 @@ async function gatewayRestarts(
     });
     // The last run: everything that reached it, delivered before it is stopped, so that its
     // count is exact (with a spool, what it still held would stay on disk).
-    const lastReceived = (await rec.attempt('the last run took in everything', () => settled(proc, 'zeek_gateway_records_received_total'))) ?? 0;
+    const lastReceived = (await rec.attempt('the last run took in and delivered everything', () => drained(proc))) ?? 0;
     close();
-    await rec.attempt('the last run delivered everything', () =>
-      eventually(async () => (await scrape(proc, 'zeek_gateway_sink_buffer_records')) === 0, 180_000, 'empty sink buffers'),
-    );
     runs.push({ received: lastReceived, signal: 'SIGTERM', ...(await stopProcess(rec, proc, 'SIGTERM')) });
     for (const [i, r] of runs.entries()) {
       if (r.signal === 'SIGKILL') continue; // no exit code, no last words
@@ -717,7 +720,7 @@ export async function gatewaySigtermPull(p: FaultParams): Promise<ScenarioResult
     const report = await finish(load);
     rec.load = report;
     rec.say(`load stopped: ${report.sent} records (${Math.round(report.rate)}/s, max lag ${report.maxLagMs} ms)`);
-    await rec.attempt('the last run took in everything', () => settled(proc, 'zeek_gateway_records_received_total'));
+    await rec.attempt('the last run took in and delivered everything', () => drained(proc));
     codes.push(await stopProcess(rec, proc, 'SIGTERM'));
     for (const [i, r] of codes.entries()) {
       rec.check(r.code === 0, `run ${i + 1} exited 0 (${r.code})`);
