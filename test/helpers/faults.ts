@@ -608,6 +608,7 @@ async function gatewayRestarts(
     const lastReceived = (await rec.attempt('the last run took in and delivered everything', () => drained(proc))) ?? 0;
     close();
     runs.push({ received: lastReceived, signal: 'SIGTERM', ...(await stopProcess(rec, proc, 'SIGTERM')) });
+    rec.say(`run ${runs.length}: drained (${lastReceived} received) and stopped; reading back`);
     for (const [i, r] of runs.entries()) {
       if (r.signal === 'SIGKILL') continue; // no exit code, no last words
       rec.check(r.code === 0, `run ${i + 1} exited 0 (${r.code})`);
@@ -620,6 +621,7 @@ async function gatewayRestarts(
       const count = new DeliveryCount(report.sent);
       const r = await rec.attempt(`read ${sink}`, () => read(count));
       rec.check(r?.complete === true, `${sink}: read back in full`);
+      rec.say(`${sink}: read ${r?.messages ?? 0} messages`);
       judgeRestartRanges(rec, sink, count, runs, report.sent, p, spool ? `; kept in the spools at restart: ${kept.join(', ')}` : '');
     }
   } finally {
