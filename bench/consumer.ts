@@ -30,6 +30,8 @@ export interface ConsumerResult {
   foreign: number;
   /** Records that are not the next one of their path in the plan (order, duplicates). */
   outOfOrder: number;
+  /** AMQP redeliveries of records already counted (the consumer's connection was lost). */
+  redelivered: number;
   perPath: Record<string, number>;
   firstMs: number;
   lastMs: number;
@@ -46,6 +48,8 @@ class Verifier {
   private readonly order = new Map<string, { ids: Int32Array; next: number }>();
   missing: number;
   outOfOrder = 0;
+  /** AMQP redeliveries of records already counted (after a lost connection). */
+  redelivered = 0;
   received = 0;
   duplicates = 0;
   foreign = 0;
@@ -87,6 +91,25 @@ class Verifier {
     this.complete = new Promise((resolve) => (this.onComplete = resolve));
   }
 
+  /** The record id of a payload: the record inside the tagged envelope of its path. */
+  private idOf(path: string, payload: Buffer): number | undefined {
+    let prefix = this.prefixes.get(path);
+    if (!prefix) this.prefixes.set(path, (prefix = Buffer.from(`{${JSON.stringify(path)}:`)));
+    const n = payload.length;
+    if (n < prefix.length + 1 || payload[n - 1] !== 0x7d || prefix.compare(payload, 0, prefix.length) !== 0) return undefined;
+    return this.ids.get(payload.toString('latin1', prefix.length, n - 1));
+  }
+
+  /** A redelivered AMQP message: counted only if its record is still missing (it may have been counted before). */
+  addRedelivered(path: string, payload: Buffer, at: number): void {
+    const id = this.idOf(path, payload);
+    if (id !== undefined && (this.got[id] as number) >= (this.expected[id] as number)) {
+      this.redelivered++;
+      return;
+    }
+    this.add(path, payload, at);
+  }
+
   /** One consumed record: its path and the payload as the gateway sent it (tagged envelope). */
   add(path: string, payload: Buffer, at: number): void {
     if (this.received === 0) this.firstMs = at;
@@ -94,14 +117,7 @@ class Verifier {
     this.received++;
     this.perPath[path] = (this.perPath[path] ?? 0) + 1;
     if (this.arrivals) (this.arrivals[path] ??= []).push(at);
-    let prefix = this.prefixes.get(path);
-    if (!prefix) this.prefixes.set(path, (prefix = Buffer.from(`{${JSON.stringify(path)}:`)));
-    const n = payload.length;
-    if (n < prefix.length + 1 || payload[n - 1] !== 0x7d || prefix.compare(payload, 0, prefix.length) !== 0) {
-      this.foreign++;
-      return;
-    }
-    const id = this.ids.get(payload.toString('latin1', prefix.length, n - 1));
+    const id = this.idOf(path, payload);
     if (id === undefined) {
       this.foreign++;
       return;
@@ -150,21 +166,60 @@ async function consumeKafka(v: Verifier, source: { prefix: string }, ready: () =
   return () => consumer.disconnect();
 }
 
+/**
+ * Consumes with acknowledgements (so a delivery cut off by a lost connection goes back to the
+ * queue) and reconnects when the broker goes away — the brokers are shared with other jobs that
+ * restart them. A redelivered message may have been counted before its ack was lost: it only
+ * counts while its record is still missing.
+ */
 async function consumeAmqp(v: Verifier, source: { url: string; queue: string; prefix: string }, ready: () => void): Promise<() => Promise<void>> {
-  const conn = await amqp.connect(source.url, { timeout: 5000 });
-  conn.on('error', () => undefined);
-  const ch = await conn.createChannel();
-  ch.on('error', () => undefined);
   const skip = source.prefix.length + 1;
-  await ch.consume(
-    source.queue,
-    (m: ConsumeMessage | null) => {
-      if (m) v.add(m.fields.routingKey.slice(skip), m.content, nowMs());
-    },
-    { noAck: true },
-  );
+  let closing = false;
+  let conn: Awaited<ReturnType<typeof amqp.connect>> | undefined;
+  const open = async (): Promise<void> => {
+    const c = await amqp.connect(source.url, { timeout: 5000 });
+    conn = c;
+    c.on('error', () => undefined);
+    c.on('close', () => {
+      if (!closing) setTimeout(() => void reconnect(), 1000);
+    });
+    const ch = await c.createChannel();
+    ch.on('error', () => undefined);
+    await ch.prefetch(2000);
+    let unacked: ConsumeMessage | undefined;
+    let n = 0;
+    const flush = (): void => {
+      if (unacked) ch.ack(unacked, true);
+      unacked = undefined;
+      n = 0;
+    };
+    const timer = setInterval(flush, 100);
+    c.on('close', () => clearInterval(timer));
+    await ch.consume(source.queue, (m: ConsumeMessage | null) => {
+      if (!m) return;
+      const path = m.fields.routingKey.slice(skip);
+      if (m.fields.redelivered) v.addRedelivered(path, m.content, nowMs());
+      else v.add(path, m.content, nowMs());
+      unacked = m;
+      if (++n >= 500) flush();
+    });
+  };
+  const reconnect = async (): Promise<void> => {
+    while (!closing) {
+      try {
+        await open();
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  };
+  await open();
   ready();
-  return () => conn.close().catch(() => undefined);
+  return async () => {
+    closing = true;
+    await conn?.close().catch(() => undefined);
+  };
 }
 
 serve(async (m) => {
@@ -207,6 +262,7 @@ serve(async (m) => {
     duplicates: v.duplicates,
     foreign: v.foreign,
     outOfOrder: v.outOfOrder,
+    redelivered: v.redelivered,
     perPath: v.perPath,
     firstMs: v.firstMs,
     lastMs: v.lastMs,

@@ -279,11 +279,14 @@ export function renderMarkdown(r: Results): string {
   if (profiled.length > 0) {
     out.push('## Where the gateway spends its time (CPU profiles)');
     out.push('');
-    out.push('Re-runs of the scenarios named below with `node --cpu-prof dist/cli.js run …` (same sizes). Self time: time in the function itself, not its callees; shares are of the busy (non-idle) time of the gateway\'s main thread. libzmq\'s and the kernel\'s own threads do not appear in a V8 profile.');
+    out.push('Re-runs of the scenarios named below with `node --cpu-prof dist/cli.js run …` (half the records or half the duration of the measured run). Self time: time in the function itself, not its callees; shares are of the busy (non-idle) time of the gateway\'s main thread. libzmq\'s and the kernel\'s own threads do not appear in a V8 profile.');
     for (const s of profiled) {
       const p = s.profile as NonNullable<ScenarioResult['profile']>;
       out.push('');
       out.push(`### \`${s.id}\`: ${n(p.busyMs / 1000, 1)} s busy of ${n(p.totalMs / 1000, 1)} s profiled`);
+      out.push('');
+      const top = p.byCaller.filter((c) => c.library !== '(idle)').slice(0, 4);
+      out.push(`In short: ${top.map((c) => `${c.library} ${n(c.percent, 0)}%`).join(', ')} of the main thread's busy time (Node core and native frames charged to their caller); the busiest single function is \`${p.topFunctions[0]?.name ?? '–'}\` (${n(p.topFunctions[0]?.percent, 1)}%).`);
       out.push('');
       out.push('By library: self time, and the same with Node core and native frames (Buffer allocation and copies, socket writes) charged to the npm package or gateway module that called them:');
       out.push('');

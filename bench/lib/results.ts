@@ -29,6 +29,8 @@ export interface Verification {
   /** Records that are not the plan's (wrong bytes or envelope). */
   foreign: number;
   outOfOrder: number;
+  /** AMQP redeliveries to the verifying consumer of records it had already counted (its connection was lost). */
+  redelivered?: number;
   ok: boolean;
 }
 
