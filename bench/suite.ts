@@ -420,6 +420,9 @@ function gatewayConfig(s: { dataset: string; sinks: SinkKind[] }, d: Dataset, r:
   };
 }
 
+/** Gateway processes running now: an interrupted suite must not leave them behind. */
+const live = new Set<GatewayProcess>();
+
 interface GatewayRunOptions {
   rate: number;
   records: number;
@@ -465,6 +468,8 @@ async function runGateway(ctx: Ctx, s: GatewayScenario | Extract<Scenario, { kin
     logFile: join(dir, 'gateway.log'),
     ...(g.profileDir ? { cpuProfDir: g.profileDir } : {}),
   });
+  live.add(gw);
+  void gw.exited.then(() => live.delete(gw));
   const consumers = new Map<SinkKind, Child>();
   let gen: Child | undefined;
   let rabbitStopped = false;
@@ -516,6 +521,10 @@ async function runGateway(ctx: Ctx, s: GatewayScenario | Extract<Scenario, { kin
     res.cpuSecondsPerMillion = round((cpu / plan.records) * 1e6, 2);
     res.generator = generatorFigures(gd);
     res.gatewayCounters = gatewayCounters(after);
+    // A broker that failed during a measured run (another job restarted it) spoils the figures.
+    if (mode !== 'outage' && (res.gatewayCounters.retries ?? 0) > 0) {
+      throw new Error(`a broker failed during the run (${res.gatewayCounters.retries} sink retries; see ${join(dir, 'gateway.log')}): not a measurement`);
+    }
     res.gatewayHistogram = {};
     for (const sink of s.sinks) {
       const labels = { sink: SINK_NAME[sink] };
@@ -687,6 +696,8 @@ async function withRetries(ctx: Ctx, s: Scenario, run: () => Promise<ScenarioRes
   const errors: string[] = [];
   for (let attempt = 1; ; attempt++) {
     try {
+      // The brokers are shared: make sure both run before each measurement.
+      if (ctx.o.brokersUp) await brokersUp();
       const r = await run();
       if (errors.length > 0) r.earlierErrors = errors;
       r.attempts = attempt;
@@ -749,7 +760,8 @@ export async function runSuite(o: SuiteOptions): Promise<{ results: Results; jso
   const ctx: Ctx = { o, run: runId(), tmp: mkdtempSync(join(os.tmpdir(), 'zlg-bench-')), results: new Map(), seq: 0 };
   const onSignal = (): void => {
     // An interrupted outage run must not leave RabbitMQ stopped.
-    log('interrupted: making sure RabbitMQ runs, then exiting');
+    log('interrupted: stopping the gateway, making sure RabbitMQ runs, then exiting');
+    for (const gw of live) gw.proc.kill('SIGKILL');
     void scriptRun('rabbitmq.sh', 'start-app')
       .catch(() => undefined)
       .finally(() => process.exit(130));
