@@ -4,7 +4,7 @@
 // runs them short, scripts/faults.ts long. A scenario never throws for a failed check, so the
 // counts are reported either way.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -626,6 +626,8 @@ async function gatewayRestarts(
     }
   } finally {
     proc.child.kill('SIGKILL');
+    await proc.exited;
+    rmSync(dir, { recursive: true, force: true });
   }
   return rec.result();
 }
