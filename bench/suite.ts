@@ -663,16 +663,7 @@ async function runScenario(ctx: Ctx, s: Scenario, profileDir?: string): Promise<
       // Profiling runs are half as long: they only have to show where the time goes.
       const scale = profileDir ? 0.5 : 1;
       const records = Math.round(scale * (s.mode === 'fixed' ? o.latencyRate * o.latencySeconds : recordsFor(ctx, s.dataset)));
-      const res = await runGateway(ctx, s, { rate, records, name: profileDir ? `${s.id}-prof` : s.id, ...(profileDir ? { profileDir } : {}) });
-      if (s.mode === 'max' && res.recordsPerSec !== undefined) {
-        const ceilings = s.ceilings.map((id) => ctx.results.get(id)).filter((c): c is ScenarioResult => c?.recordsPerSec !== undefined && !c.error);
-        if (ceilings.length === s.ceilings.length && ceilings.length > 0) {
-          const lowest = Math.min(...ceilings.map((c) => c.recordsPerSec as number));
-          res.ceiling = { ids: s.ceilings, recordsPerSec: lowest };
-          res.ratio = round(res.recordsPerSec / lowest, 3);
-        }
-      }
-      return res;
+      return runGateway(ctx, s, { rate, records, name: profileDir ? `${s.id}-prof` : s.id, ...(profileDir ? { profileDir } : {}) });
     }
     case 'outage': {
       const records = Math.round(o.outageRate * (o.outageBeforeSeconds + o.outageSeconds + o.outageAfterSeconds));
@@ -718,6 +709,28 @@ async function withRetries(ctx: Ctx, s: Scenario, run: () => Promise<ScenarioRes
       await sleep(5000 * attempt);
       await brokersUp().catch((e: unknown) => log(`  brokers.sh up: ${(e as Error).message.split('\n')[0]}`));
     }
+  }
+}
+
+/** Of two runs of a ceiling, the faster one, with both rates noted. */
+function betterOf(a: ScenarioResult | undefined, b: ScenarioResult): ScenarioResult {
+  if (!a || a.error || a.recordsPerSec === undefined) return b;
+  if (b.error || b.recordsPerSec === undefined) return a;
+  const best = b.recordsPerSec > a.recordsPerSec ? b : a;
+  return { ...best, runsRecordsPerSec: [a.recordsPerSec, b.recordsPerSec] };
+}
+
+/** Each maximum-rate gateway scenario against the lowest of its ceilings. */
+function applyCeilings(ctx: Ctx, scenarios: Scenario[]): void {
+  for (const s of scenarios) {
+    if (s.kind !== 'gateway' || s.mode !== 'max') continue;
+    const res = ctx.results.get(s.id);
+    if (!res || res.recordsPerSec === undefined || res.error) continue;
+    const ceilings = s.ceilings.map((id) => ctx.results.get(id)).filter((c): c is ScenarioResult => c?.recordsPerSec !== undefined && !c.error);
+    if (ceilings.length !== s.ceilings.length || ceilings.length === 0) continue;
+    const lowest = Math.min(...ceilings.map((c) => c.recordsPerSec as number));
+    res.ceiling = { ids: s.ceilings, recordsPerSec: lowest };
+    res.ratio = round(res.recordsPerSec / lowest, 3);
   }
 }
 
@@ -769,12 +782,25 @@ export async function runSuite(o: SuiteOptions): Promise<{ results: Results; jso
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    for (const s of scenarios) {
+    const isCeiling = (s: Scenario): boolean => s.kind !== 'gateway' && s.kind !== 'outage';
+    const lastMax = scenarios.findLastIndex((s) => s.kind === 'gateway' && s.mode === 'max');
+    for (const [i, s] of scenarios.entries()) {
       log(`${s.id}: ${s.title}`);
       const r = await withRetries(ctx, s, () => runScenario(ctx, s));
       ctx.results.set(s.id, r);
       log(`  ${summary(r)}`);
+      // The ceilings again, after the maximum-rate runs: the machine's load drifts, and the
+      // ratios use the better of the two runs of each ceiling.
+      if (i === lastMax && o.repeatCeilings) {
+        for (const c of scenarios.filter(isCeiling)) {
+          log(`${c.id}: ${c.title} (again)`);
+          const again = await withRetries(ctx, c, () => runScenario(ctx, c));
+          log(`  ${summary(again)}`);
+          ctx.results.set(c.id, betterOf(ctx.results.get(c.id), again));
+        }
+      }
     }
+    applyCeilings(ctx, scenarios);
     // Profiles: re-run the scenarios whose target was missed (or all) under --cpu-prof.
     const results = [...ctx.results.values()];
     const targets = evaluateTargets(results);

@@ -106,7 +106,7 @@ export function renderMarkdown(r: Results): string {
     out.push('');
     out.push(
       table(
-        ['scenario', 'rate', 'records', 'records/s achieved', 'p50 ms', 'p99 ms', 'max ms', 'mean ms', 'max incl. warm-up ms', 'CPU s / M records', 'gateway cores', 'peak RSS MB', 'gateway histogram p50 / p99 ms', 'verified at the broker'],
+        ['scenario', 'rate', 'records', 'records/s achieved', 'p50 ms', 'p99 ms', 'max ms', 'mean ms', 'max incl. warm-up ms', 'CPU s / M records', 'gateway cores', 'peak RSS MB', 'gateway histogram p50 / p99 ms', 'machine busy', 'verified at the broker'],
         fixed.map((s) => [
           `${s.title} (\`${s.id}\`)`,
           n(s.targetRate),
@@ -123,6 +123,7 @@ export function renderMarkdown(r: Results): string {
           Object.entries(s.gatewayHistogram ?? {})
             .map(([k, h]) => `${k}: ${n(h?.p50Ms, 2)} / ${n(h?.p99Ms, 2)}`)
             .join('; ') || '–',
+          s.machineBusyPercent === undefined ? '–' : `${n(s.machineBusyPercent, 0)}%`,
           verified(s),
         ]),
       ),
@@ -217,12 +218,13 @@ export function renderMarkdown(r: Results): string {
     out.push('');
     out.push(
       table(
-        ['ceiling', 'records', 'seconds', 'records/s', 'MB/s', 'its own CPU s', 'generator µs CPU / record', 'generator sends that waited', 'machine busy', 'verified'],
+        ['ceiling', 'records', 'seconds', 'records/s', 'both runs records/s', 'MB/s', 'its own CPU s', 'generator µs CPU / record', 'generator sends that waited', 'machine busy', 'verified'],
         ceilings.map((s) => [
           `${s.title} (\`${s.id}\`)`,
           n(s.records),
           n(s.seconds, 2),
           n(s.recordsPerSec),
+          s.runsRecordsPerSec ? s.runsRecordsPerSec.map((x) => n(x)).join(' / ') : '–',
           n(s.mbPerSec, 1),
           n(s.clientCpuSeconds, 2),
           n(s.generator?.cpuMicrosPerRecord, 2),
@@ -233,6 +235,10 @@ export function renderMarkdown(r: Results): string {
       ),
     );
     out.push('');
+    if (ceilings.some((s) => s.runsRecordsPerSec)) {
+      out.push('Each ceiling ran twice, before and after the gateway\'s maximum-rate runs (the machine\'s load drifts); the table shows the better run, which the ratios use.');
+      out.push('');
+    }
     out.push(
       `- **Ingress ceiling** (\`ingress-*\`): the load generator (its own process) → a bare zeromq.js SUB (or PULL) receive loop in another process that only counts. records/s = N / (last message received − first sent). The same run measures the generator alone: its CPU per record is in the table; 1,000,000 / that is what it can send on one free core.`,
     );

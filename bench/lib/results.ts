@@ -78,6 +78,8 @@ export interface ScenarioResult {
   /** VmHWM of the gateway process (its peak resident set over its whole life). */
   peakRssMB?: number;
   generator?: GeneratorFigures;
+  /** A ceiling run twice (before and after the gateway's maximum-rate runs): both rates; the figures are the better run's. */
+  runsRecordsPerSec?: number[];
   /** The bare ceiling process's own CPU. */
   clientCpuSeconds?: number;
   verification: Verification[];

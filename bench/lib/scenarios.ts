@@ -78,6 +78,8 @@ export interface SuiteOptions {
   stallSeconds: number;
   /** Re-runs of a scenario that failed with an error (the brokers are shared and may go away). */
   retries: number;
+  /** Run the ceilings again after the maximum-rate gateway runs; ratios use the better run. */
+  repeatCeilings: boolean;
   /** Extra gateway config files layered over the generated one (experiments). */
   gatewayConfigs: string[];
   /** Run DIR/dist/cli.js instead of this checkout's gateway (experiments). */
@@ -105,6 +107,7 @@ export const DEFAULTS: SuiteOptions = {
   stallSeconds: 60,
   retries: 3,
   gatewayConfigs: [],
+  repeatCeilings: true,
 };
 
 export const SMOKE: Partial<SuiteOptions> = {
@@ -119,6 +122,7 @@ export const SMOKE: Partial<SuiteOptions> = {
   outageAfterSeconds: 1,
   profile: 'none',
   stallSeconds: 30,
+  repeatCeilings: false,
 };
 
 function globToRegExp(glob: string): RegExp {
