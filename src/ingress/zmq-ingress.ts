@@ -57,6 +57,9 @@ export class ZmqIngress implements Ingress {
   private stopped = false;
   /** performance.now() of the last message read, to tell when a draining socket is empty. */
   private lastReceived = 0;
+  /** Resolves when stop() begins: a loop parked behind a full sink wakes up to drain the socket. */
+  private stopping!: () => void;
+  private readonly stopSignal = new Promise<void>((resolve) => (this.stopping = resolve));
   private loop: Promise<void> | undefined;
   private stopMonitor: (() => void) | undefined;
   private readonly log: RateLimitedLog;
@@ -92,16 +95,20 @@ export class ZmqIngress implements Ingress {
   async stop(drainMs = 2000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopping();
     const { socket, endpoints, mode } = this.opts;
-    // Unbinding first keeps what ZeroMQ already queued for us: PUSH senders keep their unsent
-    // batches for the next logger, and the queue below is read before the socket closes.
-    // (What sits in TCP buffers at this instant is lost: ZeroMQ cannot acknowledge.)
-    for (const ep of endpoints) {
-      try {
-        if (mode === 'bind') await socket.unbind(ep);
-        else socket.disconnect(ep);
-      } catch {
-        // Already gone; closing below is enough.
+    // PULL: unbinding first keeps what ZeroMQ already queued for us, and PUSH senders keep their
+    // unsent batches for the next logger. SUB: unbinding would discard the queue, and a
+    // connecting PUB keeps queueing for us across a restart anyway, so it drains while bound.
+    // (What sits in TCP buffers when the socket closes is lost: ZeroMQ cannot acknowledge.)
+    if (socket instanceof zmq.Pull) {
+      for (const ep of endpoints) {
+        try {
+          if (mode === 'bind') await socket.unbind(ep);
+          else socket.disconnect(ep);
+        } catch {
+          // Already gone; closing below is enough.
+        }
       }
     }
     const deadline = performance.now() + drainMs;
@@ -137,7 +144,9 @@ export class ZmqIngress implements Ingress {
       } catch (err) {
         this.sink.reject('internal-error', (err as Error).stack ?? String(err));
       }
-      if (router.mustWait()) await router.whenWritable();
+      // While stopping, the socket's queue is read even past the high-water mark: what the sinks
+      // cannot deliver within the linger is then reported (or kept in a spool), not lost unseen.
+      if (!this.stopped && router.mustWait()) await Promise.race([router.whenWritable(), this.stopSignal]);
     }
   }
 
