@@ -29,7 +29,8 @@ function table(head: string[], rows: string[][]): string {
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-export function renderMarkdown(r: Results): string {
+/** `notes`: hand-written analysis (markdown) put in after the targets, e.g. by bench/render.ts --notes. */
+export function renderMarkdown(r: Results, notes?: string): string {
   const m = r.machine;
   const out: string[] = [];
   const gw = r.scenarios.filter((s) => s.kind === 'gateway' || s.kind === 'outage');
@@ -265,7 +266,7 @@ export function renderMarkdown(r: Results): string {
       ),
     );
     out.push('');
-    out.push('Sends that waited: the generator found the gateway\'s receive queue full (ZMQ_XPUB_NODROP / PUSH high-water mark) and had to wait — the gateway, not the generator, set the pace.');
+    out.push('Sends that waited: the NCSA publisher found the gateway\'s receive queue full (ZMQ_XPUB_NODROP) and had to wait — the gateway, not the generator, set the pace. (A PUSH socket\'s send() waits inside zeromq.js, so the cluster runs show 0 here; their generator CPU per record shows the headroom.)');
     out.push('');
   }
 
@@ -278,6 +279,11 @@ export function renderMarkdown(r: Results): string {
         r.targets.map((t) => [t.name, t.value, t.pass === null ? 'not measured' : t.pass ? '**pass**' : '**FAIL**']),
       ),
     );
+    out.push('');
+  }
+
+  if (notes) {
+    out.push(notes.trim());
     out.push('');
   }
 
