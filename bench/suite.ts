@@ -190,9 +190,32 @@ async function createResources(ctx: Ctx, name: string, plan: Plan, sinks: SinkKi
   return r;
 }
 
+/** Deletes a run's topics and queue; a broker connection that died meanwhile is opened again once. */
 async function removeResources(ctx: Ctx, r: Resources): Promise<void> {
-  if (r.topics.length > 0) await (await kafkaAdmin(ctx)).deleteTopics(r.topics).catch(() => undefined);
-  if (r.queue) await (await amqpAdmin(ctx)).deleteQueue(r.queue).catch(() => undefined);
+  const attempt = async (what: string, fn: () => Promise<void>, reset: () => Promise<void>): Promise<void> => {
+    for (let i = 0; i < 2; i++) {
+      try {
+        await fn();
+        return;
+      } catch (err) {
+        await reset();
+        if (i === 1) log(`  could not delete ${what}: ${(err as Error).message} (queues expire by themselves after an hour)`);
+      }
+    }
+  };
+  if (r.topics.length > 0) {
+    await attempt(`topics ${r.topics.join(', ')}`, async () => (await kafkaAdmin(ctx)).deleteTopics(r.topics), async () => {
+      await ctx.kafka?.close();
+      ctx.kafka = undefined;
+    });
+  }
+  if (r.queue) {
+    const queue = r.queue;
+    await attempt(`queue ${queue}`, async () => (await amqpAdmin(ctx)).deleteQueue(queue), async () => {
+      await ctx.amqp?.close();
+      ctx.amqp = undefined;
+    });
+  }
 }
 
 /** Records the broker holds for a run's sink. */

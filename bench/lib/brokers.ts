@@ -72,7 +72,7 @@ export class KafkaAdmin {
   }
 
   async deleteTopics(topics: string[]): Promise<void> {
-    if (topics.length > 0) await this.admin.deleteTopics({ topics, timeout: 30_000 }).catch(() => undefined);
+    if (topics.length > 0) await this.admin.deleteTopics({ topics, timeout: 30_000 });
   }
 
   async close(): Promise<void> {
@@ -128,7 +128,7 @@ export class AmqpAdmin {
   }
 
   async deleteQueue(queue: string): Promise<void> {
-    await (await this.channel()).deleteQueue(queue).catch(ignore);
+    await (await this.channel()).deleteQueue(queue);
   }
 
   async close(): Promise<void> {
