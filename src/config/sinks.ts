@@ -32,15 +32,28 @@ const commonSchema = {
     format: ENVELOPES as unknown as string[],
     default: 'tagged',
   },
-  buffer: bufferSchema,
 };
+
+/** The buffer schema with a kind's own defaults (e.g. more AMQP batches awaiting confirms). */
+function bufferSchemaOf(defaults: Partial<Record<keyof typeof bufferSchema, unknown>> | undefined): object {
+  if (!defaults) return bufferSchema;
+  const schema: Record<string, object> = { ...bufferSchema };
+  for (const [key, value] of Object.entries(defaults)) schema[key] = { ...(schema[key] as object), default: value };
+  return schema;
+}
 
 /** The convict schema of one sink of a kind, with its ZLG_SINK_<NAME>_… environment variables. */
 export function sinkSchema(name: string, type: string): object {
   const kind = SINK_KINDS.get(type);
   if (!kind) throw new Error(`unknown sink type ${type}`);
   return withEnv(
-    { type: { doc: 'Sink type.', format: [...SINK_KINDS.keys()], default: type }, ...commonSchema, ...kind.addressing, ...kind.schema },
+    {
+      type: { doc: 'Sink type.', format: [...SINK_KINDS.keys()], default: type },
+      ...commonSchema,
+      buffer: bufferSchemaOf(kind.bufferDefaults),
+      ...kind.addressing,
+      ...kind.schema,
+    },
     ['sink', name],
   );
 }

@@ -11,6 +11,7 @@ import type {
   SocketOptions,
 } from 'amqplib';
 import { randomBytes } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { RateLimitedLog, type Logger } from '../ops/log.js';
 import { ConfirmTracker } from './amqp-confirms.js';
@@ -351,6 +352,28 @@ export class AmqpTransport implements Transport {
     tracker.publishingDone();
   }
 
+  /**
+   * amqplib's muxer writes every frame to the socket on its own, one syscall each. Corking
+   * the socket while the muxer runs turns a batch into a few writev calls of up to the
+   * socket's high-water mark each. Patched per connection and only if amqplib still has
+   * the muxer method; otherwise everything works as before, only with more syscalls.
+   */
+  private static corkMuxer(model: ChannelModel): void {
+    const conn = model.connection as unknown as { stream?: Writable; muxer?: { _readIncoming?: () => void } } | undefined;
+    const socket = conn?.stream;
+    const muxer = conn?.muxer;
+    const readIncoming = muxer?._readIncoming;
+    if (!socket || !muxer || typeof readIncoming !== 'function' || typeof socket.cork !== 'function') return;
+    muxer._readIncoming = function corkedReadIncoming(this: unknown) {
+      socket.cork();
+      try {
+        readIncoming.call(this);
+      } finally {
+        socket.uncork();
+      }
+    };
+  }
+
   /** Resolves once the channel buffer drained and the broker does not block us. */
   private async writable(): Promise<void> {
     while (this.blocked || this.needDrain) {
@@ -502,6 +525,7 @@ export class AmqpTransport implements Transport {
       if (!current()) return;
       this.everConnected = true;
       this.model = model;
+      AmqpTransport.corkMuxer(model);
       this.knownExchanges.clear();
       if (this.options.declareExchange.name) this.knownExchanges.add(this.options.declareExchange.name);
       this.log.info({ broker: t.label }, 'AMQP connected');

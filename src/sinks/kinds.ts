@@ -1,4 +1,5 @@
 import type { Logger } from '../ops/log.js';
+import type { BufferOptions } from './buffer-options.js';
 import type { Transport } from './transport.js';
 
 /**
@@ -11,6 +12,8 @@ export interface SinkKind<O = never> {
   readonly schema: object;
   /** Convict schema of the address defaults (exchange/routingKey, topic/keyField). */
   readonly addressing: object;
+  /** Buffer defaults of this kind where they differ from the shared ones. */
+  readonly bufferDefaults?: Partial<Omit<BufferOptions, 'spool'>>;
   /** Checks that span several options; each problem names its key. */
   validate?(options: O): Array<{ key: string; message: string }>;
   create(options: O, ctx: { name: string; logger: Logger }): Transport;

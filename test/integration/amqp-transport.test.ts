@@ -2,6 +2,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import amqp from 'amqplib';
+import net from 'node:net';
 import { AmqpTransport, defaultAmqpOptions, type AmqpOptions } from '../../src/sinks/amqp.js';
 import type { OutboundMessage } from '../../src/sinks/message.js';
 import { silentLogger } from '../../src/ops/log.js';
@@ -109,6 +110,39 @@ describe('AMQP transport against RabbitMQ', () => {
     const batch = Array.from({ length: 5000 }, (_, i) => msg(`{"n":${i}}`, exchange, 'bulk'));
     assert.deepEqual(await t.send(batch), {});
     const got = await collectAmqp(queue, { count: 5000, timeoutMs: 20_000 });
+    assert.deepEqual(
+      got.map((m) => m.content.toString()),
+      batch.map((m) => m.payload.toString()),
+    );
+    await cleanup([queue], [exchange]);
+  });
+
+  it('sends a batch in few socket writes (the muxer is corked), in order', async () => {
+    const exchange = uniqueName('x');
+    const queue = await declareTestQueue(exchange, '#');
+    const { t } = await started();
+    // Count what reaches the kernel: one _write per uncorked write, one _writev per corked group.
+    const proto = net.Socket.prototype as unknown as Record<'_write' | '_writev', (...a: unknown[]) => unknown>;
+    const { _write: write, _writev: writev } = proto;
+    let calls = 0;
+    proto._write = function (this: unknown, ...a: unknown[]) {
+      calls++;
+      return write.apply(this, a);
+    };
+    proto._writev = function (this: unknown, ...a: unknown[]) {
+      calls++;
+      return writev.apply(this, a);
+    };
+    const batch = Array.from({ length: 2000 }, (_, i) => msg(JSON.stringify({ conn: { n: i, pad: 'z'.repeat(300) } }), exchange, 'conn'));
+    try {
+      assert.deepEqual(await t.send(batch), {});
+    } finally {
+      proto._write = write;
+      proto._writev = writev;
+    }
+    // 2,000 messages of ~400 bytes: about 55 writes of 16 KiB; uncorked it would be 2,000.
+    assert.ok(calls < 200, `${calls} socket writes for 2,000 messages`);
+    const got = await collectAmqp(queue, { count: 2000, timeoutMs: 20_000 });
     assert.deepEqual(
       got.map((m) => m.content.toString()),
       batch.map((m) => m.payload.toString()),
