@@ -34,6 +34,14 @@ const commonSchema = {
   },
 };
 
+/** Convict splits keys at dots, so free-form maps with dotted keys travel as JSON text. */
+function withPropertyMapsAsText(entry: Record<string, unknown>, keys: readonly string[] | undefined): Record<string, unknown> {
+  if (!keys?.some((k) => typeof entry[k] === 'object' && entry[k] !== null)) return entry;
+  const out = { ...entry };
+  for (const k of keys) if (typeof out[k] === 'object' && out[k] !== null) out[k] = JSON.stringify(out[k]);
+  return out;
+}
+
 /** The buffer schema with a kind's own defaults (e.g. more AMQP batches awaiting confirms). */
 function bufferSchemaOf(defaults: Partial<Record<keyof typeof bufferSchema, unknown>> | undefined): object {
   if (!defaults) return bufferSchema;
@@ -77,7 +85,7 @@ export function loadSinks(raw: Record<string, unknown>, env: NodeJS.ProcessEnv):
       continue;
     }
     const c = convict(sinkSchema(name, type), { env, args: [] });
-    c.load(entry);
+    c.load(withPropertyMapsAsText(entry as Record<string, unknown>, SINK_KINDS.get(type)?.propertyMaps));
     try {
       c.validate({ allowed: 'strict' });
     } catch (err) {

@@ -4,6 +4,8 @@ import kafkajs from 'kafkajs';
 import type { KafkaConfig, LogEntry, Message, Producer, ProducerConfig, SASLOptions, TopicMessages } from 'kafkajs';
 import { RateLimitedLog, type Logger } from '../ops/log.js';
 import { compressionType, type KafkaCompression } from './codecs.js';
+import { KafkaConnection } from './kafka-connection.js';
+import { RdKafkaTransport, rdkafkaProblems } from './kafka-rdkafka.js';
 import { messageHeaders, type OutboundMessage } from './message.js';
 import {
   asList,
@@ -20,7 +22,13 @@ const { Kafka, Partitioners, logLevel } = kafkajs;
 
 export type SaslMechanism = 'none' | 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
+export type KafkaClient = 'kafkajs' | 'librdkafka';
+
 export interface KafkaOptions {
+  /** kafkajs (pure JavaScript, the default) or librdkafka (the optional node-rdkafka package). */
+  client: KafkaClient;
+  /** Extra librdkafka properties (client librdkafka only); they win over the mapped options. JSON text as loaded. */
+  librdkafkaOptions: Record<string, string | number | boolean> | string;
   /** A list, or comma-separated text (from the environment). */
   brokers: string[] | string;
   clientId: string;
@@ -58,7 +66,41 @@ function acksFormat(val: unknown): void {
   }
 }
 
+/** The librdkafkaOptions value as an object: an environment variable gives it as JSON text. */
+export function librdkafkaProperties(val: unknown): Record<string, string | number | boolean> {
+  let v = val;
+  if (typeof v === 'string') {
+    try {
+      v = v.trim() === '' ? {} : JSON.parse(v);
+    } catch {
+      throw new Error('must be a JSON object of librdkafka properties');
+    }
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('must be an object of librdkafka properties');
+  return v as Record<string, string | number | boolean>;
+}
+
+/** A flat object of librdkafka properties: names to strings, numbers or booleans. */
+function librdkafkaOptionsFormat(val: unknown): void {
+  const props = librdkafkaProperties(val);
+  for (const [k, v] of Object.entries(props)) {
+    if (!/^[a-z][a-z0-9._]*$/.test(k)) throw new Error(`${JSON.stringify(k)} is not a librdkafka property name`);
+    if (!['string', 'number', 'boolean'].includes(typeof v)) throw new Error(`${k}: must be a string, number or boolean`);
+  }
+}
+
 export const kafkaSchema = {
+  client: {
+    doc: 'Kafka client library: kafkajs (pure JavaScript, always installed) or librdkafka (the optional node-rdkafka package, a native build; several times less CPU per record: see the README performance section).',
+    format: ['kafkajs', 'librdkafka'],
+    default: 'kafkajs',
+  },
+  librdkafkaOptions: {
+    doc: 'Extra librdkafka properties for client librdkafka, an object (e.g. {"linger.ms": 2}; JSON text in the environment); they override the ones derived from the options here. Empty: none.',
+    format: librdkafkaOptionsFormat,
+    // Text, not {}: convict would JSON-parse the text form back into dotted keys it cannot walk.
+    default: '' as Record<string, string | number | boolean> | string,
+  },
   brokers: {
     doc: 'Bootstrap brokers: a list of host:port, or one string with them comma-separated (as environment variables give it).',
     format: brokerListFormat,
@@ -148,6 +190,10 @@ export function validateKafkaOptions(o: KafkaOptions): Array<{ key: string; mess
   }
   if ((o.tls.certFile === '') !== (o.tls.keyFile === '')) {
     errors.push({ key: 'tls.keyFile', message: 'tls.certFile and tls.keyFile must be set together' });
+  }
+  if (o.client === 'librdkafka') errors.push(...rdkafkaProblems(o));
+  else if (Object.keys(librdkafkaProperties(o.librdkafkaOptions ?? {})).length > 0) {
+    errors.push({ key: 'librdkafkaOptions', message: 'applies to client librdkafka only' });
   }
   return errors;
 }
@@ -252,7 +298,7 @@ export type ProducerFactory = (config: KafkaConfig, producer: ProducerConfig) =>
 const defaultProducerFactory: ProducerFactory = (config, producer) => new Kafka(config).producer(producer);
 
 export function createKafkaTransport(options: KafkaOptions, ctx: TransportContext): Transport {
-  return new KafkaTransport(options, ctx);
+  return options.client === 'librdkafka' ? new RdKafkaTransport(options, ctx) : new KafkaTransport(options, ctx);
 }
 
 class SendTimeoutError extends Error {
@@ -267,10 +313,8 @@ export class KafkaTransport implements Transport {
   private readonly producer: Producer;
   private readonly compression: number;
   private readonly acks: number;
-  private connected = false;
+  private readonly connection: KafkaConnection;
   private closing = false;
-  private probeTimer: NodeJS.Timeout | undefined;
-  private probing = false;
 
   constructor(
     private readonly options: KafkaOptions,
@@ -294,37 +338,35 @@ export class KafkaTransport implements Transport {
       maxInFlightRequests: options.maxInFlightRequests || undefined,
       retry: { retries: options.retry.retries, initialRetryTime: options.retry.initialRetryTimeMs, maxRetryTime: options.retry.maxRetryTimeMs },
     });
-    this.producer.on(this.producer.events.CONNECT, () => this.setConnected(true));
-    this.producer.on(this.producer.events.DISCONNECT, () => this.setConnected(false));
+    this.connection = new KafkaConnection(
+      this.log,
+      this.limited,
+      options.reconnectIntervalMs,
+      () => this.producer.connect(),
+      (up) => this.onStateChange?.(up),
+    );
+    this.producer.on(this.producer.events.CONNECT, () => this.connection.set(true));
+    this.producer.on(this.producer.events.DISCONNECT, () => this.connection.set(false));
   }
 
   isConnected(): boolean {
-    return this.connected;
+    return this.connection.connected;
   }
 
-  async start(): Promise<void> {
-    try {
-      await this.producer.connect();
-      this.log.info({ brokers: asList(this.options.brokers) }, 'Kafka producer connected');
-    } catch (err) {
-      if (this.options.failFast) throw new Error(`Kafka: cannot connect: ${(err as Error).message}`);
-      this.log.error({ brokers: asList(this.options.brokers), err: (err as Error).message }, 'Kafka cannot connect; retrying in the background');
-      this.setConnected(false);
-      this.scheduleProbe();
-    }
+  start(): Promise<void> {
+    return this.connection.start(() => this.producer.connect(), this.options.failFast, asList(this.options.brokers), 'kafkajs');
   }
 
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    clearTimeout(this.probeTimer);
     await this.producer.disconnect().catch(() => {});
-    this.setConnected(false);
+    this.connection.close();
   }
 
   async send(batch: readonly OutboundMessage[]): Promise<SendResult> {
     if (this.closing) throw new Error('Kafka transport closed');
-    if (!this.connected) throw new Error('Kafka: not connected to the cluster');
+    if (!this.connection.connected) throw new Error('Kafka: not connected to the cluster');
     const rejected: Array<{ message: OutboundMessage; reason: string }> = [];
     const sendable: OutboundMessage[] = [];
     for (const m of batch) {
@@ -400,40 +442,8 @@ export class KafkaTransport implements Transport {
 
   /** Notes what a failed send says about the connection, and returns the error to throw. */
   private failed(err: unknown): Error {
-    if (isConnectionError(err)) {
-      this.setConnected(false);
-      this.scheduleProbe();
-    }
+    if (isConnectionError(err)) this.connection.lost();
     const e = err instanceof Error ? err : new Error(String(err));
     return e.message.startsWith('Kafka') ? e : new Error(`Kafka: ${e.message}`, { cause: e });
-  }
-
-  private setConnected(up: boolean): void {
-    if (up === this.connected) return;
-    this.connected = up;
-    if (up) this.log.info('Kafka connection is up');
-    else if (!this.closing) this.log.warn('Kafka connection is down; reconnecting in the background');
-    this.onStateChange?.(up);
-  }
-
-  /** While disconnected, tries to reconnect every reconnectIntervalMs. */
-  private scheduleProbe(): void {
-    if (this.closing || this.probeTimer !== undefined || this.probing) return;
-    this.probeTimer = setTimeout(() => {
-      this.probeTimer = undefined;
-      if (this.closing || this.connected) return;
-      this.probing = true;
-      this.producer
-        .connect()
-        .then(
-          () => this.setConnected(true),
-          (err: Error) => this.limited.warn('reconnect', { err: err.message }, 'Kafka still unreachable'),
-        )
-        .finally(() => {
-          this.probing = false;
-          if (!this.connected) this.scheduleProbe();
-        });
-    }, this.options.reconnectIntervalMs);
-    this.probeTimer.unref?.();
   }
 }

@@ -12,6 +12,11 @@ export interface SinkKind<O = never> {
   readonly schema: object;
   /** Convict schema of the address defaults (exchange/routingKey, topic/keyField). */
   readonly addressing: object;
+  /**
+   * Options whose value is a free-form map with dotted keys (librdkafka properties), which
+   * convict cannot walk: the loader hands them to convict as JSON text and the kind parses it.
+   */
+  readonly propertyMaps?: readonly string[];
   /** Buffer defaults of this kind where they differ from the shared ones. */
   readonly bufferDefaults?: Partial<Omit<BufferOptions, 'spool'>>;
   /** Checks that span several options; each problem names its key. */

@@ -32,6 +32,7 @@ const kafka: SinkKind<KafkaOptions> = {
       default: '',
     },
   },
+  propertyMaps: ['librdkafkaOptions'],
   validate: validateKafkaOptions,
   create: createKafkaTransport,
 };
