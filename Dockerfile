@@ -23,7 +23,9 @@ COPY src ./src
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
+# MALLOC_ARENA_MAX: fewer glibc arenas, less fragmentation from libzmq's and Node's threads (docs/deployment.md, Sizing).
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     ZLG_HTTP_HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -37,9 +37,9 @@ export const subIngressSchema = {
     default: [''],
   },
   receiveHighWaterMark: {
-    doc: 'ZeroMQ receive high-water mark in messages: how many records ZeroMQ queues while a blocking sink holds the gateway back.',
+    doc: "ZeroMQ receive high-water mark in messages: how many records ZeroMQ queues while a blocking sink holds the gateway back. Kept low (like Zeek's own 1000) because libzmq's queue costs several KB per message and is invisible to the gateway's metrics; buffer in the sinks (or their disk spool) instead.",
     format: 'nat',
-    default: 100_000,
+    default: 1000,
   },
   maxMessageSize: {
     doc: 'Largest record in bytes; larger ones are rejected (reason too-large).',

@@ -22,14 +22,14 @@ export interface BufferOptions {
 
 export const bufferSchema = {
   maxRecords: {
-    doc: 'High-water mark in records held by the sink (waiting plus awaiting acknowledgement).',
+    doc: 'High-water mark in records held by the sink (waiting plus awaiting acknowledgement). For outages longer than a few seconds, use the disk spool rather than a larger memory buffer.',
     format: 'nat',
-    default: 50_000,
+    default: 10_000,
   },
   maxBytes: {
     doc: 'High-water mark in payload bytes held by the sink.',
     format: 'nat',
-    default: 32 * 1024 * 1024,
+    default: 8 * 1024 * 1024,
   },
   whenFull: {
     doc: 'What happens when the buffer is full: block (the ingress stops reading, ZeroMQ HWM takes over), drop-newest or drop-oldest (counted in zeek_gateway_sink_dropped_total).',
