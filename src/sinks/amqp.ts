@@ -44,6 +44,7 @@ export interface AmqpOptions {
   persistent: boolean;
   mandatory: boolean;
   contentType: string;
+  recordsPerMessage: number;
   declareExchange: { name: string; type: ExchangeType; durable: boolean };
   queue: { name: string; durable: boolean; bindingKey: string; exchange: string };
   failFast: boolean;
@@ -111,6 +112,11 @@ export const amqpSchema = {
     default: false,
   },
   contentType: { doc: 'content_type property of published messages.', format: String, default: 'application/json' },
+  recordsPerMessage: {
+    doc: 'Opt-in NDJSON batching: above 1, up to this many consecutive records with the same exchange, routing key, path and sender travel in one message (content type application/x-ndjson, one record per line, each ending in a newline; header zeek-records holds the count). Consumers must split the lines. A record holding a raw newline is refused (reason newline_in_record). 0 or 1: one record per message.',
+    format: 'nat',
+    default: 1,
+  },
   declareExchange: {
     name: {
       doc: 'Exchange to declare on every (re)connect; empty: declare none (it must exist).',
@@ -212,6 +218,42 @@ const defaultConnect: ConnectFn = (url, socketOptions) => amqplib.connect(url, s
 /** Exchanges that were found missing are not checked again for this long (their messages are refused meanwhile). */
 const MISSING_EXCHANGE_TTL_MS = 5_000;
 
+const NEWLINE = 0x0a;
+
+/**
+ * Where the NDJSON message that starts at `start` ends: consecutive records with the same
+ * address, path and sender (so the message's headers are true for each of them), and no
+ * extra headers of their own (dead letters travel alone).
+ */
+function groupEnd(batch: readonly OutboundMessage[], start: number, max: number): number {
+  const first = batch[start] as OutboundMessage;
+  if (first.headers) return start + 1;
+  const { target, routingKey } = first.address;
+  const { path, sender } = first.record;
+  let end = start + 1;
+  const limit = Math.min(batch.length, start + max);
+  while (end < limit) {
+    const m = batch[end] as OutboundMessage;
+    if (m.headers || m.address.target !== target || m.address.routingKey !== routingKey) break;
+    if (m.record.path !== path || m.record.sender !== sender || m.payload.includes(NEWLINE)) break;
+    end++;
+  }
+  return end;
+}
+
+/** The records [start, end) as NDJSON: each one followed by a newline. */
+function ndjsonBody(batch: readonly OutboundMessage[], start: number, end: number): Buffer {
+  let size = 0;
+  for (let i = start; i < end; i++) size += (batch[i] as OutboundMessage).payload.length + 1;
+  const body = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = start; i < end; i++) {
+    at += (batch[i] as OutboundMessage).payload.copy(body, at);
+    body[at++] = NEWLINE;
+  }
+  return body;
+}
+
 export function createAmqpTransport(options: AmqpOptions, ctx: TransportContext): Transport {
   return new AmqpTransport(options, ctx);
 }
@@ -242,8 +284,8 @@ export class AmqpTransport implements Transport {
   private needDrain = false;
   private writableWaiters: Array<() => void> = [];
   private readonly trackers = new Set<ConfirmTracker<ConfirmChannel>>();
-  /** messageId → where a returned message belongs. */
-  private readonly returns = new Map<string, { tracker: ConfirmTracker<ConfirmChannel>; index: number }>();
+  /** messageId → where a returned message belongs: the batch indices [index, end) it carried. */
+  private readonly returns = new Map<string, { tracker: ConfirmTracker<ConfirmChannel>; index: number; end: number }>();
   private readonly idPrefix = randomBytes(6).toString('hex') + '.';
   private idSeq = 0;
   private readonly knownExchanges = new Set<string>();
@@ -325,29 +367,40 @@ export class AmqpTransport implements Transport {
     tracker: ConfirmTracker<ConfirmChannel>,
     missing: Set<string>,
   ): Promise<void> {
-    const { persistent, mandatory } = this.options;
-    const contentType = this.options.contentType || undefined;
-    for (let i = 0; i < batch.length; i++) {
+    const { persistent, mandatory, recordsPerMessage } = this.options;
+    const ndjson = recordsPerMessage > 1;
+    const contentType = ndjson ? 'application/x-ndjson' : this.options.contentType || undefined;
+    for (let i = 0; i < batch.length; ) {
       const m = batch[i] as OutboundMessage;
       if (missing.has(m.address.target)) {
         tracker.refuse(i, 'no_exchange');
+        i++;
         continue;
       }
+      if (ndjson && m.payload.includes(NEWLINE)) {
+        // A raw newline (valid between JSON tokens, never written by Zeek) would split the record in two lines.
+        tracker.refuse(i, 'newline_in_record');
+        i++;
+        continue;
+      }
+      const end = ndjson ? groupEnd(batch, i, recordsPerMessage) : i + 1;
       if (this.blocked || this.needDrain) await tracker.race(this.writable());
       tracker.check();
-      const props: Options.Publish = { persistent, contentType, headers: messageHeaders(m), mandatory };
+      const headers = messageHeaders(m);
+      if (ndjson) headers['zeek-records'] = String(end - i);
+      const props: Options.Publish = { persistent, contentType, headers, mandatory };
       if (mandatory) {
         // Returns carry no delivery tag: a per-publish message id is what ties them to the batch.
         const id = this.idPrefix + (this.idSeq++).toString(36);
         props.messageId = id;
-        this.returns.set(id, { tracker, index: i });
+        this.returns.set(id, { tracker, index: i, end });
         tracker.ids.push(id);
       }
       tracker.published();
-      const ok = ch.publish(m.address.target, m.address.routingKey ?? '', m.payload, props, (err) =>
-        tracker.confirm(err),
-      );
+      const body = ndjson ? ndjsonBody(batch, i, end) : m.payload;
+      const ok = ch.publish(m.address.target, m.address.routingKey ?? '', body, props, (err) => tracker.confirm(err));
       if (!ok) this.needDrain = true;
+      i = end;
     }
     tracker.publishingDone();
   }
@@ -441,7 +494,7 @@ export class AmqpTransport implements Transport {
       { exchange: fields.exchange, routingKey: fields.routingKey, reply: fields.replyText },
       'AMQP broker returned an unroutable message',
     );
-    entry.tracker.markReturned(entry.index);
+    for (let i = entry.index; i < entry.end; i++) entry.tracker.markReturned(i);
   }
 
   /** Exchanges of the batch that do not exist: publishing to one would close the channel. */
