@@ -4,14 +4,13 @@
 // publishing while up to `window` messages await their confirm, and waits on the channel's
 // 'drain' when the socket buffer is full, as a throughput-minded publisher would.
 import amqp from 'amqplib';
-import type { ChannelModel, ConfirmChannel } from 'amqplib';
-import { loadDataset, makePlan, outboundRecords, type Dataset, type Plan } from './lib/data.js';
+import type { ConfirmChannel } from 'amqplib';
+import type { OutboundRecord } from './lib/data.js';
 import { routingKeyOf } from './lib/brokers.js';
-import { cpuSeconds, nowMs, reply, serveJob } from './lib/ipc.js';
+import { AckWindow, serveCeiling, type CeilingClient, type CeilingJob } from './lib/ceiling-client.js';
+import { reply } from './lib/ipc.js';
 
-export interface AmqpPublisherJob {
-  dataset: string;
-  records: number;
+export interface AmqpPublisherJob extends CeilingJob {
   url: string;
   exchange: string;
   prefix: string;
@@ -19,51 +18,29 @@ export interface AmqpPublisherJob {
   window: number;
 }
 
-let conn: ChannelModel | undefined;
-let ch: ConfirmChannel | undefined;
-let data: { d: Dataset; plan: Plan; job: AmqpPublisherJob } | undefined;
-
-async function prepare(job: AmqpPublisherJob): Promise<void> {
-  const d = loadDataset(job.dataset);
-  data = { d, plan: makePlan(d, job.records), job };
-  conn = await amqp.connect(job.url, { timeout: 10_000, noDelay: true, keepAlive: true });
-  ch = await conn.createConfirmChannel();
+async function open(job: AmqpPublisherJob): Promise<CeilingClient> {
+  const conn = await amqp.connect(job.url, { timeout: 10_000, noDelay: true, keepAlive: true });
+  const ch = await conn.createConfirmChannel();
   // A lost connection fails the run (reported to the suite) instead of crashing the process.
   const fail = (err: Error): void => reply({ type: 'error', message: `AMQP connection failed: ${err.message}` });
   conn.on('error', fail);
   ch.on('error', fail);
+  return { send: (records) => publishAll(ch, job, records), close: () => conn.close() };
 }
 
-async function run(): Promise<void> {
-  if (!ch || !conn || !data) throw new Error('go before prepare');
-  const c = ch;
-  const { d, plan, job } = data;
-  let outstanding = 0;
-  let failed: Error | undefined;
-  let wake: (() => void) | undefined;
-  const confirmed = (err: unknown): void => {
-    outstanding--;
-    if (err) failed ??= new Error(`publish not confirmed: ${String(err)}`);
-    if (wake && outstanding < job.window / 2) {
-      const w = wake;
-      wake = undefined;
-      w();
-    }
-  };
-  const cpu0 = cpuSeconds();
-  const start = nowMs();
+async function publishAll(c: ConfirmChannel, job: AmqpPublisherJob, records: Iterable<OutboundRecord>): Promise<void> {
+  const window = new AckWindow(job.window);
+  const confirmed = (err: unknown): void => window.acked(err ? new Error(`publish not confirmed: ${String(err)}`) : undefined);
   const props = { persistent: true, contentType: 'application/json' };
-  for (const r of outboundRecords(d, plan)) {
-    if (failed) throw failed;
-    if (outstanding >= job.window) await new Promise<void>((res) => (wake = res));
-    outstanding++;
+  for (const r of records) {
+    window.check();
+    if (window.full) await window.opened();
+    window.sent();
     const ok = c.publish(job.exchange, routingKeyOf(job.prefix, r.path), r.payload, { ...props, headers: r.headers }, confirmed);
     if (!ok) await new Promise<void>((res) => c.once('drain', () => res()));
   }
   await c.waitForConfirms();
-  if (failed) throw failed;
-  reply({ type: 'done', startMs: start, endMs: nowMs(), records: plan.records, cpuSeconds: cpuSeconds() - cpu0 });
-  await conn.close();
+  window.check();
 }
 
-serveJob<AmqpPublisherJob>(prepare, run);
+serveCeiling<AmqpPublisherJob>(open);

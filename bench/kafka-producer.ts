@@ -5,15 +5,13 @@
 // producer would pipeline them.
 import kafkajs from 'kafkajs';
 import type { Message, Producer, TopicMessages } from 'kafkajs';
-import { loadDataset, makePlan, outboundRecords, type Dataset, type Plan } from './lib/data.js';
+import type { OutboundRecord } from './lib/data.js';
 import { kafka, topicOf } from './lib/brokers.js';
-import { cpuSeconds, nowMs, reply, serveJob } from './lib/ipc.js';
+import { serveCeiling, type CeilingClient, type CeilingJob } from './lib/ceiling-client.js';
 
 const { CompressionTypes, Partitioners } = kafkajs;
 
-export interface KafkaProducerJob {
-  dataset: string;
-  records: number;
+export interface KafkaProducerJob extends CeilingJob {
   prefix: string;
   batchRecords: number;
   batchBytes: number;
@@ -21,26 +19,19 @@ export interface KafkaProducerJob {
   inFlight: number;
 }
 
-let producer: Producer | undefined;
-let data: { d: Dataset; plan: Plan; job: KafkaProducerJob } | undefined;
-
-async function prepare(job: KafkaProducerJob): Promise<void> {
-  const d = loadDataset(job.dataset);
-  data = { d, plan: makePlan(d, job.records), job };
+async function open(job: KafkaProducerJob): Promise<CeilingClient> {
   // The gateway's defaults: connectionTimeout 3000, requestTimeout 30000, retries 3 (300..5000 ms).
-  producer = kafka({ connectionTimeout: 3000, requestTimeout: 30_000, retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 5000 } }).producer({
+  const producer = kafka({ connectionTimeout: 3000, requestTimeout: 30_000, retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 5000 } }).producer({
     createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: true,
     idempotent: false,
     retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 5000 },
   });
   await producer.connect();
+  return { send: (records) => sendAll(producer, job, records), close: () => producer.disconnect() };
 }
 
-async function run(): Promise<void> {
-  if (!producer || !data) throw new Error('go before prepare');
-  const p = producer;
-  const { d, plan, job } = data;
+async function sendAll(p: Producer, job: KafkaProducerJob, records: Iterable<OutboundRecord>): Promise<void> {
   const inFlight = new Set<Promise<unknown>>();
   let batch = new Map<string, Message[]>();
   let batchRecords = 0;
@@ -56,9 +47,7 @@ async function run(): Promise<void> {
     inFlight.add(sent);
     while (inFlight.size >= job.inFlight) await Promise.race(inFlight);
   };
-  const cpu0 = cpuSeconds();
-  const start = nowMs();
-  for (const r of outboundRecords(d, plan)) {
+  for (const r of records) {
     if (batchRecords > 0 && (batchRecords >= job.batchRecords || batchBytes + r.payload.length > job.batchBytes)) await flush();
     const topic = topicOf(job.prefix, r.path);
     let list = batch.get(topic);
@@ -69,8 +58,6 @@ async function run(): Promise<void> {
   }
   if (batchRecords > 0) await flush();
   await Promise.all(inFlight);
-  reply({ type: 'done', startMs: start, endMs: nowMs(), records: plan.records, cpuSeconds: cpuSeconds() - cpu0 });
-  await p.disconnect();
 }
 
-serveJob<KafkaProducerJob>(prepare, run);
+serveCeiling<KafkaProducerJob>(open);

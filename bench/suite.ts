@@ -1,7 +1,8 @@
 // The benchmark suite: `npm run bench [-- options]` (see bench/README.md).
 //
 // Every figure comes from this one run on this machine: the ceilings (bare zeromq.js receive
-// loop, bare kafkajs producer, bare amqplib publisher) and the gateway scenarios replay the same
+// loop, bare kafkajs and node-rdkafka producers, bare amqplib publisher) and the gateway
+// scenarios (the Kafka sink with either client) replay the same
 // records, and every run ends only when the broker has every record; each run is then verified
 // by consuming the broker's copy record by record.
 import { execFileSync } from 'node:child_process';
@@ -12,14 +13,18 @@ import type { ConsumerJob, ConsumerResult } from './consumer.js';
 import type { GeneratorDone, GeneratorJob } from './generator.js';
 import type { AmqpPublisherJob } from './amqp-publisher.js';
 import type { KafkaProducerJob } from './kafka-producer.js';
+import type { RdkafkaProducerJob } from './rdkafka-producer.js';
+import type { CeilingDone } from './lib/ceiling-client.js';
+import { defaultKafkaOptions } from '../src/sinks/kafka.js';
+import { loadRdkafka } from '../src/sinks/kafka-rdkafka.js';
 import { AMQP_URL, AmqpAdmin, BENCH_EXCHANGE, KAFKA_BROKERS, KafkaAdmin, brokerVersions, brokersUp, runId, scriptRun, topicOf } from './lib/brokers.js';
 import { loadDataset, makePlan, prepareDataset, type Dataset, type Plan } from './lib/data.js';
 import { GatewayProcess, freePort, histogramQuantile, machineCpu, metricSum, procStatus, sleep, type Sample } from './lib/gateway.js';
-import { nowMs, startChild, type Child } from './lib/ipc.js';
+import { nowMs, startChild, type Child, type Msg } from './lib/ipc.js';
 import { analyzeProfile } from './lib/profile.js';
 import { renderMarkdown } from './lib/report.js';
 import { RESULTS_SCHEMA, evaluateTargets, type Machine, type Results, type ScenarioResult, type Verification } from './lib/results.js';
-import { DEFAULTS, SMOKE, selectScenarios, type GatewayScenario, type Scenario, type SinkKind, type SuiteOptions } from './lib/scenarios.js';
+import { DEFAULTS, SMOKE, selectScenarios, type GatewayScenario, type KafkaClient, type Scenario, type SinkKind, type SuiteOptions } from './lib/scenarios.js';
 import { latencyStats, recordLatencies } from './lib/stats.js';
 
 const MB = 1e6;
@@ -30,6 +35,9 @@ const fmt = (x: number, digits = 0): string => x.toLocaleString('en-US', { maxim
 
 // ---------------------------------------------------------------------------------------------
 // Options
+
+/** librdkafka's queue.buffering.max.messages (its default; the gateway does not change it). */
+const RDKAFKA_QUEUE = 100_000;
 
 const USAGE = `usage: npm run bench -- [options]
   --smoke                  tiny run of one scenario per kind (seconds, for the smoke test)
@@ -44,7 +52,9 @@ const USAGE = `usage: npm run bench -- [options]
   --outage-rate R          records/s during outage-amqp (default ${DEFAULTS.outageRate})
   --profile auto|all|none|ids  re-run gateway scenarios under node --cpu-prof: those that missed a
                            target (auto, the default), all, none, or the listed ones
-  --kafka-in-flight N      batches in flight in the Kafka ceiling (default ${DEFAULTS.kafkaInFlight})
+  --kafka-in-flight N      batches in flight in the kafkajs Kafka ceiling (default ${DEFAULTS.kafkaInFlight})
+  --rdkafka-window N       records awaiting delivery reports in the librdkafka Kafka ceiling
+                           (default ${DEFAULTS.rdkafkaWindow}; below librdkafka's queue of ${RDKAFKA_QUEUE})
   --amqp-window N          unconfirmed messages in flight in the AMQP ceiling (default ${DEFAULTS.amqpWindow})
   --out DIR                where <date>-<host>.json and .md go (default bench/results; smoke: a temp folder)
   --gateway-config FILE    also pass this config file to every gateway run, after the generated
@@ -63,6 +73,7 @@ const NUMERIC: Record<string, keyof SuiteOptions> = {
   '--outage-seconds': 'outageSeconds',
   '--outage-rate': 'outageRate',
   '--kafka-in-flight': 'kafkaInFlight',
+  '--rdkafka-window': 'rdkafkaWindow',
   '--amqp-window': 'amqpWindow',
   '--retries': 'retries',
 };
@@ -102,15 +113,18 @@ export function parseArgs(argv: string[]): SuiteOptions {
   if (smoke && given.out === undefined) o.out = join(os.tmpdir(), 'zlg-bench-results');
   o.kafkaInFlight = Math.max(1, o.kafkaInFlight);
   o.amqpWindow = Math.max(1, o.amqpWindow);
+  // More would make librdkafka refuse records ("Queue full") instead of the window pacing them.
+  if (o.rdkafkaWindow < 1 || o.rdkafkaWindow >= RDKAFKA_QUEUE) throw new Error(`--rdkafka-window must be 1 to ${RDKAFKA_QUEUE - 1}\n${USAGE}`);
   return o;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Machine
 
-function libVersion(name: string): string {
+/** A package.json field of an installed package: its version, or (node-rdkafka) the librdkafka it builds. */
+function libVersion(name: string, field = 'version'): string {
   try {
-    return (JSON.parse(readFileSync(`node_modules/${name}/package.json`, 'utf8')) as { version: string }).version;
+    return String((JSON.parse(readFileSync(`node_modules/${name}/package.json`, 'utf8')) as Record<string, unknown>)[field] ?? 'unknown');
   } catch {
     return 'unknown';
   }
@@ -136,7 +150,10 @@ async function describeMachine(): Promise<Machine> {
     node: process.version,
     rabbitmq: versions.rabbitmq,
     kafka: versions.kafka,
-    libraries: Object.fromEntries(['kafkajs', 'amqplib', 'zeromq'].map((n) => [n, libVersion(n)])),
+    libraries: {
+      ...Object.fromEntries(['kafkajs', 'node-rdkafka', 'amqplib', 'zeromq'].map((n) => [n, libVersion(n)])),
+      librdkafka: libVersion('node-rdkafka', 'librdkafka'),
+    },
     gatewayVersion: (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version,
     gitCommit,
     loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
@@ -329,8 +346,26 @@ function generatorFigures(g: GeneratorDone): ScenarioResult['generator'] {
 
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
+/** The Kafka client a scenario measures, when it has a Kafka sink: kafkajs unless it says otherwise. */
+function kafkaClientOf(s: Scenario, sinks: SinkKind[]): KafkaClient | undefined {
+  if (!sinks.includes('kafka')) return undefined;
+  return ('kafkaClient' in s ? s.kafkaClient : undefined) ?? 'kafkajs';
+}
+
 function baseResult(s: Scenario, plan: Plan, mode: ScenarioResult['mode'], sinks: SinkKind[]): ScenarioResult {
-  return { id: s.id, kind: s.kind, title: s.title, dataset: s.dataset, sinks, mode, records: plan.records, jsonBytes: plan.jsonBytes, verification: [] };
+  const kafkaClient = kafkaClientOf(s, sinks);
+  return {
+    id: s.id,
+    kind: s.kind,
+    title: s.title,
+    dataset: s.dataset,
+    sinks,
+    ...(kafkaClient ? { kafkaClient } : {}),
+    mode,
+    records: plan.records,
+    jsonBytes: plan.jsonBytes,
+    verification: [],
+  };
 }
 
 function setRate(res: ScenarioResult, plan: Plan, seconds: number): void {
@@ -378,6 +413,15 @@ function busyPercent(before: { busy: number; total: number }): number {
   return round((100 * (after.busy - before.busy)) / Math.max(1, after.total - before.total), 1);
 }
 
+/** The bare client of a broker ceiling (a bench/<script>.ts child) and its job. */
+function ceilingClient(ctx: Ctx, s: Scenario, plan: Plan, r: Resources): { script: string; job: KafkaProducerJob | RdkafkaProducerJob | AmqpPublisherJob } {
+  const base = { dataset: s.dataset, records: plan.records, prefix: r.prefix };
+  if (s.kind !== 'kafka-ceiling') return { script: 'amqp-publisher', job: { ...base, url: AMQP_URL, exchange: BENCH_EXCHANGE, window: ctx.o.amqpWindow } };
+  if (s.kafkaClient === 'librdkafka') return { script: 'rdkafka-producer', job: { ...base, window: ctx.o.rdkafkaWindow } };
+  // The gateway's buffer defaults: batches of at most 1,000 records / 900,000 bytes.
+  return { script: 'kafka-producer', job: { ...base, batchRecords: 1000, batchBytes: 900_000, inFlight: ctx.o.kafkaInFlight } };
+}
+
 async function runBrokerCeiling(ctx: Ctx, s: Scenario): Promise<ScenarioResult> {
   const sink: SinkKind = s.kind === 'kafka-ceiling' ? 'kafka' : 'amqp';
   const d = loadDataset(s.dataset);
@@ -385,18 +429,15 @@ async function runBrokerCeiling(ctx: Ctx, s: Scenario): Promise<ScenarioResult> 
   const res = baseResult(s, plan, 'max', [sink]);
   const r = await createResources(ctx, s.id, plan, [sink]);
   try {
-    const child = startChild(sink === 'kafka' ? 'kafka-producer' : 'amqp-publisher');
+    const { script, job } = ceilingClient(ctx, s, plan, r);
+    const child = startChild(script);
     try {
-      const job: KafkaProducerJob | AmqpPublisherJob =
-        sink === 'kafka'
-          ? { dataset: s.dataset, records: plan.records, prefix: r.prefix, batchRecords: 1000, batchBytes: 900_000, inFlight: ctx.o.kafkaInFlight }
-          : { dataset: s.dataset, records: plan.records, url: AMQP_URL, exchange: BENCH_EXCHANGE, prefix: r.prefix, window: ctx.o.amqpWindow };
       child.send({ type: 'prepare', job: job as unknown as Record<string, unknown> });
       await child.next('ready', 60_000);
       const cpu0 = machineCpu();
       child.send({ type: 'go' });
       const done = await waitForBrokers(ctx, r, [sink], plan.records, s.id, [child]);
-      const c = await child.next<{ type: string; startMs: number; cpuSeconds: number }>('done', 60_000);
+      const c = await child.next<CeilingDone & Msg>('done', 60_000);
       res.machineBusyPercent = busyPercent(cpu0);
       setRate(res, plan, ((done[sink] as number) - c.startMs) / 1000);
       res.clientCpuSeconds = round(c.cpuSeconds, 3);
@@ -413,7 +454,20 @@ async function runBrokerCeiling(ctx: Ctx, s: Scenario): Promise<ScenarioResult> 
 // ---------------------------------------------------------------------------------------------
 // The gateway
 
-function gatewayConfig(s: { dataset: string; sinks: SinkKind[] }, d: Dataset, r: Resources, endpoint: string, httpPort: number): Record<string, unknown> {
+/** The scenarios that run the gateway. */
+type ThroughGateway = GatewayScenario | Extract<Scenario, { kind: 'outage' }>;
+
+/**
+ * The Kafka sink's `client`, set only where it is not the gateway's default: the config stays
+ * the shipped one for the kafkajs scenarios (and valid for a --gateway-dir build from before the
+ * option existed), while each scenario still runs the client its title names, whatever the default.
+ */
+function kafkaClientSetting(s: ThroughGateway): { client?: KafkaClient } {
+  const client = kafkaClientOf(s, s.sinks);
+  return client && client !== defaultKafkaOptions().client ? { client } : {};
+}
+
+function gatewayConfig(s: ThroughGateway, d: Dataset, r: Resources, endpoint: string, httpPort: number): Record<string, unknown> {
   const cluster = d.spec.kind === 'cluster';
   const destinations = s.sinks.map((k) => ({ sink: k === 'kafka' ? 'kafka' : 'rabbitmq' }));
   return {
@@ -436,7 +490,7 @@ function gatewayConfig(s: { dataset: string; sinks: SinkKind[] }, d: Dataset, r:
             queue: { name: '' },
           }
         : { enabled: false },
-      kafka: s.sinks.includes('kafka') ? { type: 'kafka', brokers: KAFKA_BROKERS, topic: `${r.prefix}-{path}` } : { enabled: false },
+      kafka: s.sinks.includes('kafka') ? { type: 'kafka', brokers: KAFKA_BROKERS, topic: `${r.prefix}-{path}`, ...kafkaClientSetting(s) } : { enabled: false },
     },
     routing: { routes: [{ name: 'everything', match: ['*'], destinations }], defaultRoute: null },
     shutdown: { lingerMs: 5000 },
@@ -471,7 +525,7 @@ function gatewayCounters(m: Sample[]): Record<string, number> {
   return c;
 }
 
-async function runGateway(ctx: Ctx, s: GatewayScenario | Extract<Scenario, { kind: 'outage' }>, g: GatewayRunOptions): Promise<ScenarioResult> {
+async function runGateway(ctx: Ctx, s: ThroughGateway, g: GatewayRunOptions): Promise<ScenarioResult> {
   const d = loadDataset(s.dataset);
   const plan = makePlan(d, g.records);
   const mode = s.kind === 'outage' ? 'outage' : s.mode;
@@ -673,8 +727,17 @@ async function outage(
 // ---------------------------------------------------------------------------------------------
 // Suite
 
+/** A scenario that cannot run on this installation: retrying would not help. */
+class CannotRun extends Error {}
+
 async function runScenario(ctx: Ctx, s: Scenario, profileDir?: string): Promise<ScenarioResult> {
   const o = ctx.o;
+  if ('kafkaClient' in s && s.kafkaClient === 'librdkafka') {
+    // node-rdkafka is an optional package with a native build: without it, the scenario fails
+    // at once, saying why, instead of being retried.
+    const { error } = loadRdkafka();
+    if (error) throw new CannotRun(`the librdkafka client cannot run: ${error}`);
+  }
   switch (s.kind) {
     case 'ingress':
       return runIngress(ctx, s);
@@ -719,7 +782,7 @@ async function withRetries(ctx: Ctx, s: Scenario, run: () => Promise<ScenarioRes
     } catch (err) {
       const msg = (err as Error).stack ?? String(err);
       errors.push(msg);
-      if (attempt > ctx.o.retries) {
+      if (attempt > ctx.o.retries || err instanceof CannotRun) {
         const r: ScenarioResult = { id: s.id, kind: s.kind, title: s.title, dataset: s.dataset, sinks: [], mode: 'max', records: 0, jsonBytes: 0, verification: [], error: msg, attempts: attempt };
         if (errors.length > 1) r.earlierErrors = errors.slice(0, -1);
         return r;

@@ -24,6 +24,9 @@ function memory(s: ScenarioResult): string {
   return `RSS ${n(m.rssMB, 1)} MB = V8 heap ${n(m.heapTotalMB, 1)} MB (${n(m.heapUsedMB, 1)} used) + external (Buffers) ${n(m.externalMB, 1)} MB + the rest (native: libzmq queues, code, allocator) ${n(other, 1)} MB; sinks held ${n(m.bufferedRecords)} records / ${n(m.bufferedMB, 1)} MB`;
 }
 
+/** A scenario id with the Kafka client it measured, for the tables that show ids only. */
+const idOf = (s: ScenarioResult): string => (s.kafkaClient ? `${s.id} (${s.kafkaClient})` : s.id);
+
 function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
@@ -142,7 +145,7 @@ export function renderMarkdown(r: Results, notes?: string): string {
             const over = list.reduce((a, x) => a + x.over25Ms, 0);
             const total = list.reduce((a, x) => a + x.records, 0);
             const worst = [...list].sort((a, b) => b.maxMs - a.maxMs).slice(0, 4).map((x) => `${x.second}: ${n(x.maxMs, 0)}`);
-            return [s.id, sink, `${slow.length} of ${list.length}`, `${n(over)} (${n(total > 0 ? (100 * over) / total : 0, 2)}%)`, worst.join(', ')];
+            return [idOf(s), sink, `${slow.length} of ${list.length}`, `${n(over)} (${n(total > 0 ? (100 * over) / total : 0, 2)}%)`, worst.join(', ')];
           }),
         ),
       ),
@@ -151,7 +154,7 @@ export function renderMarkdown(r: Results, notes?: string): string {
     for (const s of multi) {
       out.push('');
       out.push(
-        `\`${s.id}\` per sink: ${Object.entries(s.latencyBySink ?? {})
+        `\`${idOf(s)}\` per sink: ${Object.entries(s.latencyBySink ?? {})
           .map(([k, l]) => `${k} p50 ${n(l?.p50Ms, 2)} / p99 ${n(l?.p99Ms, 2)} / max ${n(l?.maxMs, 1)} ms`)
           .join('; ')}`,
       );
@@ -171,7 +174,7 @@ export function renderMarkdown(r: Results, notes?: string): string {
         mem.map((s) => {
           const m = s.memoryAtPeak;
           return [
-            s.id,
+            idOf(s),
             n(s.peakRssMB, 1),
             n(m?.rssMB, 1),
             m ? `${n(m.heapTotalMB, 1)} / ${n(m.heapUsedMB, 1)}` : '–',
@@ -244,8 +247,13 @@ export function renderMarkdown(r: Results, notes?: string): string {
       `- **Ingress ceiling** (\`ingress-*\`): the load generator (its own process) → a bare zeromq.js SUB (or PULL) receive loop in another process that only counts. records/s = N / (last message received − first sent). The same run measures the generator alone: its CPU per record is in the table; 1,000,000 / that is what it can send on one free core.`,
     );
     out.push(
-      `- **Kafka ceiling** (\`ceiling-kafka\`): a bare kafkajs producer (its own process) sends the same records, tagged as the gateway tags them, with the gateway's Kafka settings (acks=-1, no compression, murmur2 partitioner, batches of at most 1,000 records / 900,000 bytes) and ${n(Number(opts.kafkaInFlight))} batches in flight. records/s = N / (broker's high-water marks reach N − first send).`,
+      `- **Kafka ceiling, kafkajs** (\`ceiling-kafka\`): a bare kafkajs producer (its own process) sends the same records, tagged as the gateway tags them, with the gateway's Kafka settings (acks=-1, no compression, murmur2 partitioner, batches of at most 1,000 records / 900,000 bytes) and ${n(Number(opts.kafkaInFlight))} batches in flight. records/s = N / (broker's high-water marks reach N − first send).`,
     );
+    if (ceilings.some((s) => s.id === 'ceiling-rdkafka')) {
+      out.push(
+        `- **Kafka ceiling, librdkafka** (\`ceiling-rdkafka\`): a bare node-rdkafka producer (its own process) sends the same records, tagged as the gateway tags them, with the librdkafka configuration the gateway's \`client: "librdkafka"\` derives from its default Kafka options (acks=-1, no compression, murmur2_random partitioner; librdkafka batches by itself) and up to ${n(Number(opts.rdkafkaWindow))} records awaiting their delivery reports (polled every millisecond). records/s = N / (broker's high-water marks reach N − first send); the producer also counts every delivery report.`,
+      );
+    }
     out.push(
       `- **AMQP ceiling** (\`ceiling-amqp\`): a bare amqplib confirm-channel publisher (its own process), persistent messages with the gateway's properties and headers to the same topic exchange and queue layout, up to ${n(Number(opts.amqpWindow))} unconfirmed messages in flight, waiting on 'drain'. records/s = N / (queue holds N − first send).`,
     );
@@ -261,7 +269,7 @@ export function renderMarkdown(r: Results, notes?: string): string {
         ['scenario', 'gateway records/s', 'generator µs CPU / record', 'generator capacity on one core (records/s)', 'generator sends that waited for the gateway'],
         gen.map((s) => {
           const g = s.generator as NonNullable<ScenarioResult['generator']>;
-          return [s.id, n(s.recordsPerSec), n(g.cpuMicrosPerRecord, 2), n(g.cpuMicrosPerRecord > 0 ? 1e6 / g.cpuMicrosPerRecord : undefined), n(g.stalls)];
+          return [idOf(s), n(s.recordsPerSec), n(g.cpuMicrosPerRecord, 2), n(g.cpuMicrosPerRecord > 0 ? 1e6 / g.cpuMicrosPerRecord : undefined), n(g.stalls)];
         }),
       ),
     );
@@ -295,7 +303,7 @@ export function renderMarkdown(r: Results, notes?: string): string {
     for (const s of profiled) {
       const p = s.profile as NonNullable<ScenarioResult['profile']>;
       out.push('');
-      out.push(`### \`${s.id}\`: ${n(p.busyMs / 1000, 1)} s busy of ${n(p.totalMs / 1000, 1)} s profiled`);
+      out.push(`### \`${idOf(s)}\`: ${n(p.busyMs / 1000, 1)} s busy of ${n(p.totalMs / 1000, 1)} s profiled`);
       out.push('');
       const top = p.byCaller.filter((c) => c.library !== '(idle)').slice(0, 4);
       out.push(`In short: ${top.map((c) => `${c.library} ${n(c.percent, 0)}%`).join(', ')} of the main thread's busy time (Node core and native frames charged to their caller); the busiest single function is \`${p.topFunctions[0]?.name ?? '–'}\` (${n(p.topFunctions[0]?.percent, 1)}%).`);

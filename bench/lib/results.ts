@@ -2,7 +2,7 @@
 import type { MemorySnapshot } from './gateway.js';
 import type { ProfileSummary } from './profile.js';
 import type { LatencyStats, SecondStats } from './stats.js';
-import type { SinkKind } from './scenarios.js';
+import type { KafkaClient, SinkKind } from './scenarios.js';
 
 export const RESULTS_SCHEMA = 'zeek-log-gateway-bench/1';
 
@@ -50,6 +50,8 @@ export interface ScenarioResult {
   title: string;
   dataset: string;
   sinks: SinkKind[];
+  /** The Kafka client measured (kafkajs or librdkafka), when the scenario has a Kafka sink. */
+  kafkaClient?: KafkaClient;
   mode: 'max' | 'fixed' | 'outage';
   /** Records sent and expected at each broker. */
   records: number;
@@ -140,7 +142,7 @@ const fmt = (x: number | undefined, digits = 0): string => (x === undefined ? 'n
 export function evaluateTargets(scenarios: ScenarioResult[]): TargetResult[] {
   const by = new Map(scenarios.map((s) => [s.id, s]));
   const out: TargetResult[] = [];
-  for (const id of ['ncsa-kafka', 'ncsa-amqp']) {
+  for (const id of ['ncsa-kafka', 'ncsa-rdkafka', 'ncsa-amqp']) {
     const s = by.get(id);
     if (!s) continue;
     const ok = s.ratio !== undefined && !s.error;
@@ -152,7 +154,7 @@ export function evaluateTargets(scenarios: ScenarioResult[]): TargetResult[] {
       pass: ok ? (s.ratio as number) >= 0.9 : null,
     });
   }
-  for (const id of ['cluster-kafka', 'cluster-bigbatch-kafka']) {
+  for (const id of ['cluster-kafka', 'cluster-rdkafka', 'cluster-bigbatch-kafka', 'cluster-bigbatch-rdkafka']) {
     const s = by.get(id);
     if (!s) continue;
     const ok = s.recordsPerSec !== undefined && !s.error;

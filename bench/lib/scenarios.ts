@@ -1,16 +1,21 @@
 // The benchmark's scenarios and the options that size them.
+import type { KafkaClient } from '../../src/sinks/kafka.js';
 
 export type SinkKind = 'kafka' | 'amqp';
+export type { KafkaClient };
 
 export type Scenario =
   /** Load generator → bare zeromq.js SUB/PULL loop: the generator's own rate and the ingress ceiling. */
   | { id: string; kind: 'ingress'; dataset: string; title: string }
-  /** Bare kafkajs producer → Kafka: the Kafka ceiling. */
-  | { id: string; kind: 'kafka-ceiling'; dataset: string; title: string }
+  /** Bare kafkajs or node-rdkafka producer → Kafka: the Kafka ceiling of that client. */
+  | { id: string; kind: 'kafka-ceiling'; dataset: string; title: string; kafkaClient: KafkaClient }
   /** Bare amqplib confirm-channel publisher → RabbitMQ: the AMQP ceiling. */
   | { id: string; kind: 'amqp-ceiling'; dataset: string; title: string }
-  /** Generator → gateway process → broker(s), at maximum rate (`max`) or at a fixed rate (`fixed`). */
-  | { id: string; kind: 'gateway'; dataset: string; title: string; sinks: SinkKind[]; mode: 'max' | 'fixed'; ceilings: string[] }
+  /**
+   * Generator → gateway process → broker(s), at maximum rate (`max`) or at a fixed rate (`fixed`);
+   * `kafkaClient`: the Kafka sink's `client` (default kafkajs, the gateway's default).
+   */
+  | { id: string; kind: 'gateway'; dataset: string; title: string; sinks: SinkKind[]; mode: 'max' | 'fixed'; ceilings: string[]; kafkaClient?: KafkaClient }
   /** Fixed rate through the gateway to RabbitMQ while RabbitMQ is stopped for a while. */
   | { id: string; kind: 'outage'; dataset: string; title: string; sinks: SinkKind[] };
 
@@ -20,38 +25,108 @@ export const SCENARIOS: Scenario[] = [
   { id: 'ingress-ncsa', kind: 'ingress', dataset: 'ncsa', title: 'generator → bare SUB (NCSA)' },
   { id: 'ingress-cluster', kind: 'ingress', dataset: 'cluster', title: 'generator → bare PULL (cluster load-a)' },
   { id: 'ingress-cluster-bigbatch', kind: 'ingress', dataset: 'cluster-bigbatch', title: 'generator → bare PULL (cluster bigbatch)' },
-  { id: 'ceiling-kafka', kind: 'kafka-ceiling', dataset: 'ncsa', title: 'bare kafkajs producer → Kafka' },
+  { id: 'ceiling-kafka', kind: 'kafka-ceiling', kafkaClient: 'kafkajs', dataset: 'ncsa', title: 'bare kafkajs producer → Kafka' },
+  { id: 'ceiling-rdkafka', kind: 'kafka-ceiling', kafkaClient: 'librdkafka', dataset: 'ncsa', title: 'bare node-rdkafka (librdkafka) producer → Kafka' },
   { id: 'ceiling-amqp', kind: 'amqp-ceiling', dataset: 'ncsa', title: 'bare amqplib confirm publisher → RabbitMQ' },
-  { id: 'ncsa-kafka', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → Kafka', sinks: ['kafka'], mode: 'max', ceilings: ['ingress-ncsa', 'ceiling-kafka'] },
+  { id: 'ncsa-kafka', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → Kafka (kafkajs)', sinks: ['kafka'], mode: 'max', ceilings: ['ingress-ncsa', 'ceiling-kafka'] },
+  {
+    id: 'ncsa-rdkafka',
+    kind: 'gateway',
+    dataset: 'ncsa',
+    title: 'NCSA SUB → Kafka (librdkafka)',
+    sinks: ['kafka'],
+    mode: 'max',
+    ceilings: ['ingress-ncsa', 'ceiling-rdkafka'],
+    kafkaClient: 'librdkafka',
+  },
   { id: 'ncsa-amqp', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → RabbitMQ', sinks: ['amqp'], mode: 'max', ceilings: ['ingress-ncsa', 'ceiling-amqp'] },
   {
     id: 'ncsa-both',
     kind: 'gateway',
     dataset: 'ncsa',
-    title: 'NCSA SUB → Kafka + RabbitMQ',
+    title: 'NCSA SUB → Kafka (kafkajs) + RabbitMQ',
     sinks: ['kafka', 'amqp'],
     mode: 'max',
     ceilings: ['ingress-ncsa', 'ceiling-kafka', 'ceiling-amqp'],
   },
-  { id: 'cluster-kafka', kind: 'gateway', dataset: 'cluster', title: 'cluster PULL (load-a) → Kafka', sinks: ['kafka'], mode: 'max', ceilings: ['ingress-cluster', 'ceiling-kafka'] },
+  {
+    id: 'cluster-kafka',
+    kind: 'gateway',
+    dataset: 'cluster',
+    title: 'cluster PULL (load-a) → Kafka (kafkajs)',
+    sinks: ['kafka'],
+    mode: 'max',
+    ceilings: ['ingress-cluster', 'ceiling-kafka'],
+  },
+  {
+    id: 'cluster-rdkafka',
+    kind: 'gateway',
+    dataset: 'cluster',
+    title: 'cluster PULL (load-a) → Kafka (librdkafka)',
+    sinks: ['kafka'],
+    mode: 'max',
+    ceilings: ['ingress-cluster', 'ceiling-rdkafka'],
+    kafkaClient: 'librdkafka',
+  },
   {
     id: 'cluster-bigbatch-kafka',
     kind: 'gateway',
     dataset: 'cluster-bigbatch',
-    title: 'cluster PULL (bigbatch) → Kafka',
+    title: 'cluster PULL (bigbatch) → Kafka (kafkajs)',
     sinks: ['kafka'],
     mode: 'max',
     ceilings: ['ingress-cluster-bigbatch', 'ceiling-kafka'],
   },
-  { id: 'ncsa-kafka-latency', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → Kafka, fixed rate', sinks: ['kafka'], mode: 'fixed', ceilings: [] },
+  {
+    id: 'cluster-bigbatch-rdkafka',
+    kind: 'gateway',
+    dataset: 'cluster-bigbatch',
+    title: 'cluster PULL (bigbatch) → Kafka (librdkafka)',
+    sinks: ['kafka'],
+    mode: 'max',
+    ceilings: ['ingress-cluster-bigbatch', 'ceiling-rdkafka'],
+    kafkaClient: 'librdkafka',
+  },
+  { id: 'ncsa-kafka-latency', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → Kafka (kafkajs), fixed rate', sinks: ['kafka'], mode: 'fixed', ceilings: [] },
+  {
+    id: 'ncsa-rdkafka-latency',
+    kind: 'gateway',
+    dataset: 'ncsa',
+    title: 'NCSA SUB → Kafka (librdkafka), fixed rate',
+    sinks: ['kafka'],
+    mode: 'fixed',
+    ceilings: [],
+    kafkaClient: 'librdkafka',
+  },
   { id: 'ncsa-amqp-latency', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → RabbitMQ, fixed rate', sinks: ['amqp'], mode: 'fixed', ceilings: [] },
-  { id: 'ncsa-both-latency', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → both, fixed rate', sinks: ['kafka', 'amqp'], mode: 'fixed', ceilings: [] },
-  { id: 'cluster-kafka-latency', kind: 'gateway', dataset: 'cluster', title: 'cluster PULL (load-a) → Kafka, fixed rate', sinks: ['kafka'], mode: 'fixed', ceilings: [] },
+  { id: 'ncsa-both-latency', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → Kafka (kafkajs) + RabbitMQ, fixed rate', sinks: ['kafka', 'amqp'], mode: 'fixed', ceilings: [] },
+  {
+    id: 'cluster-kafka-latency',
+    kind: 'gateway',
+    dataset: 'cluster',
+    title: 'cluster PULL (load-a) → Kafka (kafkajs), fixed rate',
+    sinks: ['kafka'],
+    mode: 'fixed',
+    ceilings: [],
+  },
+  {
+    id: 'cluster-rdkafka-latency',
+    kind: 'gateway',
+    dataset: 'cluster',
+    title: 'cluster PULL (load-a) → Kafka (librdkafka), fixed rate',
+    sinks: ['kafka'],
+    mode: 'fixed',
+    ceilings: [],
+    kafkaClient: 'librdkafka',
+  },
   { id: 'outage-amqp', kind: 'outage', dataset: 'ncsa', title: 'NCSA SUB → RabbitMQ, RabbitMQ stopped', sinks: ['amqp'] },
 ];
 
-/** The smoke run: one scenario of each kind, tiny. */
-export const SMOKE_SCENARIOS = ['ingress-ncsa', 'ceiling-kafka', 'ceiling-amqp', 'ncsa-both', 'cluster-kafka-latency', 'outage-amqp'];
+/**
+ * The smoke run: one scenario of each kind, tiny. Both Kafka ceilings, since each client is a
+ * script of its own (and the librdkafka one costs a few seconds).
+ */
+export const SMOKE_SCENARIOS = ['ingress-ncsa', 'ceiling-kafka', 'ceiling-rdkafka', 'ceiling-amqp', 'ncsa-both', 'cluster-kafka-latency', 'outage-amqp'];
 
 export interface SuiteOptions {
   smoke: boolean;
@@ -72,6 +147,8 @@ export interface SuiteOptions {
   /** Re-run gateway scenarios under `node --cpu-prof`: those that missed a target, all, none, or these ids. */
   profile: 'auto' | 'all' | 'none' | string[];
   kafkaInFlight: number;
+  /** Records awaiting their delivery report in the librdkafka ceiling. */
+  rdkafkaWindow: number;
   amqpWindow: number;
   brokersUp: boolean;
   /** Seconds without progress before a run is declared stuck. */
@@ -102,6 +179,7 @@ export const DEFAULTS: SuiteOptions = {
   outageAfterSeconds: 15,
   profile: 'auto',
   kafkaInFlight: 4,
+  rdkafkaWindow: 50_000,
   amqpWindow: 20_000,
   brokersUp: true,
   stallSeconds: 60,

@@ -59,12 +59,16 @@ test('npm run bench -- --smoke: every scenario kind runs, every record is verifi
   assert.equal(get('ingress-ncsa').verification[0]?.sink, 'bare');
   assert.equal(typeof get('ingress-ncsa').generator?.cpuMicrosPerRecord, 'number');
   assert.deepEqual(get('ceiling-kafka').verification.map((v) => v.sink), ['kafka']);
+  assert.deepEqual(get('ceiling-rdkafka').verification.map((v) => v.sink), ['kafka']);
+  assert.equal(get('ceiling-kafka').kafkaClient, 'kafkajs');
+  assert.equal(get('ceiling-rdkafka').kafkaClient, 'librdkafka');
   assert.deepEqual(get('ceiling-amqp').verification.map((v) => v.sink), ['amqp']);
 
   // Fan-out at maximum rate: both brokers, ratio against the lowest ceiling, gateway figures, a profile.
   const both = get('ncsa-both');
   assert.deepEqual(both.verification.map((v) => v.sink).sort(), ['amqp', 'kafka']);
   assert.deepEqual(both.ceiling?.ids, ['ingress-ncsa', 'ceiling-kafka', 'ceiling-amqp']);
+  assert.equal(both.kafkaClient, 'kafkajs');
   assert.equal(typeof both.ratio, 'number');
   assert.equal(both.gatewayCounters?.['acknowledged.kafka'], both.records);
   assert.equal(both.gatewayCounters?.['acknowledged.amqp'], both.records);
