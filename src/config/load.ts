@@ -9,7 +9,7 @@ import type { DeadLetterConfig } from '../routing/dead-letters.js';
 import { unknownTemplateVariables } from '../routing/template.js';
 import { registerFormats } from './formats.js';
 import { schema } from './schema.js';
-import { loadSinks, type SinkConfig } from './sinks.js';
+import { loadSinks, sinksForConvict, type SinkConfig } from './sinks.js';
 
 export interface GatewayConfig {
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -59,6 +59,7 @@ export function loadConfig(files: readonly string[] = [], env: NodeJS.ProcessEnv
     }
   }
   if (problems.length) throw new ConfigError(problems);
+  if ('sinks' in merged) merged = { ...merged, sinks: sinksForConvict(merged.sinks) };
   top.load(merged);
   try {
     top.validate({ allowed: 'strict' });

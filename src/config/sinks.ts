@@ -42,6 +42,21 @@ function withPropertyMapsAsText(entry: Record<string, unknown>, keys: readonly s
   return out;
 }
 
+/**
+ * The raw `sinks` object with every kind's property maps as JSON text: needed before any
+ * convict instance (the top-level one too) walks the sink entries.
+ */
+export function sinksForConvict(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const out: Record<string, unknown> = {};
+  for (const [name, entry] of Object.entries(raw)) {
+    const type = (entry as { type?: unknown } | null)?.type;
+    const kind = typeof type === 'string' ? SINK_KINDS.get(type) : undefined;
+    out[name] = kind && typeof entry === 'object' && entry !== null ? withPropertyMapsAsText(entry as Record<string, unknown>, kind.propertyMaps) : entry;
+  }
+  return out;
+}
+
 /** The buffer schema with a kind's own defaults (e.g. more AMQP batches awaiting confirms). */
 function bufferSchemaOf(defaults: Partial<Record<keyof typeof bufferSchema, unknown>> | undefined): object {
   if (!defaults) return bufferSchema;

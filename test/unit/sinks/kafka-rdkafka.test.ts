@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSinks } from '../../../src/config/sinks.js';
+import { loadConfig } from '../../../src/config/load.js';
 import { defaultKafkaOptions, validateKafkaOptions, type KafkaOptions } from '../../../src/sinks/kafka.js';
 import { loadRdkafka, rdkafkaConfig } from '../../../src/sinks/kafka-rdkafka.js';
 
@@ -88,5 +89,16 @@ describe('librdkafka client options', () => {
     assert.match(sink({ librdkafkaOptions: { 'Linger MS': 1 } }).problems.join(), /librdkafkaOptions: "Linger MS" is not a librdkafka property name/);
     assert.match(sink({ librdkafkaOptions: { 'linger.ms': [1] } }).problems.join(), /linger\.ms: must be a string, number or boolean/);
     assert.match(sink({ client: 'rdkafka' }).problems.join(), /sinks\.k\.client: must be one of/);
+  });
+
+  it('takes librdkafkaOptions with dotted names through the whole config loader (files, then environment)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zlg-rdk-'));
+    const file = join(dir, 'gw.json');
+    writeFileSync(file, JSON.stringify({ sinks: { kafka: { client: 'librdkafka', librdkafkaOptions: { 'linger.ms': 1, 'batch.size': 100000 } } } }));
+    const kafkaOf = (env: NodeJS.ProcessEnv) => loadConfig([file], env).config.sinks.find((s) => s.name === 'kafka')?.options as unknown as KafkaOptions;
+    assert.equal(rdkafkaConfig(kafkaOf({})).global['batch.size'], 100000);
+    assert.equal(rdkafkaConfig(kafkaOf({ ZLG_SINK_KAFKA_LIBRDKAFKA_OPTIONS: '{"linger.ms": 9}' })).global['linger.ms'], 9);
+    writeFileSync(file, JSON.stringify({ sinks: { kafka: { librdkafkaOptions: { 'linger.ms': 1 } } } }));
+    assert.throws(() => loadConfig([file], {}), /sinks\.kafka\.librdkafkaOptions: applies to client librdkafka only/);
   });
 });
