@@ -127,7 +127,8 @@ export class Gateway {
 
   /**
    * Stops reading, delivers what is buffered for up to `lingerMs`, then closes the
-   * sinks. Returns the number of records that could not be delivered (and logs them per sink).
+   * sinks. Returns the number of records that could not be delivered: lost (logged per sink) or,
+   * for a spooled sink, kept on disk for the next start.
    */
   stop(lingerMs = this.config.shutdown.lingerMs): Promise<number> {
     this.stopping ??= this.doStop(lingerMs);
@@ -141,14 +142,20 @@ export class Gateway {
     this.logger.info({ bufferedRecords: held, lingerMs }, 'ingress stopped; draining sinks');
     const left = await Promise.all([...this.sinks.values()].map(async (s) => [s.name, await s.drain(lingerMs)] as const));
     let undelivered = 0;
+    let keptInSpool = 0;
     for (const [sink, n] of left) {
-      undelivered += n;
-      if (n > 0) this.logger.error({ sink, undelivered: n }, 'records not delivered before the shutdown linger ran out');
+      if (n === 0) continue;
+      // A spooled sink keeps its records for the next start (and says so when it closes).
+      if (this.sinks.get(sink)?.keepsRecords) keptInSpool += n;
+      else {
+        undelivered += n;
+        this.logger.error({ sink, undelivered: n }, 'records not delivered before the shutdown linger ran out');
+      }
     }
     await Promise.all([...this.sinks.values()].map((s) => s.close()));
     await this.zap?.stop();
-    this.logger.info({ undelivered }, 'gateway stopped');
-    return undelivered;
+    this.logger.info({ undelivered, keptInSpool }, 'gateway stopped');
+    return undelivered + keptInSpool;
   }
 
   private ingressDeps(security: ResolvedCurveConfig): IngressDeps {

@@ -83,6 +83,11 @@ export class BufferedSink {
     return this.store.bytes;
   }
 
+  /** Held records survive a restart (a disk spool) instead of being lost at close. */
+  get keepsRecords(): boolean {
+    return this.store.persistent === true;
+  }
+
   isConnected(): boolean {
     return this.transport.isConnected();
   }
