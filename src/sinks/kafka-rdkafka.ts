@@ -101,7 +101,9 @@ export function loadRdkafka(): { module?: RdModule; error?: string } {
     }
   } catch (err) {
     const message = (err as Error).message.split('\n')[0] ?? '';
-    loaded = { error: `the optional package node-rdkafka cannot be loaded (${message}); install it with npm install node-rdkafka (it builds librdkafka: see the README)` };
+    loaded = {
+      error: `the optional package node-rdkafka cannot be loaded (${message}); it builds librdkafka from source: install a compiler and the headers (bash scripts/librdkafka-deps.sh), then npm rebuild node-rdkafka, or use client kafkajs`,
+    };
   }
   return loaded;
 }
