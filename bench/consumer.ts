@@ -1,7 +1,9 @@
 // Broker-side verifier (a child process of the suite): consumes a run's Kafka topics or RabbitMQ
 // queue and checks every record against the replay plan — each record of the plan must arrive,
 // byte for byte (inside the tagged envelope), as many times as it was sent. It also notes when
-// each record arrived, per path, for the latency figures.
+// each record arrived, per path, for the latency figures. NDJSON messages of the AMQP sink
+// (recordsPerMessage above 1) are split into their records, each checked like a message of its
+// own and arriving when its message arrives.
 import amqp from 'amqplib';
 import type { ConsumeMessage } from 'amqplib';
 import { loadDataset, makePlan } from './lib/data.js';
@@ -11,7 +13,8 @@ import { nowMs, reply, serve, uniqueSuffix } from './lib/ipc.js';
 export interface ConsumerJob {
   dataset: string;
   records: number;
-  source: { kind: 'kafka'; prefix: string } | { kind: 'amqp'; url: string; queue: string; prefix: string };
+  /** amqp `ndjson`: the gateway publishes NDJSON messages (every message must be one; else none may be). */
+  source: { kind: 'kafka'; prefix: string } | { kind: 'amqp'; url: string; queue: string; prefix: string; ndjson: boolean };
   /** Keep the arrival time of every record (per path, in arrival order). */
   arrivals: boolean;
   /** Give up when nothing new arrived for this long. */
@@ -26,12 +29,17 @@ export interface ConsumerResult {
   lost: number;
   /** Arrivals beyond the number of times a record was sent. */
   duplicates: number;
-  /** Records that are not in the plan at all, or whose envelope is wrong. */
+  /**
+   * Records that are not in the plan at all, or whose envelope is wrong; an AMQP message in the
+   * wrong format (NDJSON or not, a zeek-records header that miscounts its lines) counts as one.
+   */
   foreign: number;
   /** Records that are not the next one of their path in the plan (order, duplicates). */
   outOfOrder: number;
   /** AMQP redeliveries of records already counted (the consumer's connection was lost). */
   redelivered: number;
+  /** Broker messages that carried the records (Kafka: one per record; AMQP NDJSON: fewer). */
+  messages: number;
   perPath: Record<string, number>;
   firstMs: number;
   lastMs: number;
@@ -51,6 +59,7 @@ class Verifier {
   /** AMQP redeliveries of records already counted (after a lost connection). */
   redelivered = 0;
   received = 0;
+  messages = 0;
   duplicates = 0;
   foreign = 0;
   firstMs = 0;
@@ -112,11 +121,7 @@ class Verifier {
 
   /** One consumed record: its path and the payload as the gateway sent it (tagged envelope). */
   add(path: string, payload: Buffer, at: number): void {
-    if (this.received === 0) this.firstMs = at;
-    this.lastMs = at;
-    this.received++;
-    this.perPath[path] = (this.perPath[path] ?? 0) + 1;
-    if (this.arrivals) (this.arrivals[path] ??= []).push(at);
+    this.arrived(path, at);
     const id = this.idOf(path, payload);
     if (id === undefined) {
       this.foreign++;
@@ -128,6 +133,21 @@ class Verifier {
     const c = ++this.got[id]!;
     if (c > (this.expected[id] as number)) this.duplicates++;
     else if (--this.missing === 0) this.onComplete?.();
+  }
+
+  /** A message that is not in the run's format: one foreign arrival (its records stay missing). */
+  addMalformed(path: string, at: number): void {
+    this.arrived(path, at);
+    this.foreign++;
+  }
+
+  /** Counts an arrival: received, per path, and its time. */
+  private arrived(path: string, at: number): void {
+    if (this.received === 0) this.firstMs = at;
+    this.lastMs = at;
+    this.received++;
+    this.perPath[path] = (this.perPath[path] ?? 0) + 1;
+    if (this.arrivals) (this.arrivals[path] ??= []).push(at);
   }
 }
 
@@ -158,6 +178,7 @@ async function consumeKafka(v: Verifier, source: { prefix: string }, ready: () =
         const offset = BigInt(m.offset);
         if (offset <= last) continue;
         last = offset;
+        v.messages++;
         v.add(path, m.value ?? Buffer.alloc(0), at);
       }
       seen.set(key, last);
@@ -166,13 +187,37 @@ async function consumeKafka(v: Verifier, source: { prefix: string }, ready: () =
   return () => consumer.disconnect();
 }
 
+/** The AMQP sink's NDJSON messages (recordsPerMessage above 1): every record followed by "\n". */
+const NDJSON = 'application/x-ndjson';
+const NEWLINE = 0x0a;
+
+/**
+ * The records of an AMQP message: its body, or the lines of an NDJSON body. undefined when the
+ * message is not in the run's format — NDJSON where one record per message is expected or the
+ * other way round, a last line without its "\n", or a zeek-records header that miscounts the lines
+ * (consumers rely on it).
+ */
+function recordsOfMessage(m: ConsumeMessage, ndjson: boolean): Buffer[] | undefined {
+  if ((m.properties.contentType === NDJSON) !== ndjson) return undefined;
+  if (!ndjson) return [m.content];
+  const body = m.content;
+  const records: Buffer[] = [];
+  let start = 0;
+  for (let nl = body.indexOf(NEWLINE); nl >= 0; nl = body.indexOf(NEWLINE, start)) {
+    records.push(body.subarray(start, nl));
+    start = nl + 1;
+  }
+  const declared = Number((m.properties.headers as Record<string, unknown> | undefined)?.['zeek-records']);
+  return start === body.length && declared === records.length ? records : undefined;
+}
+
 /**
  * Consumes with acknowledgements (so a delivery cut off by a lost connection goes back to the
  * queue) and reconnects when the broker goes away — the brokers are shared with other jobs that
  * restart them. A redelivered message may have been counted before its ack was lost: it only
  * counts while its record is still missing.
  */
-async function consumeAmqp(v: Verifier, source: { url: string; queue: string; prefix: string }, ready: () => void): Promise<() => Promise<void>> {
+async function consumeAmqp(v: Verifier, source: { url: string; queue: string; prefix: string; ndjson: boolean }, ready: () => void): Promise<() => Promise<void>> {
   const skip = source.prefix.length + 1;
   let closing = false;
   let conn: Awaited<ReturnType<typeof amqp.connect>> | undefined;
@@ -198,8 +243,13 @@ async function consumeAmqp(v: Verifier, source: { url: string; queue: string; pr
     await ch.consume(source.queue, (m: ConsumeMessage | null) => {
       if (!m) return;
       const path = m.fields.routingKey.slice(skip);
-      if (m.fields.redelivered) v.addRedelivered(path, m.content, nowMs());
-      else v.add(path, m.content, nowMs());
+      const at = nowMs();
+      v.messages++;
+      const records = recordsOfMessage(m, source.ndjson);
+      if (!records) v.addMalformed(path, at);
+      // Every record of a message arrives when the message does.
+      else if (m.fields.redelivered) for (const r of records) v.addRedelivered(path, r, at);
+      else for (const r of records) v.add(path, r, at);
       unacked = m;
       if (++n >= 500) flush();
     });
@@ -263,6 +313,7 @@ serve(async (m) => {
     foreign: v.foreign,
     outOfOrder: v.outOfOrder,
     redelivered: v.redelivered,
+    messages: v.messages,
     perPath: v.perPath,
     firstMs: v.firstMs,
     lastMs: v.lastMs,

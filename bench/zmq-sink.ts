@@ -2,6 +2,8 @@
 // counts messages. It is the ingress ceiling (what a Node process can receive from the load
 // generator at all) and it measures the generator's own rate.
 import * as zmq from 'zeromq';
+import { pullIngressSchema } from '../src/ingress/zmq-pull.js';
+import { subIngressSchema } from '../src/ingress/zmq-sub.js';
 import { cpuSeconds, nowMs, reply, serve } from './lib/ipc.js';
 
 export interface SinkJob {
@@ -17,8 +19,8 @@ serve(async (m) => {
   // The gateway's own socket settings (receive HWM of the SUB and PULL ingress defaults).
   const sock =
     job.socket === 'sub'
-      ? new zmq.Subscriber({ receiveHighWaterMark: 100_000, linger: 0 })
-      : new zmq.Pull({ receiveHighWaterMark: 1000, linger: 0 });
+      ? new zmq.Subscriber({ receiveHighWaterMark: subIngressSchema.receiveHighWaterMark.default, linger: 0 })
+      : new zmq.Pull({ receiveHighWaterMark: pullIngressSchema.receiveHighWaterMark.default, linger: 0 });
   if (sock instanceof zmq.Subscriber) sock.subscribe();
   await sock.bind(job.endpoint);
   reply({ type: 'listening' });

@@ -195,14 +195,19 @@ export class GatewayProcess {
     throw new Error(`gateway not ready after ${timeoutMs} ms: ${last} (log: ${this.opts.logFile})`);
   }
 
-  /** Polls /metrics every `everyMs` until the returned stop() is called. */
-  watchMetrics(everyMs = 500): { stop(): Promise<MetricsWatch> } {
+  /**
+   * Polls /metrics every `everyMs` until the returned stop() is called; last() is the latest
+   * scrape, for readers that must not cost the gateway scrapes of their own.
+   */
+  watchMetrics(everyMs = 500): { stop(): Promise<MetricsWatch>; last(): Sample[] | undefined } {
     const w: MetricsWatch = { maxBuffered: {}, maxEventLoopLagMs: 0, scrapes: 0 };
     let running = true;
+    let latest: Sample[] | undefined;
     const loop = (async () => {
       while (running) {
         try {
           const m = await this.metrics();
+          latest = m;
           w.scrapes++;
           for (const sm of m) {
             if (sm.name === 'zeek_gateway_sink_buffer_records') {
@@ -234,6 +239,7 @@ export class GatewayProcess {
         await loop;
         return w;
       },
+      last: () => latest,
     };
   }
 

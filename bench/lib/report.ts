@@ -1,9 +1,18 @@
 // bench/results/<date>-<host>.md: the results as tables, with what each number means.
-import type { Results, ScenarioResult } from './results.js';
+import type { Results, ScenarioResult, Verification } from './results.js';
 
 const n = (x: number | undefined, digits = 0): string =>
   x === undefined || !Number.isFinite(x) ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const pct = (x: number | undefined): string => (x === undefined ? '–' : `${n(x * 100, 1)}%`);
+
+/** NDJSON: how many messages the verifier split into the records. */
+const inMessages = (v: Verification): string => (v.messages === undefined ? '' : ` in ${n(v.messages)} messages`);
+
+/** NDJSON: the records per message the verifier found, on average (the gateway only joins consecutive records of one path). */
+function recordsPerMessage(s: ScenarioResult): string {
+  const v = s.verification.find((x) => x.messages !== undefined);
+  return v?.messages ? `; ${n(v.received / v.messages, 1)} records per message on average` : '';
+}
 
 function verified(r: ScenarioResult): string {
   if (r.error) return 'error';
@@ -11,8 +20,8 @@ function verified(r: ScenarioResult): string {
   return r.verification
     .map((v) =>
       v.ok
-        ? `${v.sink}: ${n(v.received)} ✓`
-        : `${v.sink}: ${n(v.received)} received, ${n(v.lost)} lost, ${n(v.duplicates)} dup, ${n(v.foreign)} foreign ✗`,
+        ? `${v.sink}: ${n(v.received)} ✓${inMessages(v)}`
+        : `${v.sink}: ${n(v.received)} received${inMessages(v)}, ${n(v.lost)} lost, ${n(v.duplicates)} dup, ${n(v.foreign)} foreign ✗`,
     )
     .join('; ');
 }
@@ -24,8 +33,15 @@ function memory(s: ScenarioResult): string {
   return `RSS ${n(m.rssMB, 1)} MB = V8 heap ${n(m.heapTotalMB, 1)} MB (${n(m.heapUsedMB, 1)} used) + external (Buffers) ${n(m.externalMB, 1)} MB + the rest (native: libzmq queues, code, allocator) ${n(other, 1)} MB; sinks held ${n(m.bufferedRecords)} records / ${n(m.bufferedMB, 1)} MB`;
 }
 
-/** A scenario id with the Kafka client it measured, for the tables that show ids only. */
-const idOf = (s: ScenarioResult): string => (s.kafkaClient ? `${s.id} (${s.kafkaClient})` : s.id);
+/** The AMQP sink's NDJSON setting of a scenario, as the report names it. */
+const ndjsonLabel = (s: ScenarioResult): string | undefined =>
+  s.amqpRecordsPerMessage === undefined ? undefined : `NDJSON, ${n(s.amqpRecordsPerMessage)} records per message`;
+
+/** A scenario id with the Kafka client and the AMQP message format it measured, for the tables that show ids only. */
+function idOf(s: ScenarioResult): string {
+  const labels = [s.kafkaClient, ndjsonLabel(s)].filter((l) => l !== undefined);
+  return labels.length > 0 ? `${s.id} (${labels.join('; ')})` : s.id;
+}
 
 function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
@@ -99,13 +115,20 @@ export function renderMarkdown(r: Results, notes?: string): string {
       ),
     );
     out.push('');
+    const ndjson = max.filter((s) => s.amqpRecordsPerMessage !== undefined);
+    if (ndjson.length > 0) {
+      out.push(
+        `${ndjson.map((s) => `\`${s.id}\` (${ndjsonLabel(s) ?? ''}${recordsPerMessage(s)})`).join(', ')}: the AMQP sink's opt-in NDJSON mode (\`recordsPerMessage\`), an alternative measured for a decision — no target. Its ceiling, \`ceiling-amqp\`, publishes one record per message, so a ratio above 100% is what batching buys. The run ended when the queue first held its final message count, once the gateway counted every record acknowledged by the broker; the verifier split every message into its records and matched each one byte for byte.`,
+      );
+      out.push('');
+    }
   }
 
   if (fixed.length > 0) {
     out.push(`## Gateway at a fixed rate: latency`);
     out.push('');
     out.push(
-      `Latency = generator send (CLOCK_MONOTONIC just before the ZeroMQ send) → arrival at the benchmark's consumer (the Kafka fetch or AMQP delivery handed to it). It is end to end: ZeroMQ, the gateway, the broker's acknowledgement **and** the broker-to-consumer hop, so it is an upper bound of ingress→ack. Records sent in the first ${n(Number(opts.warmupSeconds), 1)} s are left out (warm-up); "max incl. warm-up" includes them. For cluster batches every record of a batch carries the batch's send time. The last column is the gateway's own \`zeek_gateway_delivery_latency_seconds\` histogram (ingress receipt → broker ack, whole run, interpolated within its buckets: coarse).`,
+      `Latency = generator send (CLOCK_MONOTONIC just before the ZeroMQ send) → arrival at the benchmark's consumer (the Kafka fetch or AMQP delivery handed to it). It is end to end: ZeroMQ, the gateway, the broker's acknowledgement **and** the broker-to-consumer hop, so it is an upper bound of ingress→ack. Records sent in the first ${n(Number(opts.warmupSeconds), 1)} s are left out (warm-up); "max incl. warm-up" includes them. For cluster batches every record of a batch carries the batch's send time${fixed.some((s) => s.amqpRecordsPerMessage !== undefined) ? '; for NDJSON messages every record of a message carries the message\'s arrival time' : ''}. The last column is the gateway's own \`zeek_gateway_delivery_latency_seconds\` histogram (ingress receipt → broker ack, whole run, interpolated within its buckets: coarse).`,
     );
     out.push('');
     out.push(
@@ -213,7 +236,10 @@ export function renderMarkdown(r: Results, notes?: string): string {
       ),
     );
     out.push('');
-    out.push('Buffer settings: the shipped defaults (`maxRecords` 50,000, `maxBytes` 32 MiB, `whenFull: block`). When the sink is full the gateway stops reading, the SUB socket\'s receive HWM (100,000) fills, and then the generator\'s XPUB (ZMQ_XPUB_NODROP) waits: in this benchmark nothing is dropped anywhere, so every record must arrive; duplicates are allowed (at-least-once) and counted.');
+    const d = o?.defaults ?? { maxRecords: 50_000, maxBytes: 32 * 2 ** 20, subReceiveHighWaterMark: 100_000 };
+    out.push(
+      `Buffer settings: the shipped defaults (\`maxRecords\` ${n(d.maxRecords)}, \`maxBytes\` ${n(d.maxBytes / 2 ** 20)} MiB, \`whenFull: block\`). When the sink is full the gateway stops reading, the SUB socket's receive HWM (${n(d.subReceiveHighWaterMark)}) fills, and then the generator's XPUB (ZMQ_XPUB_NODROP) waits: in this benchmark nothing is dropped anywhere, so every record must arrive; duplicates are allowed (at-least-once) and counted.`,
+    );
     out.push('');
   }
 
@@ -332,7 +358,7 @@ export function renderMarkdown(r: Results, notes?: string): string {
 
   out.push('## What the numbers mean');
   out.push('');
-  out.push('- **records/s** at maximum rate: the generator pushes N records as fast as the receiver takes them; the run ends when the broker holds all N (Kafka: the topics\' high-water marks; RabbitMQ: the queue\'s message count, polled every 50 ms). records/s = N / (that moment − first send). For fan-out, when both brokers hold all N.');
+  out.push('- **records/s** at maximum rate: the generator pushes N records as fast as the receiver takes them; the run ends when the broker holds all N (Kafka: the topics\' high-water marks; RabbitMQ: the queue\'s message count, polled every 50 ms; NDJSON, where messages are not records: the moment the queue first showed its final message count, final once the gateway\'s \`zeek_gateway_sink_acknowledged_total\` reached N). records/s = N / (that moment − first send). For fan-out, when both brokers hold all N.');
   out.push('- **MB/s**: JSON bytes of the records as Zeek writes them (envelope, headers and framing not counted) per second.');
   out.push('- **gateway / ceiling**: records/s divided by the lowest of the scenario\'s ceilings (ingress ceiling and the broker ceiling(s)), all measured in this run with the same records.');
   out.push('- **CPU s / M records**: the gateway process\'s CPU seconds (user + system, all threads: `zeek_gateway_process_cpu_seconds_total` from /metrics before and after) per million records. **gateway cores**: those CPU seconds per wall second.');

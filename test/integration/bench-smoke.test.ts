@@ -76,6 +76,14 @@ test('npm run bench -- --smoke: every scenario kind runs, every record is verifi
   assert.ok((both.profile?.topFunctions.length ?? 0) > 0, 'profile analysed');
   assert.ok((both.profile?.byLibrary.length ?? 0) > 0, 'profile by library');
 
+  // NDJSON: fewer AMQP messages than records, each split into its records and verified; no target.
+  const ndjson = get('ncsa-amqp-ndjson');
+  assert.equal(ndjson.amqpRecordsPerMessage, 100);
+  assert.deepEqual(ndjson.verification.map((v) => v.sink), ['amqp']);
+  assert.ok((ndjson.verification[0]?.messages ?? ndjson.records) < ndjson.records, 'records travelled several to a message');
+  assert.equal(ndjson.gatewayCounters?.['acknowledged.amqp'], ndjson.records);
+  assert.ok(!r.targets.some((t) => t.scenario === 'ncsa-amqp-ndjson'), 'no target for NDJSON');
+
   // Fixed rate: latency from send and arrival times of every record.
   const lat = get('cluster-kafka-latency');
   assert.equal(lat.mode, 'fixed');
