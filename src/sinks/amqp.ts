@@ -113,7 +113,7 @@ export const amqpSchema = {
   },
   contentType: { doc: 'content_type property of published messages.', format: String, default: 'application/json' },
   recordsPerMessage: {
-    doc: 'Opt-in NDJSON batching: above 1, up to this many consecutive records with the same exchange, routing key, path and sender travel in one message (content type application/x-ndjson, one record per line, each ending in a newline; header zeek-records holds the count). Consumers must split the lines. A record holding a raw newline is refused (reason newline_in_record). 0 or 1: one record per message.',
+    doc: 'Opt-in NDJSON batching: above 1, up to this many records of a batch with the same exchange, routing key, path and sender travel in one message (content type application/x-ndjson, one record per line, each ending in a newline; header zeek-records holds the count); order is kept per path, not across paths. Consumers must split the lines. A record holding a raw newline is refused (reason newline_in_record). 0 or 1: one record per message.',
     format: 'nat',
     default: 1,
   },
@@ -221,33 +221,39 @@ const MISSING_EXCHANGE_TTL_MS = 5_000;
 const NEWLINE = 0x0a;
 
 /**
- * Where the NDJSON message that starts at `start` ends: consecutive records with the same
- * address, path and sender (so the message's headers are true for each of them), and no
- * extra headers of their own (dead letters travel alone).
+ * The NDJSON messages of a batch: its records grouped by exchange, routing key, path and
+ * sender (so each message's headers are true for all its records), at most `max` per
+ * message, each group in batch order; records with extra headers (dead letters) go alone.
+ * Records of different paths may leave in another order than they came; each path keeps its own.
  */
-function groupEnd(batch: readonly OutboundMessage[], start: number, max: number): number {
-  const first = batch[start] as OutboundMessage;
-  if (first.headers) return start + 1;
-  const { target, routingKey } = first.address;
-  const { path, sender } = first.record;
-  let end = start + 1;
-  const limit = Math.min(batch.length, start + max);
-  while (end < limit) {
-    const m = batch[end] as OutboundMessage;
-    if (m.headers || m.address.target !== target || m.address.routingKey !== routingKey) break;
-    if (m.record.path !== path || m.record.sender !== sender || m.payload.includes(NEWLINE)) break;
-    end++;
+function ndjsonGroups(batch: readonly OutboundMessage[], indices: readonly number[], max: number): number[][] {
+  const open = new Map<string, number[]>();
+  const messages: number[][] = [];
+  for (const i of indices) {
+    const m = batch[i] as OutboundMessage;
+    if (m.headers) {
+      messages.push([i]);
+      continue;
+    }
+    const key = `${m.address.target}\u0000${m.address.routingKey ?? ''}\u0000${m.record.path}\u0000${m.record.sender ?? ''}`;
+    let group = open.get(key);
+    if (group === undefined || group.length >= max) {
+      group = [];
+      open.set(key, group);
+      messages.push(group);
+    }
+    group.push(i);
   }
-  return end;
+  return messages;
 }
 
-/** The records [start, end) as NDJSON: each one followed by a newline. */
-function ndjsonBody(batch: readonly OutboundMessage[], start: number, end: number): Buffer {
+/** The given records as NDJSON: each one followed by a newline. */
+function ndjsonBody(batch: readonly OutboundMessage[], indices: readonly number[]): Buffer {
   let size = 0;
-  for (let i = start; i < end; i++) size += (batch[i] as OutboundMessage).payload.length + 1;
+  for (const i of indices) size += (batch[i] as OutboundMessage).payload.length + 1;
   const body = Buffer.allocUnsafe(size);
   let at = 0;
-  for (let i = start; i < end; i++) {
+  for (const i of indices) {
     at += (batch[i] as OutboundMessage).payload.copy(body, at);
     body[at++] = NEWLINE;
   }
@@ -284,8 +290,8 @@ export class AmqpTransport implements Transport {
   private needDrain = false;
   private writableWaiters: Array<() => void> = [];
   private readonly trackers = new Set<ConfirmTracker<ConfirmChannel>>();
-  /** messageId → where a returned message belongs: the batch indices [index, end) it carried. */
-  private readonly returns = new Map<string, { tracker: ConfirmTracker<ConfirmChannel>; index: number; end: number }>();
+  /** messageId → where a returned message belongs: the batch indices of the records it carried. */
+  private readonly returns = new Map<string, { tracker: ConfirmTracker<ConfirmChannel>; indices: readonly number[] }>();
   private readonly idPrefix = randomBytes(6).toString('hex') + '.';
   private idSeq = 0;
   private readonly knownExchanges = new Set<string>();
@@ -370,37 +376,33 @@ export class AmqpTransport implements Transport {
     const { persistent, mandatory, recordsPerMessage } = this.options;
     const ndjson = recordsPerMessage > 1;
     const contentType = ndjson ? 'application/x-ndjson' : this.options.contentType || undefined;
-    for (let i = 0; i < batch.length; ) {
+    const sendable: number[] = [];
+    for (let i = 0; i < batch.length; i++) {
       const m = batch[i] as OutboundMessage;
-      if (missing.has(m.address.target)) {
-        tracker.refuse(i, 'no_exchange');
-        i++;
-        continue;
-      }
-      if (ndjson && m.payload.includes(NEWLINE)) {
-        // A raw newline (valid between JSON tokens, never written by Zeek) would split the record in two lines.
-        tracker.refuse(i, 'newline_in_record');
-        i++;
-        continue;
-      }
-      const end = ndjson ? groupEnd(batch, i, recordsPerMessage) : i + 1;
+      if (missing.has(m.address.target)) tracker.refuse(i, 'no_exchange');
+      // A raw newline (valid between JSON tokens, never written by Zeek) would split the record in two lines.
+      else if (ndjson && m.payload.includes(NEWLINE)) tracker.refuse(i, 'newline_in_record');
+      else sendable.push(i);
+    }
+    const messages = ndjson ? ndjsonGroups(batch, sendable, recordsPerMessage) : sendable.map((i) => [i]);
+    for (const indices of messages) {
+      const m = batch[indices[0] as number] as OutboundMessage;
       if (this.blocked || this.needDrain) await tracker.race(this.writable());
       tracker.check();
       const headers = messageHeaders(m);
-      if (ndjson) headers['zeek-records'] = String(end - i);
+      if (ndjson) headers['zeek-records'] = String(indices.length);
       const props: Options.Publish = { persistent, contentType, headers, mandatory };
       if (mandatory) {
         // Returns carry no delivery tag: a per-publish message id is what ties them to the batch.
         const id = this.idPrefix + (this.idSeq++).toString(36);
         props.messageId = id;
-        this.returns.set(id, { tracker, index: i, end });
+        this.returns.set(id, { tracker, indices });
         tracker.ids.push(id);
       }
       tracker.published();
-      const body = ndjson ? ndjsonBody(batch, i, end) : m.payload;
+      const body = ndjson ? ndjsonBody(batch, indices) : m.payload;
       const ok = ch.publish(m.address.target, m.address.routingKey ?? '', body, props, (err) => tracker.confirm(err));
       if (!ok) this.needDrain = true;
-      i = end;
     }
     tracker.publishingDone();
   }
@@ -494,7 +496,7 @@ export class AmqpTransport implements Transport {
       { exchange: fields.exchange, routingKey: fields.routingKey, reply: fields.replyText },
       'AMQP broker returned an unroutable message',
     );
-    for (let i = entry.index; i < entry.end; i++) entry.tracker.markReturned(i);
+    for (const i of entry.indices) entry.tracker.markReturned(i);
   }
 
   /** Exchanges of the batch that do not exist: publishing to one would close the channel. */

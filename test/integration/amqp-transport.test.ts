@@ -202,17 +202,17 @@ describe('AMQP transport against RabbitMQ', () => {
     await cleanup([queue], [exchange]);
   });
 
-  it('NDJSON mode (recordsPerMessage): groups records per address, path and sender, in order; returns and newlines refuse only their records', async () => {
+  it('NDJSON mode (recordsPerMessage): groups a batch per address, path and sender, each in order; returns and newlines refuse only their records', async () => {
     const exchange = uniqueName('x');
     const queue = await declareTestQueue(exchange, 'conn');
     const { t } = await started({ recordsPerMessage: 100, mandatory: true });
     const conn = (n: number, sender?: string) => msg(`{"conn":{"n":${n}}}`, exchange, 'conn', 'conn', sender);
     const batch = [
-      ...Array.from({ length: 250 }, (_, i) => conn(i)), // 100 + 100 + 50
+      ...Array.from({ length: 250 }, (_, i) => conn(i)),
       conn(250, 'worker-2'), // another sender: a message of its own
-      msg('{"dns":{"n":1}}', exchange, 'nowhere', 'dns'), // unroutable: returned
+      msg('{"dns":{"n":1}}', exchange, 'nowhere', 'dns'), // unroutable: one message, both returned
       msg('{"dns":{"n":2}}', exchange, 'nowhere', 'dns'),
-      conn(251),
+      conn(251), // joins the third conn message despite the records between
       msg('{"conn":\n{"n":252}}', exchange, 'conn'), // a raw newline cannot be a line of its own
       conn(253),
     ];
@@ -225,16 +225,14 @@ describe('AMQP transport against RabbitMQ', () => {
         ['{"dns":{"n":2}}', 'unroutable'],
       ],
     );
-    const got = await collectAmqp(queue, { count: 6 });
+    const got = await collectAmqp(queue, { count: 4 });
     assert.deepEqual(
       got.map((m) => [m.properties.contentType, m.headers['zeek-records'], m.headers['zeek-sender'] ?? null]),
       [
         ['application/x-ndjson', '100', null],
         ['application/x-ndjson', '100', null],
-        ['application/x-ndjson', '50', null],
+        ['application/x-ndjson', '52', null],
         ['application/x-ndjson', '1', 'worker-2'],
-        ['application/x-ndjson', '1', null],
-        ['application/x-ndjson', '1', null],
       ],
     );
     const lines = got.flatMap((m) => {
@@ -242,7 +240,8 @@ describe('AMQP transport against RabbitMQ', () => {
       assert.ok(text.endsWith('\n'), 'every line ends with a newline');
       return text.slice(0, -1).split('\n');
     });
-    assert.deepEqual(lines, [...Array.from({ length: 252 }, (_, i) => `{"conn":{"n":${i}}}`), '{"conn":{"n":253}}']);
+    const n = (i: number) => `{"conn":{"n":${i}}}`;
+    assert.deepEqual(lines, [...Array.from({ length: 250 }, (_, i) => n(i)), n(251), n(253), n(250)]);
     await cleanup([queue], [exchange]);
   });
 
