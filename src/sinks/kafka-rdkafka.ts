@@ -135,6 +135,10 @@ export function rdkafkaConfig(o: KafkaOptions): { global: Record<string, unknown
     'retry.backoff.max.ms': Math.max(1, o.retry.initialRetryTimeMs, o.retry.maxRetryTimeMs),
     'reconnect.backoff.ms': Math.min(100, reconnectMax),
     'reconnect.backoff.max.ms': reconnectMax,
+    // The sink hands over whole batches already; librdkafka's default 5 ms wait for more records
+    // mostly delayed them (benchmark, one run each: 0 ms 26-38k, 0.5 ms 41-76k, 2 ms 56-66k,
+    // 5 ms 35-54k records/s). librdkafkaOptions can still set it.
+    'linger.ms': 2,
     dr_cb: true,
   };
   if (o.maxInFlightRequests > 0) global['max.in.flight.requests.per.connection'] = o.maxInFlightRequests;

@@ -30,6 +30,7 @@ describe('librdkafka client options', () => {
     assert.equal(global['security.protocol'], 'plaintext');
     assert.equal(global['enable.idempotence'], false);
     assert.equal(global.dr_cb, true);
+    assert.equal(global['linger.ms'], 2, 'the sink batches already: a short linger');
     assert.equal('max.in.flight.requests.per.connection' in global, false, '0 = librdkafka default');
     assert.deepEqual(topic, { 'request.required.acks': -1, 'request.timeout.ms': 30_000, 'message.timeout.ms': 45_000 });
   });
