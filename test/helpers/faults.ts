@@ -41,6 +41,8 @@ export interface FaultParams {
   /** Sink buffer batching: the unacknowledged window is maxInFlight × batchMaxRecords. */
   maxInFlight: number;
   batchMaxRecords: number;
+  /** Kafka sinks' client library (default kafkajs). */
+  kafkaClient?: 'kafkajs' | 'librdkafka' | undefined;
   /** Progress lines (broker stopped, …); quiet when absent. */
   progress?: ((line: string) => void) | undefined;
 }
@@ -169,7 +171,13 @@ const rabbitSink = (d: Destinations, buffer: object, more: object = {}) => ({
   ...more,
 });
 
-const kafkaSink = (d: Destinations, buffer: object) => ({ type: 'kafka', brokers: KAFKA_BROKERS, topic: d.topic, buffer });
+const kafkaSink = (d: Destinations, buffer: object, client: FaultParams['kafkaClient'] = 'kafkajs') => ({
+  type: 'kafka',
+  client,
+  brokers: KAFKA_BROKERS,
+  topic: d.topic,
+  buffer,
+});
 
 const everythingTo = (...sinks: string[]) => ({
   routes: [{ match: ['*'], destinations: sinks.map((sink) => ({ sink })) }],
@@ -271,7 +279,7 @@ const BROKERS = {
     up: rabbitStartApp,
     // After the restarts, one more reconnect: every connection force-closed, the broker still up.
     after: rabbitCloseConnections as (() => Promise<void>) | undefined,
-    sink: rabbitSink,
+    sink: (d: Destinations, buffer: object, _p: FaultParams) => rabbitSink(d, buffer),
     count: (rec: Recorder, d: Destinations, sent: number, extra: Parameters<Recorder['row']>[2]) => countQueue(rec, 'rabbit', d.queue, sent, extra),
   },
   kafka: {
@@ -281,7 +289,7 @@ const BROKERS = {
     downWord: 'Kafka killed (SIGKILL)',
     up: kafkaStart,
     after: undefined,
-    sink: kafkaSink,
+    sink: (d: Destinations, buffer: object, p: FaultParams) => kafkaSink(d, buffer, p.kafkaClient),
     count: (rec: Recorder, d: Destinations, sent: number, extra: Parameters<Recorder['row']>[2]) => countTopic(rec, 'kafka', d.topic, sent, extra),
   },
 };
@@ -293,13 +301,13 @@ const BROKERS = {
  */
 export async function brokerRestarts(p: FaultParams, sink: keyof typeof BROKERS): Promise<ScenarioResult> {
   const b = BROKERS[sink];
-  const rec = new Recorder(b.scenario, p.progress);
+  const rec = new Recorder(p.kafkaClient === 'librdkafka' && sink === 'kafka' ? `${b.scenario}-librdkafka` : b.scenario, p.progress);
   await b.require();
   const d = await destinations(`f-${sink}`);
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const gw = await startGateway({
     ingress: { sub: { endpoints: [endpoint] } },
-    sinks: { [sink]: b.sink(d, bufferOf(p)) },
+    sinks: { [sink]: b.sink(d, bufferOf(p), p) },
     routing: everythingTo(sink),
   });
   let reconnects = 0;
