@@ -264,6 +264,7 @@ export class RdKafkaTransport implements Transport {
   async send(batch: readonly OutboundMessage[]): Promise<SendResult> {
     if (this.closing) throw new Error('Kafka transport closed');
     if (!this.connection.connected) throw new Error('Kafka: not connected to the cluster');
+    if (batch.length === 0) return {}; // nothing would ever report on it
     const result = await this.sendAll(batch);
     const sized = result.rejected?.filter((r) => SIZE_REASONS.has(r.reason)) ?? [];
     if (sized.length <= 1) return result;

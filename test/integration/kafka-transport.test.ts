@@ -105,6 +105,13 @@ for (const client of ['kafkajs', 'librdkafka'] as KafkaClient[]) describe(`Kafka
     });
   }
 
+  it('an empty batch resolves at once', async () => {
+    const t = await started();
+    const t0 = Date.now();
+    assert.deepEqual(await t.send([]), {});
+    assert.ok(Date.now() - t0 < 1000);
+  });
+
   it('groups a multi-topic batch into one send and routes each record to its topic', async () => {
     const a = uniqueName('ta');
     const b = uniqueName('tb');
