@@ -384,23 +384,24 @@ export class AmqpTransport implements Transport {
       else if (ndjson && m.payload.includes(NEWLINE)) tracker.refuse(i, 'newline_in_record');
       else sendable.push(i);
     }
-    const messages = ndjson ? ndjsonGroups(batch, sendable, recordsPerMessage) : sendable.map((i) => [i]);
-    for (const indices of messages) {
-      const m = batch[indices[0] as number] as OutboundMessage;
+    // One message per record (a batch index), or per NDJSON group (a list of them).
+    const messages: ReadonlyArray<number | number[]> = ndjson ? ndjsonGroups(batch, sendable, recordsPerMessage) : sendable;
+    for (const unit of messages) {
+      const m = batch[typeof unit === 'number' ? unit : (unit[0] as number)] as OutboundMessage;
       if (this.blocked || this.needDrain) await tracker.race(this.writable());
       tracker.check();
       const headers = messageHeaders(m);
-      if (ndjson) headers['zeek-records'] = String(indices.length);
+      if (typeof unit !== 'number') headers['zeek-records'] = String(unit.length);
       const props: Options.Publish = { persistent, contentType, headers, mandatory };
       if (mandatory) {
         // Returns carry no delivery tag: a per-publish message id is what ties them to the batch.
         const id = this.idPrefix + (this.idSeq++).toString(36);
         props.messageId = id;
-        this.returns.set(id, { tracker, indices });
+        this.returns.set(id, { tracker, indices: typeof unit === 'number' ? [unit] : unit });
         tracker.ids.push(id);
       }
       tracker.published();
-      const body = ndjson ? ndjsonBody(batch, indices) : m.payload;
+      const body = typeof unit === 'number' ? m.payload : ndjsonBody(batch, unit);
       const ok = ch.publish(m.address.target, m.address.routingKey ?? '', body, props, (err) => tracker.confirm(err));
       if (!ok) this.needDrain = true;
     }

@@ -6,7 +6,7 @@ import { RateLimitedLog, type Logger } from '../ops/log.js';
 import { messageHeaders, type OutboundMessage } from './message.js';
 import { KafkaConnection } from './kafka-connection.js';
 import { asList, resolveSecret, type TransportContext } from './transport-options.js';
-import { librdkafkaProperties, type KafkaOptions } from './kafka.js';
+import { TOPIC_NAME, librdkafkaProperties, type KafkaOptions } from './kafka.js';
 import type { SendResult, Transport } from './transport.js';
 
 /** The part of node-rdkafka's API this transport uses (declared here: the package is optional). */
@@ -74,7 +74,6 @@ function errorCode(err: RdError): number {
   return codeByMessage.get(err.message) ?? -1;
 }
 
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 let loaded: { module?: RdModule; error?: string } | undefined;
 
@@ -295,8 +294,14 @@ export class RdKafkaTransport implements Transport {
           d.skip(1);
           continue;
         }
-        const produced = await this.produce(m, d);
-        if (!produced) {
+        let outcome = this.produce(m, d);
+        // librdkafka's queue is full: let delivery reports free it, then try again.
+        while (outcome === 'queue-full') {
+          this.producer.poll();
+          await new Promise((r) => setTimeout(r, 2));
+          outcome = d.remaining < 0 ? 'failed' : this.produce(m, d); // abandoned meanwhile: stop
+        }
+        if (outcome === 'failed') {
           d.skip(batch.length - i);
           break;
         }
@@ -308,29 +313,22 @@ export class RdKafkaTransport implements Transport {
     }
   }
 
-  /** Hands one record to librdkafka; waits while its queue is full. False when the batch must fail. */
-  private async produce(m: OutboundMessage, d: Delivery): Promise<boolean> {
-    for (;;) {
-      if (d.remaining < 0) return false; // abandoned
-      try {
-        this.producer.produce(m.address.target, null, m.payload, m.address.key ?? null, null, { d, m }, this.headersOf(m));
-        return true;
-      } catch (err) {
-        const code = errorCode(err as RdError);
-        const reason = PERMANENT.get(code);
-        if (reason !== undefined) {
-          d.rejected.push({ message: m, reason });
-          d.skip(1);
-          return true;
-        }
-        if (code !== ERR.QUEUE_FULL) {
-          d.fail(new Error(`Kafka: ${(err as Error).message}`));
-          return false;
-        }
-        // librdkafka's queue is full: let delivery reports free it.
-        this.producer.poll();
-        await new Promise((r) => setTimeout(r, 2));
+  /** Hands one record to librdkafka, synchronously: the hot path awaits nothing. */
+  private produce(m: OutboundMessage, d: Delivery): 'ok' | 'queue-full' | 'failed' {
+    try {
+      this.producer.produce(m.address.target, null, m.payload, m.address.key ?? null, null, { d, m }, this.headersOf(m));
+      return 'ok';
+    } catch (err) {
+      const code = errorCode(err as RdError);
+      if (code === ERR.QUEUE_FULL) return 'queue-full';
+      const reason = PERMANENT.get(code);
+      if (reason === undefined) {
+        d.fail(new Error(`Kafka: ${(err as Error).message}`));
+        return 'failed';
       }
+      d.rejected.push({ message: m, reason });
+      d.skip(1);
+      return 'ok';
     }
   }
 

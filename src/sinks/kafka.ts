@@ -199,7 +199,7 @@ export function validateKafkaOptions(o: KafkaOptions): Array<{ key: string; mess
 }
 
 /** Kafka's legal topic names; others would fail at the broker for every retry. */
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 /** Broker refusals that retrying cannot fix. Record-level ones are isolated by splitting the batch. */
 const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TIMESTAMP']);
