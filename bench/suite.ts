@@ -483,8 +483,10 @@ function ceilingClient(ctx: Ctx, s: Scenario, plan: Plan, r: Resources): { scrip
   const base = { dataset: s.dataset, records: plan.records, prefix: r.prefix };
   if (s.kind !== 'kafka-ceiling') return { script: 'amqp-publisher', job: { ...base, url: AMQP_URL, exchange: BENCH_EXCHANGE, window: ctx.o.amqpWindow } };
   if (s.kafkaClient === 'librdkafka') return { script: 'rdkafka-producer', job: { ...base, window: ctx.o.rdkafkaWindow } };
-  // The gateway's buffer defaults: batches of at most 1,000 records / 900,000 bytes.
-  return { script: 'kafka-producer', job: { ...base, batchRecords: 1000, batchBytes: 900_000, inFlight: ctx.o.kafkaInFlight } };
+  // Batches as the gateway's sinks cut them by default.
+  const batchRecords = bufferSchema.batchMaxRecords.default;
+  const batchBytes = bufferSchema.batchMaxBytes.default;
+  return { script: 'kafka-producer', job: { ...base, batchRecords, batchBytes, inFlight: ctx.o.kafkaInFlight } };
 }
 
 async function runBrokerCeiling(ctx: Ctx, s: Scenario): Promise<ScenarioResult> {
