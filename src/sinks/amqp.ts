@@ -15,6 +15,7 @@ import type { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { RateLimitedLog, type Logger } from '../ops/log.js';
 import { ConfirmTracker } from './amqp-confirms.js';
+import { recordsPerMessageSchema } from './ndjson.js';
 import { messageHeaders, type OutboundMessage } from './message.js';
 import {
   asList,
@@ -112,11 +113,7 @@ export const amqpSchema = {
     default: false,
   },
   contentType: { doc: 'content_type property of published messages.', format: String, default: 'application/json' },
-  recordsPerMessage: {
-    doc: 'Opt-in NDJSON batching: above 1, up to this many records of a batch with the same exchange, routing key, path and sender travel in one message (content type application/x-ndjson, one record per line, each ending in a newline; header zeek-records holds the count); order is kept per path, not across paths. Consumers must split the lines. A record holding a raw newline is refused (reason newline_in_record). 0 or 1: one record per message.',
-    format: 'nat',
-    default: 1,
-  },
+  recordsPerMessage: recordsPerMessageSchema('exchange, routing key'),
   declareExchange: {
     name: {
       doc: 'Exchange to declare on every (re)connect; empty: declare none (it must exist).',
@@ -218,48 +215,6 @@ const defaultConnect: ConnectFn = (url, socketOptions) => amqplib.connect(url, s
 /** Exchanges that were found missing are not checked again for this long (their messages are refused meanwhile). */
 const MISSING_EXCHANGE_TTL_MS = 5_000;
 
-const NEWLINE = 0x0a;
-
-/**
- * The NDJSON messages of a batch: its records grouped by exchange, routing key, path and
- * sender (so each message's headers are true for all its records), at most `max` per
- * message, each group in batch order; records with extra headers (dead letters) go alone.
- * Records of different paths may leave in another order than they came; each path keeps its own.
- */
-function ndjsonGroups(batch: readonly OutboundMessage[], indices: readonly number[], max: number): number[][] {
-  const open = new Map<string, number[]>();
-  const messages: number[][] = [];
-  for (const i of indices) {
-    const m = batch[i] as OutboundMessage;
-    if (m.headers) {
-      messages.push([i]);
-      continue;
-    }
-    const key = `${m.address.target}\u0000${m.address.routingKey ?? ''}\u0000${m.record.path}\u0000${m.record.sender ?? ''}`;
-    let group = open.get(key);
-    if (group === undefined || group.length >= max) {
-      group = [];
-      open.set(key, group);
-      messages.push(group);
-    }
-    group.push(i);
-  }
-  return messages;
-}
-
-/** The given records as NDJSON: each one followed by a newline. */
-function ndjsonBody(batch: readonly OutboundMessage[], indices: readonly number[]): Buffer {
-  let size = 0;
-  for (const i of indices) size += (batch[i] as OutboundMessage).payload.length + 1;
-  const body = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const i of indices) {
-    at += (batch[i] as OutboundMessage).payload.copy(body, at);
-    body[at++] = NEWLINE;
-  }
-  return body;
-}
-
 export function createAmqpTransport(options: AmqpOptions, ctx: TransportContext): Transport {
   return new AmqpTransport(options, ctx);
 }
@@ -290,8 +245,8 @@ export class AmqpTransport implements Transport {
   private needDrain = false;
   private writableWaiters: Array<() => void> = [];
   private readonly trackers = new Set<ConfirmTracker<ConfirmChannel>>();
-  /** messageId → where a returned message belongs: the batch indices of the records it carried. */
-  private readonly returns = new Map<string, { tracker: ConfirmTracker<ConfirmChannel>; indices: readonly number[] }>();
+  /** messageId → where a returned message belongs: its batch and index. */
+  private readonly returns = new Map<string, { tracker: ConfirmTracker<ConfirmChannel>; index: number }>();
   private readonly idPrefix = randomBytes(6).toString('hex') + '.';
   private idSeq = 0;
   private readonly knownExchanges = new Set<string>();
@@ -373,36 +328,27 @@ export class AmqpTransport implements Transport {
     tracker: ConfirmTracker<ConfirmChannel>,
     missing: Set<string>,
   ): Promise<void> {
-    const { persistent, mandatory, recordsPerMessage } = this.options;
-    const ndjson = recordsPerMessage > 1;
-    const contentType = ndjson ? 'application/x-ndjson' : this.options.contentType || undefined;
-    const sendable: number[] = [];
+    const { persistent, mandatory } = this.options;
+    // NDJSON messages (built by the NdjsonTransport around this one) say so in their content type.
+    const contentType = this.options.recordsPerMessage > 1 ? 'application/x-ndjson' : this.options.contentType || undefined;
     for (let i = 0; i < batch.length; i++) {
       const m = batch[i] as OutboundMessage;
-      if (missing.has(m.address.target)) tracker.refuse(i, 'no_exchange');
-      // A raw newline (valid between JSON tokens, never written by Zeek) would split the record in two lines.
-      else if (ndjson && m.payload.includes(NEWLINE)) tracker.refuse(i, 'newline_in_record');
-      else sendable.push(i);
-    }
-    // One message per record (a batch index), or per NDJSON group (a list of them).
-    const messages: ReadonlyArray<number | number[]> = ndjson ? ndjsonGroups(batch, sendable, recordsPerMessage) : sendable;
-    for (const unit of messages) {
-      const m = batch[typeof unit === 'number' ? unit : (unit[0] as number)] as OutboundMessage;
+      if (missing.has(m.address.target)) {
+        tracker.refuse(i, 'no_exchange');
+        continue;
+      }
       if (this.blocked || this.needDrain) await tracker.race(this.writable());
       tracker.check();
-      const headers = messageHeaders(m);
-      if (typeof unit !== 'number') headers['zeek-records'] = String(unit.length);
-      const props: Options.Publish = { persistent, contentType, headers, mandatory };
+      const props: Options.Publish = { persistent, contentType, headers: messageHeaders(m), mandatory };
       if (mandatory) {
         // Returns carry no delivery tag: a per-publish message id is what ties them to the batch.
         const id = this.idPrefix + (this.idSeq++).toString(36);
         props.messageId = id;
-        this.returns.set(id, { tracker, indices: typeof unit === 'number' ? [unit] : unit });
+        this.returns.set(id, { tracker, index: i });
         tracker.ids.push(id);
       }
       tracker.published();
-      const body = typeof unit === 'number' ? m.payload : ndjsonBody(batch, unit);
-      const ok = ch.publish(m.address.target, m.address.routingKey ?? '', body, props, (err) => tracker.confirm(err));
+      const ok = ch.publish(m.address.target, m.address.routingKey ?? '', m.payload, props, (err) => tracker.confirm(err));
       if (!ok) this.needDrain = true;
     }
     tracker.publishingDone();
@@ -497,7 +443,7 @@ export class AmqpTransport implements Transport {
       { exchange: fields.exchange, routingKey: fields.routingKey, reply: fields.replyText },
       'AMQP broker returned an unroutable message',
     );
-    for (const i of entry.indices) entry.tracker.markReturned(i);
+    entry.tracker.markReturned(entry.index);
   }
 
   /** Exchanges of the batch that do not exist: publishing to one would close the channel. */

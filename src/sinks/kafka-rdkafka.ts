@@ -7,7 +7,7 @@ import { messageHeaders, type OutboundMessage } from './message.js';
 import { KafkaConnection } from './kafka-connection.js';
 import { asList, resolveSecret, type TransportContext } from './transport-options.js';
 import { TOPIC_NAME, librdkafkaProperties, type KafkaOptions } from './kafka.js';
-import type { SendResult, Transport } from './transport.js';
+import { SIZE_REFUSALS, type SendResult, type Transport } from './transport.js';
 
 /** The part of node-rdkafka's API this transport uses (declared here: the package is optional). */
 interface RdError extends Error {
@@ -65,8 +65,6 @@ const PERMANENT = new Map<number, string>([
   [ERR.TOPIC_AUTHORIZATION_FAILED, 'topic_authorization_failed'],
 ]);
 
-/** Size refusals: a record batch was refused, not necessarily each record in it. */
-const SIZE_REASONS = new Set(['message_too_large', 'record_list_too_large']);
 
 /** The librdkafka error code of an error from node-rdkafka, also when it lost the code on the way. */
 function errorCode(err: RdError): number {
@@ -265,11 +263,11 @@ export class RdKafkaTransport implements Transport {
     if (!this.connection.connected) throw new Error('Kafka: not connected to the cluster');
     if (batch.length === 0) return {}; // nothing would ever report on it
     const result = await this.sendAll(batch);
-    const sized = result.rejected?.filter((r) => SIZE_REASONS.has(r.reason)) ?? [];
+    const sized = result.rejected?.filter((r) => SIZE_REFUSALS.has(r.reason)) ?? [];
     if (sized.length <= 1) return result;
     // The broker sizes whole record batches: one record too large refuses its batch-mates
     // too. Each refused record goes again alone, so only the ones too large on their own stay refused.
-    const rejected = (result.rejected ?? []).filter((r) => !SIZE_REASONS.has(r.reason));
+    const rejected = (result.rejected ?? []).filter((r) => !SIZE_REFUSALS.has(r.reason));
     for (const r of sized) {
       const alone = await this.sendAll([r.message]);
       rejected.push(...(alone.rejected ?? []));

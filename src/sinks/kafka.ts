@@ -7,6 +7,7 @@ import { compressionType, type KafkaCompression } from './codecs.js';
 import { KafkaConnection } from './kafka-connection.js';
 import { RdKafkaTransport, rdkafkaProblems } from './kafka-rdkafka.js';
 import { messageHeaders, type OutboundMessage } from './message.js';
+import { recordsPerMessageSchema } from './ndjson.js';
 import {
   asList,
   loadTls,
@@ -46,6 +47,7 @@ export interface KafkaOptions {
   sendTimeoutMs: number;
   retry: { retries: number; initialRetryTimeMs: number; maxRetryTimeMs: number };
   reconnectIntervalMs: number;
+  recordsPerMessage: number;
   failFast: boolean;
 }
 
@@ -166,6 +168,7 @@ export const kafkaSchema = {
     format: 'nat',
     default: 2_000,
   },
+  recordsPerMessage: recordsPerMessageSchema('topic, key'),
   failFast: {
     doc: 'Fail startup when no broker can be reached; otherwise keep retrying in the background.',
     format: Boolean,

@@ -1,6 +1,7 @@
 import type { SinkKind } from './kinds.js';
 import { amqpSchema, createAmqpTransport, type AmqpOptions } from './amqp.js';
 import { createKafkaTransport, kafkaSchema, validateKafkaOptions, type KafkaOptions } from './kafka.js';
+import { withNdjson } from './ndjson.js';
 import { consoleSchema, createConsoleTransport, type ConsoleOptions } from './console.js';
 
 const amqp: SinkKind<AmqpOptions> = {
@@ -18,7 +19,7 @@ const amqp: SinkKind<AmqpOptions> = {
   // needs many messages awaiting confirms (20 batches of 1,000 reached 87% of a bare
   // publisher's rate in the benchmark, 1 batch 65%).
   bufferDefaults: { maxInFlight: 20 },
-  create: createAmqpTransport,
+  create: (o, ctx) => withNdjson(createAmqpTransport(o, ctx), o.recordsPerMessage),
 };
 
 const kafka: SinkKind<KafkaOptions> = {
@@ -34,7 +35,7 @@ const kafka: SinkKind<KafkaOptions> = {
   },
   propertyMaps: ['librdkafkaOptions'],
   validate: validateKafkaOptions,
-  create: createKafkaTransport,
+  create: (o, ctx) => withNdjson(createKafkaTransport(o, ctx), o.recordsPerMessage),
 };
 
 const console: SinkKind<ConsoleOptions> = {

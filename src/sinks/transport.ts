@@ -28,3 +28,6 @@ export interface SendResult {
   /** Messages the broker refused for good (not retried), with the reason. */
   readonly rejected?: ReadonlyArray<{ readonly message: OutboundMessage; readonly reason: string }>;
 }
+
+/** Refusal reasons about size: the broker refused a message or record batch, not necessarily each record in it. */
+export const SIZE_REFUSALS: ReadonlySet<string> = new Set(['message_too_large', 'record_list_too_large']);

@@ -5,6 +5,8 @@ import amqp from 'amqplib';
 import net from 'node:net';
 import { AmqpTransport, defaultAmqpOptions, type AmqpOptions } from '../../src/sinks/amqp.js';
 import type { OutboundMessage } from '../../src/sinks/message.js';
+import { withNdjson } from '../../src/sinks/ndjson.js';
+import type { Transport } from '../../src/sinks/transport.js';
 import { silentLogger } from '../../src/ops/log.js';
 import {
   AMQP_URL,
@@ -38,10 +40,12 @@ function options(over: Partial<AmqpOptions> = {}): AmqpOptions {
   };
 }
 
-const open: AmqpTransport[] = [];
+const open: Transport[] = [];
 
-async function started(over: Partial<AmqpOptions> = {}): Promise<{ t: AmqpTransport; states: boolean[] }> {
-  const t = new AmqpTransport(options(over), { name: 'it-amqp', logger: silentLogger() });
+async function started(over: Partial<AmqpOptions> = {}): Promise<{ t: Transport; states: boolean[] }> {
+  const o = options(over);
+  // As the sink registry builds it: NDJSON mode wraps the AMQP transport.
+  const t = withNdjson(new AmqpTransport(o, { name: 'it-amqp', logger: silentLogger() }), o.recordsPerMessage);
   const states: boolean[] = [];
   t.onStateChange = (up) => states.push(up);
   open.push(t);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
 import { createKafkaTransport, defaultKafkaOptions, type KafkaClient, type KafkaOptions } from '../../src/sinks/kafka.js';
 import type { Transport } from '../../src/sinks/transport.js';
+import { withNdjson } from '../../src/sinks/ndjson.js';
 import { lz4Codec, registerKafkaCodecs, type KafkaCompression } from '../../src/sinks/codecs.js';
 import type { OutboundMessage } from '../../src/sinks/message.js';
 import { silentLogger } from '../../src/ops/log.js';
@@ -53,6 +54,20 @@ function options(client: KafkaClient, over: Partial<KafkaOptions> = {}): KafkaOp
 
 const open: Transport[] = [];
 
+/** A topic whose messages may be at most 4 kB. */
+async function createSmallTopic(topic: string): Promise<void> {
+  const admin = kafkaClient().admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '4096' }] }],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Zeek-like records, with a key on every other one. */
 function zeekBatch(topic: string, n: number): OutboundMessage[] {
   return Array.from({ length: n }, (_, i) =>
@@ -68,7 +83,9 @@ function zeekBatch(topic: string, n: number): OutboundMessage[] {
 
 for (const client of ['kafkajs', 'librdkafka'] as KafkaClient[]) describe(`Kafka transport (${client}) against Kafka`, () => {
   async function started(over: Partial<KafkaOptions> = {}): Promise<Transport> {
-    const t = createKafkaTransport(options(client, over), { name: 'it-kafka', logger: silentLogger() });
+    const o = options(client, over);
+    // As the sink registry builds it: NDJSON mode wraps the Kafka transport.
+    const t = withNdjson(createKafkaTransport(o, { name: 'it-kafka', logger: silentLogger() }), o.recordsPerMessage);
     open.push(t);
     await t.start();
     assert.equal(t.isConnected(), true);
@@ -163,13 +180,7 @@ for (const client of ['kafkajs', 'librdkafka'] as KafkaClient[]) describe(`Kafka
 
   it('reports a record larger than the topic allows as rejected and delivers the others', async () => {
     const topic = uniqueName('small');
-    const admin = kafkaClient().admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '4096' }] }],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    await createSmallTopic(topic);
     const t = await started();
     const big = JSON.stringify({ conn: { pad: 'x'.repeat(10_000) } });
     const batch = [msg('{"n":1}', topic), msg('{"n":2}', topic), msg(big, topic), msg('{"n":4}', topic)];
@@ -180,6 +191,76 @@ for (const client of ['kafkajs', 'librdkafka'] as KafkaClient[]) describe(`Kafka
     );
     const got = await collectKafka(topic, { count: 3 });
     assert.deepEqual(got.map((x) => x.value?.toString()).sort(), ['{"n":1}', '{"n":2}', '{"n":4}']);
+  });
+
+  it('NDJSON mode (recordsPerMessage): groups a batch per topic, key, path and sender, each in order; a raw newline refuses only its record', async () => {
+    const topic = uniqueName('ndjson');
+    await createKafkaTopics([topic], 1);
+    const t = await started({ recordsPerMessage: 100 });
+    const conn = (n: number, key?: string, sender?: string) => msg(`{"conn":{"n":${n}}}`, topic, key, 'conn', sender);
+    const batch = [
+      ...Array.from({ length: 250 }, (_, i) => conn(i)),
+      conn(250, undefined, 'worker-2'), // another sender: a message of its own
+      msg('{"dns":{"n":1}}', topic, undefined, 'dns'), // another path: a message of its own
+      conn(251, 'K'), // a key: a message per key, so records keep their key's partition
+      conn(252), // joins the third unkeyed conn message despite the records between
+      msg('{"conn":\n{"n":253}}', topic), // a raw newline cannot be a line of its own
+      conn(254, 'K'),
+      msg('{"dns":{"n":2}}', topic, undefined, 'dns'),
+    ];
+    const r = await t.send(batch);
+    assert.deepEqual(
+      r.rejected?.map((x) => [x.message.payload.toString(), x.reason]),
+      [['{"conn":\n{"n":253}}', 'newline_in_record']],
+    );
+    const got = await collectKafka(topic, { count: 6 });
+    const h = (x: (typeof got)[number], name: string) => x.headers[name]?.toString() ?? null;
+    assert.deepEqual(
+      got.map((x) => [h(x, 'zeek-records'), h(x, 'zeek-path'), h(x, 'zeek-sender'), x.key?.toString() ?? null]),
+      [
+        ['100', 'conn', null, null],
+        ['100', 'conn', null, null],
+        ['51', 'conn', null, null],
+        ['1', 'conn', 'worker-2', null],
+        ['2', 'dns', null, null],
+        ['2', 'conn', null, 'K'],
+      ],
+    );
+    const lines = got.flatMap((x) => {
+      const text = x.value?.toString() ?? '';
+      assert.ok(text.endsWith('\n'), 'every line ends with a newline');
+      return text.slice(0, -1).split('\n');
+    });
+    const n = (i: number) => `{"conn":{"n":${i}}}`;
+    assert.deepEqual(lines, [
+      ...Array.from({ length: 250 }, (_, i) => n(i)),
+      n(252),
+      n(250),
+      '{"dns":{"n":1}}',
+      '{"dns":{"n":2}}',
+      n(251),
+      n(254),
+    ]);
+  });
+
+  it('NDJSON mode: a message the topic refuses as too large goes again record by record; only a record too large alone is refused', async () => {
+    const topic = uniqueName('ndjson-small');
+    await createSmallTopic(topic);
+    const t = await started({ recordsPerMessage: 100 });
+    const small = (i: number) => JSON.stringify({ conn: { n: i, pad: 'y'.repeat(200) } });
+    const big = JSON.stringify({ conn: { pad: 'x'.repeat(10_000) } });
+    // 30 records of ~220 bytes: one message of ~6.6 kB, over the topic's 4 kB.
+    const batch = [...Array.from({ length: 15 }, (_, i) => msg(small(i), topic)), msg(big, topic), ...Array.from({ length: 15 }, (_, i) => msg(small(15 + i), topic))];
+    const r = await t.send(batch);
+    assert.deepEqual(
+      r.rejected?.map((x) => [x.message.payload.length, x.reason]),
+      [[big.length, 'message_too_large']],
+    );
+    const got = await collectKafka(topic, { count: 30 });
+    assert.deepEqual(
+      got.map((x) => [x.headers['zeek-records']?.toString(), x.value?.toString()]),
+      Array.from({ length: 30 }, (_, i) => ['1', `${small(i)}\n`]),
+    );
   });
 
   it('connects over SSL with a client certificate', async () => {
