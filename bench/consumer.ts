@@ -1,9 +1,9 @@
 // Broker-side verifier (a child process of the suite): consumes a run's Kafka topics or RabbitMQ
 // queue and checks every record against the replay plan — each record of the plan must arrive,
 // byte for byte (inside the tagged envelope), as many times as it was sent. It also notes when
-// each record arrived, per path, for the latency figures. NDJSON messages of the AMQP sink
-// (recordsPerMessage above 1) are split into their records, each checked like a message of its
-// own and arriving when its message arrives.
+// each record arrived, per path, for the latency figures. NDJSON messages of the Kafka and AMQP
+// sinks (recordsPerMessage above 1) are split into their records, each checked like a message of
+// its own and arriving when its message arrives.
 import amqp from 'amqplib';
 import type { ConsumeMessage } from 'amqplib';
 import { loadDataset, makePlan } from './lib/data.js';
@@ -13,8 +13,8 @@ import { nowMs, reply, serve, uniqueSuffix } from './lib/ipc.js';
 export interface ConsumerJob {
   dataset: string;
   records: number;
-  /** amqp `ndjson`: the gateway publishes NDJSON messages (every message must be one; else none may be). */
-  source: { kind: 'kafka'; prefix: string } | { kind: 'amqp'; url: string; queue: string; prefix: string; ndjson: boolean };
+  /** `ndjson`: the gateway sends NDJSON messages (every message must be one; else none may be). */
+  source: { kind: 'kafka'; prefix: string; ndjson: boolean } | { kind: 'amqp'; url: string; queue: string; prefix: string; ndjson: boolean };
   /** Keep the arrival time of every record (per path, in arrival order). */
   arrivals: boolean;
   /** Give up when nothing new arrived for this long. */
@@ -30,15 +30,15 @@ export interface ConsumerResult {
   /** Arrivals beyond the number of times a record was sent. */
   duplicates: number;
   /**
-   * Records that are not in the plan at all, or whose envelope is wrong; an AMQP message in the
-   * wrong format (NDJSON or not, a zeek-records header that miscounts its lines) counts as one.
+   * Records that are not in the plan at all, or whose envelope is wrong; a message in the wrong
+   * format (NDJSON or not, a zeek-records header that miscounts its lines) counts as one.
    */
   foreign: number;
   /** Records that are not the next one of their path in the plan (order, duplicates). */
   outOfOrder: number;
   /** AMQP redeliveries of records already counted (the consumer's connection was lost). */
   redelivered: number;
-  /** Broker messages that carried the records (Kafka: one per record; AMQP NDJSON: fewer). */
+  /** Broker messages that carried the records (one per record; NDJSON: fewer). */
   messages: number;
   perPath: Record<string, number>;
   firstMs: number;
@@ -135,10 +135,17 @@ class Verifier {
     else if (--this.missing === 0) this.onComplete?.();
   }
 
-  /** A message that is not in the run's format: one foreign arrival (its records stay missing). */
-  addMalformed(path: string, at: number): void {
-    this.arrived(path, at);
-    this.foreign++;
+  /**
+   * One consumed message: its records (recordsOf), all arriving when it does; undefined (not in
+   * the run's format) is one foreign arrival, and its records stay missing.
+   */
+  addMessage(path: string, records: Buffer[] | undefined, at: number, redelivered = false): void {
+    this.messages++;
+    if (!records) {
+      this.arrived(path, at);
+      this.foreign++;
+    } else if (redelivered) for (const r of records) this.addRedelivered(path, r, at);
+    else for (const r of records) this.add(path, r, at);
   }
 
   /** Counts an arrival: received, per path, and its time. */
@@ -151,7 +158,29 @@ class Verifier {
   }
 }
 
-async function consumeKafka(v: Verifier, source: { prefix: string }, ready: () => void): Promise<() => Promise<void>> {
+/** The NDJSON messages (recordsPerMessage above 1): every record followed by "\n". */
+const NEWLINE = 0x0a;
+
+/**
+ * The records of a message: its body, or the lines of an NDJSON body. `marked`: the message says
+ * it is NDJSON (AMQP: its content type; Kafka: its zeek-records header); `declared`: its
+ * zeek-records header. undefined when the message is not in the run's format — NDJSON where one
+ * record per message is expected or the other way round, a last line without its "\n", or a
+ * zeek-records header that miscounts the lines (consumers rely on it).
+ */
+function recordsOf(body: Buffer, marked: boolean, declared: unknown, ndjson: boolean): Buffer[] | undefined {
+  if (marked !== ndjson) return undefined;
+  if (!ndjson) return [body];
+  const records: Buffer[] = [];
+  let start = 0;
+  for (let nl = body.indexOf(NEWLINE); nl >= 0; nl = body.indexOf(NEWLINE, start)) {
+    records.push(body.subarray(start, nl));
+    start = nl + 1;
+  }
+  return start === body.length && Number(String(declared)) === records.length ? records : undefined;
+}
+
+async function consumeKafka(v: Verifier, source: { prefix: string; ndjson: boolean }, ready: () => void): Promise<() => Promise<void>> {
   const byTopic = new Map(v.paths.map((p) => [topicOf(source.prefix, p), p]));
   const consumer = kafka().consumer({
     groupId: `zlg-bench-${uniqueSuffix()}`,
@@ -178,8 +207,8 @@ async function consumeKafka(v: Verifier, source: { prefix: string }, ready: () =
         const offset = BigInt(m.offset);
         if (offset <= last) continue;
         last = offset;
-        v.messages++;
-        v.add(path, m.value ?? Buffer.alloc(0), at);
+        const declared = m.headers?.['zeek-records'];
+        v.addMessage(path, recordsOf(m.value ?? Buffer.alloc(0), declared !== undefined, declared, source.ndjson), at);
       }
       seen.set(key, last);
     },
@@ -187,29 +216,8 @@ async function consumeKafka(v: Verifier, source: { prefix: string }, ready: () =
   return () => consumer.disconnect();
 }
 
-/** The AMQP sink's NDJSON messages (recordsPerMessage above 1): every record followed by "\n". */
+/** The content type of the AMQP sink's NDJSON messages. */
 const NDJSON = 'application/x-ndjson';
-const NEWLINE = 0x0a;
-
-/**
- * The records of an AMQP message: its body, or the lines of an NDJSON body. undefined when the
- * message is not in the run's format — NDJSON where one record per message is expected or the
- * other way round, a last line without its "\n", or a zeek-records header that miscounts the lines
- * (consumers rely on it).
- */
-function recordsOfMessage(m: ConsumeMessage, ndjson: boolean): Buffer[] | undefined {
-  if ((m.properties.contentType === NDJSON) !== ndjson) return undefined;
-  if (!ndjson) return [m.content];
-  const body = m.content;
-  const records: Buffer[] = [];
-  let start = 0;
-  for (let nl = body.indexOf(NEWLINE); nl >= 0; nl = body.indexOf(NEWLINE, start)) {
-    records.push(body.subarray(start, nl));
-    start = nl + 1;
-  }
-  const declared = Number((m.properties.headers as Record<string, unknown> | undefined)?.['zeek-records']);
-  return start === body.length && declared === records.length ? records : undefined;
-}
 
 /**
  * Consumes with acknowledgements (so a delivery cut off by a lost connection goes back to the
@@ -244,12 +252,8 @@ async function consumeAmqp(v: Verifier, source: { url: string; queue: string; pr
       if (!m) return;
       const path = m.fields.routingKey.slice(skip);
       const at = nowMs();
-      v.messages++;
-      const records = recordsOfMessage(m, source.ndjson);
-      if (!records) v.addMalformed(path, at);
-      // Every record of a message arrives when the message does.
-      else if (m.fields.redelivered) for (const r of records) v.addRedelivered(path, r, at);
-      else for (const r of records) v.add(path, r, at);
+      const declared = (m.properties.headers as Record<string, unknown> | undefined)?.['zeek-records'];
+      v.addMessage(path, recordsOf(m.content, m.properties.contentType === NDJSON, declared, source.ndjson), at, m.fields.redelivered);
       unacked = m;
       if (++n >= 500) flush();
     });

@@ -193,7 +193,7 @@ interface Resources {
   prefix: string;
   topics: string[];
   queue?: string;
-  /** The queue receives NDJSON messages (the AMQP sink's recordsPerMessage above 1): its messages are not records. */
+  /** The sinks send NDJSON messages (their recordsPerMessage above 1): the broker's messages are not records. */
   ndjson: boolean;
 }
 
@@ -263,20 +263,22 @@ function countProbe(ctx: Ctx, r: Resources, sink: SinkKind, records: number): Pr
 }
 
 /**
- * NDJSON: the queue counts messages, and how many records each one holds depends on how the
- * gateway's batches fell. The gateway's acknowledged counter says when the broker has confirmed
- * every record (a confirm of a persistent message routed to a durable queue: the queue holds it);
- * the queue's message count stops growing then, so the broker held all records when the queue
- * first showed its final count — seen by the same 50 ms polls as the other runs. The counter comes
- * from the /metrics scrapes the run makes anyway (`acknowledged`), so this costs the gateway no
- * scrape of its own; the verification afterwards still reads every record back from the queue.
+ * NDJSON: the broker counts messages (the queue's message count, the topics' high-water marks),
+ * and how many records each one holds depends on how the gateway's batches fell. The gateway's
+ * acknowledged counter says when the broker has acknowledged every record (a confirm of a
+ * persistent message routed to a durable queue: the queue holds it; Kafka acks=all: the
+ * high-water mark has passed it); the broker's message count stops growing then, so the broker
+ * held all records when the count first showed its final value — seen by the same 50 ms polls as
+ * the other runs. The counter comes from the /metrics scrapes the run makes anyway
+ * (`acknowledged`), so this costs the gateway no scrape of its own; the verification afterwards
+ * still reads every record back from the broker.
  */
-function ndjsonQueueProbe(ctx: Ctx, r: Resources, records: number, acknowledged: () => number): Probe {
+function ndjsonProbe(ctx: Ctx, r: Resources, sink: SinkKind, records: number, acknowledged: () => number): Probe {
   let count = -1;
   let since = 0;
   let allAcknowledged = false;
   return async () => {
-    const n = await brokerCount(ctx, r, 'amqp');
+    const n = await brokerCount(ctx, r, sink);
     const at = nowMs();
     if (n !== count) {
       count = n;
@@ -290,13 +292,13 @@ function ndjsonQueueProbe(ctx: Ctx, r: Resources, records: number, acknowledged:
   };
 }
 
-/** The probe of each sink of a run; `acknowledged`: the gateway's acknowledged counter of a sink, for NDJSON queues. */
+/** The probe of each sink of a run; `acknowledged`: the gateway's acknowledged counter of a sink, for NDJSON runs. */
 function probesFor(ctx: Ctx, r: Resources, sinks: SinkKind[], records: number, acknowledged?: (sink: SinkKind) => number): Map<SinkKind, Probe> {
   return new Map(
     sinks.map((s): [SinkKind, Probe] => {
-      if (s !== 'amqp' || !r.ndjson) return [s, countProbe(ctx, r, s, records)];
-      if (!acknowledged) throw new Error('an NDJSON queue needs the gateway\'s acknowledged counter to tell when it holds every record');
-      return [s, ndjsonQueueProbe(ctx, r, records, () => acknowledged(s))];
+      if (!r.ndjson) return [s, countProbe(ctx, r, s, records)];
+      if (!acknowledged) throw new Error('an NDJSON run needs the gateway\'s acknowledged counter to tell when the broker holds every record');
+      return [s, ndjsonProbe(ctx, r, s, records, () => acknowledged(s))];
     }),
   );
 }
@@ -351,7 +353,7 @@ async function startConsumer(ctx: Ctx, dataset: string, records: number, r: Reso
   const job: ConsumerJob = {
     dataset,
     records,
-    source: sink === 'kafka' ? { kind: 'kafka', prefix: r.prefix } : { kind: 'amqp', url: AMQP_URL, queue: r.queue as string, prefix: r.prefix, ndjson: r.ndjson },
+    source: sink === 'kafka' ? { kind: 'kafka', prefix: r.prefix, ndjson: r.ndjson } : { kind: 'amqp', url: AMQP_URL, queue: r.queue as string, prefix: r.prefix, ndjson: r.ndjson },
     arrivals,
     idleTimeoutMs: Math.max(20_000, ctx.o.stallSeconds * 1000),
   };
@@ -410,14 +412,14 @@ function kafkaClientOf(s: Scenario, sinks: SinkKind[]): KafkaClient | undefined 
   return ('kafkaClient' in s ? s.kafkaClient : undefined) ?? 'kafkajs';
 }
 
-/** The AMQP sink's recordsPerMessage a scenario sets (NDJSON), if any. */
-function amqpRecordsPerMessageOf(s: Scenario): number | undefined {
-  return 'amqpRecordsPerMessage' in s ? s.amqpRecordsPerMessage : undefined;
+/** The sinks' recordsPerMessage a scenario sets (NDJSON), if any. */
+function recordsPerMessageSetting(s: Scenario): number | undefined {
+  return 'recordsPerMessage' in s ? s.recordsPerMessage : undefined;
 }
 
 function baseResult(s: Scenario, plan: Plan, mode: ScenarioResult['mode'], sinks: SinkKind[]): ScenarioResult {
   const kafkaClient = kafkaClientOf(s, sinks);
-  const amqpRecordsPerMessage = amqpRecordsPerMessageOf(s);
+  const recordsPerMessage = recordsPerMessageSetting(s);
   return {
     id: s.id,
     kind: s.kind,
@@ -425,7 +427,7 @@ function baseResult(s: Scenario, plan: Plan, mode: ScenarioResult['mode'], sinks
     dataset: s.dataset,
     sinks,
     ...(kafkaClient ? { kafkaClient } : {}),
-    ...(amqpRecordsPerMessage ? { amqpRecordsPerMessage } : {}),
+    ...(recordsPerMessage ? { recordsPerMessage } : {}),
     mode,
     records: plan.records,
     jsonBytes: plan.jsonBytes,
@@ -535,12 +537,12 @@ function kafkaClientSetting(s: ThroughGateway): { client?: KafkaClient } {
 }
 
 /**
- * The AMQP sink's `recordsPerMessage`, set only by the NDJSON scenarios: the others keep the
- * shipped default (one record per message) and stay valid for a --gateway-dir build from before
- * the option existed.
+ * The sinks' `recordsPerMessage` (Kafka and AMQP alike), set only by the NDJSON scenarios: the
+ * others keep the shipped default (one record per message) and stay valid for a --gateway-dir
+ * build from before the option existed.
  */
-function amqpBatchSetting(s: ThroughGateway): { recordsPerMessage?: number } {
-  const n = amqpRecordsPerMessageOf(s);
+function ndjsonSetting(s: ThroughGateway): { recordsPerMessage?: number } {
+  const n = recordsPerMessageSetting(s);
   return n === undefined ? {} : { recordsPerMessage: n };
 }
 
@@ -565,10 +567,10 @@ function gatewayConfig(s: ThroughGateway, d: Dataset, r: Resources, endpoint: st
             routingKey: `${r.prefix}.{path}`,
             declareExchange: { name: BENCH_EXCHANGE, type: 'topic', durable: true },
             queue: { name: '' },
-            ...amqpBatchSetting(s),
+            ...ndjsonSetting(s),
           }
         : { enabled: false },
-      kafka: s.sinks.includes('kafka') ? { type: 'kafka', brokers: KAFKA_BROKERS, topic: `${r.prefix}-{path}`, ...kafkaClientSetting(s) } : { enabled: false },
+      kafka: s.sinks.includes('kafka') ? { type: 'kafka', brokers: KAFKA_BROKERS, topic: `${r.prefix}-{path}`, ...kafkaClientSetting(s), ...ndjsonSetting(s) } : { enabled: false },
     },
     routing: { routes: [{ name: 'everything', match: ['*'], destinations }], defaultRoute: null },
     shutdown: { lingerMs: 5000 },
@@ -609,7 +611,7 @@ async function runGateway(ctx: Ctx, s: ThroughGateway, g: GatewayRunOptions): Pr
   const mode = s.kind === 'outage' ? 'outage' : s.mode;
   const res = baseResult(s, plan, mode, s.sinks);
   if (g.rate > 0) res.targetRate = g.rate;
-  const r = await createResources(ctx, g.name, plan, s.sinks, (amqpRecordsPerMessageOf(s) ?? 1) > 1);
+  const r = await createResources(ctx, g.name, plan, s.sinks, (recordsPerMessageSetting(s) ?? 1) > 1);
   const dir = mkdtempSync(join(ctx.tmp, `${g.name}-`));
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const httpPort = await freePort();
@@ -659,7 +661,7 @@ async function runGateway(ctx: Ctx, s: ThroughGateway, g: GatewayRunOptions): Pr
       restartedAt = restartedAtMs;
     }
     if (mode !== 'fixed') {
-      // The acknowledged counters of the watcher's latest scrape (NDJSON queues only).
+      // The acknowledged counters of the watcher's latest scrape (NDJSON runs only).
       const acknowledged = (sink: SinkKind): number => metricSum(watcher.last() ?? [], 'zeek_gateway_sink_acknowledged_total', { sink: SINK_NAME[sink] });
       doneAt = await waitForBrokers(ctx, probesFor(ctx, r, s.sinks, plan.records, acknowledged), plan.records, g.name, [gw, gen]);
     }

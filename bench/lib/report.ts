@@ -1,5 +1,5 @@
 // bench/results/<date>-<host>.md: the results as tables, with what each number means.
-import type { Results, ScenarioResult, Verification } from './results.js';
+import { recordsPerMessageOf, type Results, type ScenarioResult, type Verification } from './results.js';
 
 const n = (x: number | undefined, digits = 0): string =>
   x === undefined || !Number.isFinite(x) ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -8,7 +8,7 @@ const pct = (x: number | undefined): string => (x === undefined ? '–' : `${n(x
 /** NDJSON: how many messages the verifier split into the records. */
 const inMessages = (v: Verification): string => (v.messages === undefined ? '' : ` in ${n(v.messages)} messages`);
 
-/** NDJSON: the records per message the verifier found, on average (the gateway only joins consecutive records of one path). */
+/** NDJSON: the records per message the verifier found, on average (the gateway groups the records of one path and sender within each of its batches). */
 function recordsPerMessage(s: ScenarioResult): string {
   const v = s.verification.find((x) => x.messages !== undefined);
   return v?.messages ? `; ${n(v.received / v.messages, 1)} records per message on average` : '';
@@ -33,11 +33,34 @@ function memory(s: ScenarioResult): string {
   return `RSS ${n(m.rssMB, 1)} MB = V8 heap ${n(m.heapTotalMB, 1)} MB (${n(m.heapUsedMB, 1)} used) + external (Buffers) ${n(m.externalMB, 1)} MB + the rest (native: libzmq queues, code, allocator) ${n(other, 1)} MB; sinks held ${n(m.bufferedRecords)} records / ${n(m.bufferedMB, 1)} MB`;
 }
 
-/** The AMQP sink's NDJSON setting of a scenario, as the report names it. */
-const ndjsonLabel = (s: ScenarioResult): string | undefined =>
-  s.amqpRecordsPerMessage === undefined ? undefined : `NDJSON, ${n(s.amqpRecordsPerMessage)} records per message`;
+/** The sinks' NDJSON setting of a scenario, as the report names it. */
+function ndjsonLabel(s: ScenarioResult): string | undefined {
+  const k = recordsPerMessageOf(s);
+  return k === undefined ? undefined : `NDJSON, ${n(k)} records per message`;
+}
 
-/** A scenario id with the Kafka client and the AMQP message format it measured, for the tables that show ids only. */
+/** What ends an NDJSON run, per broker: the count that stops growing once every record is acknowledged. */
+const MESSAGE_COUNT = { kafka: 'Kafka: the sum of the topics\' high-water marks', amqp: 'RabbitMQ: the queue\'s message count' } as const;
+
+/** The paragraph under the maximum-rate table that says what the NDJSON runs measured. */
+function ndjsonNote(r: Results, ndjson: ScenarioResult[]): string {
+  const held = ndjson.filter((s) => r.targets.some((t) => t.scenario === s.id));
+  const free = ndjson.filter((s) => !held.includes(s));
+  // Name the runs only when some have a target and some have none.
+  const which = (ss: ScenarioResult[], text: string): string =>
+    held.length > 0 && free.length > 0 ? ` ${ss.map((s) => `\`${s.id}\``).join(', ')}: ${text}` : ` ${text[0]?.toUpperCase() ?? ''}${text.slice(1)}`;
+  const targets = [...new Set(r.targets.filter((t) => held.some((s) => s.id === t.scenario)).map((t) => t.target))];
+  const sinks = (['kafka', 'amqp'] as const).filter((k) => ndjson.some((s) => s.sinks.includes(k)));
+  return [
+    `${ndjson.map((s) => `\`${s.id}\` (${ndjsonLabel(s) ?? ''}${recordsPerMessage(s)})`).join(', ')}: the ${sinks.map((k) => (k === 'kafka' ? 'Kafka' : 'AMQP')).join(' and ')} ${sinks.length > 1 ? "sinks'" : "sink's"} opt-in NDJSON mode (\`recordsPerMessage\`: up to that many records of one path and sender in one broker message, one per line).`,
+    held.length > 0 ? which(held, `held to the target of the same runs with one record per message (${targets.join(', ')}), in rows of their own that name the mode (see Targets).`) : '',
+    free.length > 0 ? which(free, 'an alternative measured for a decision — no target.') : '',
+    ' The broker ceilings publish one record per message, so a ratio above 100% is what batching buys.',
+    ` The run ended when the broker's message count (${sinks.map((k) => MESSAGE_COUNT[k]).join('; ')}) first showed its final value, once the gateway counted every record acknowledged by the broker; the verifier split every message into its records and matched each one byte for byte.`,
+  ].join('');
+}
+
+/** A scenario id with the Kafka client and the message format it measured, for the tables that show ids only. */
 function idOf(s: ScenarioResult): string {
   const labels = [s.kafkaClient, ndjsonLabel(s)].filter((l) => l !== undefined);
   return labels.length > 0 ? `${s.id} (${labels.join('; ')})` : s.id;
@@ -115,11 +138,9 @@ export function renderMarkdown(r: Results, notes?: string): string {
       ),
     );
     out.push('');
-    const ndjson = max.filter((s) => s.amqpRecordsPerMessage !== undefined);
+    const ndjson = max.filter((s) => recordsPerMessageOf(s) !== undefined);
     if (ndjson.length > 0) {
-      out.push(
-        `${ndjson.map((s) => `\`${s.id}\` (${ndjsonLabel(s) ?? ''}${recordsPerMessage(s)})`).join(', ')}: the AMQP sink's opt-in NDJSON mode (\`recordsPerMessage\`), an alternative measured for a decision — no target. Its ceiling, \`ceiling-amqp\`, publishes one record per message, so a ratio above 100% is what batching buys. The run ended when the queue first held its final message count, once the gateway counted every record acknowledged by the broker; the verifier split every message into its records and matched each one byte for byte.`,
-      );
+      out.push(ndjsonNote(r, ndjson));
       out.push('');
     }
   }
@@ -128,7 +149,7 @@ export function renderMarkdown(r: Results, notes?: string): string {
     out.push(`## Gateway at a fixed rate: latency`);
     out.push('');
     out.push(
-      `Latency = generator send (CLOCK_MONOTONIC just before the ZeroMQ send) → arrival at the benchmark's consumer (the Kafka fetch or AMQP delivery handed to it). It is end to end: ZeroMQ, the gateway, the broker's acknowledgement **and** the broker-to-consumer hop, so it is an upper bound of ingress→ack. Records sent in the first ${n(Number(opts.warmupSeconds), 1)} s are left out (warm-up); "max incl. warm-up" includes them. For cluster batches every record of a batch carries the batch's send time${fixed.some((s) => s.amqpRecordsPerMessage !== undefined) ? '; for NDJSON messages every record of a message carries the message\'s arrival time' : ''}. The last column is the gateway's own \`zeek_gateway_delivery_latency_seconds\` histogram (ingress receipt → broker ack, whole run, interpolated within its buckets: coarse).`,
+      `Latency = generator send (CLOCK_MONOTONIC just before the ZeroMQ send) → arrival at the benchmark's consumer (the Kafka fetch or AMQP delivery handed to it). It is end to end: ZeroMQ, the gateway, the broker's acknowledgement **and** the broker-to-consumer hop, so it is an upper bound of ingress→ack. Records sent in the first ${n(Number(opts.warmupSeconds), 1)} s are left out (warm-up); "max incl. warm-up" includes them. For cluster batches every record of a batch carries the batch's send time${fixed.some((s) => recordsPerMessageOf(s) !== undefined) ? '; for NDJSON messages every record of a message carries the message\'s arrival time' : ''}. The last column is the gateway's own \`zeek_gateway_delivery_latency_seconds\` histogram (ingress receipt → broker ack, whole run, interpolated within its buckets: coarse).`,
     );
     out.push('');
     out.push(
@@ -358,7 +379,7 @@ export function renderMarkdown(r: Results, notes?: string): string {
 
   out.push('## What the numbers mean');
   out.push('');
-  out.push('- **records/s** at maximum rate: the generator pushes N records as fast as the receiver takes them; the run ends when the broker holds all N (Kafka: the topics\' high-water marks; RabbitMQ: the queue\'s message count, polled every 50 ms; NDJSON, where messages are not records: the moment the queue first showed its final message count, final once the gateway\'s \`zeek_gateway_sink_acknowledged_total\` reached N). records/s = N / (that moment − first send). For fan-out, when both brokers hold all N.');
+  out.push('- **records/s** at maximum rate: the generator pushes N records as fast as the receiver takes them; the run ends when the broker holds all N (Kafka: the topics\' high-water marks; RabbitMQ: the queue\'s message count, polled every 50 ms; NDJSON, where messages are not records: the moment the queue\'s message count or the topics\' high-water marks first showed their final value, final once the gateway\'s \`zeek_gateway_sink_acknowledged_total\` reached N). records/s = N / (that moment − first send). For fan-out, when both brokers hold all N.');
   out.push('- **MB/s**: JSON bytes of the records as Zeek writes them (envelope, headers and framing not counted) per second.');
   out.push('- **gateway / ceiling**: records/s divided by the lowest of the scenario\'s ceilings (ingress ceiling and the broker ceiling(s)), all measured in this run with the same records.');
   out.push('- **CPU s / M records**: the gateway process\'s CPU seconds (user + system, all threads: `zeek_gateway_process_cpu_seconds_total` from /metrics before and after) per million records. **gateway cores**: those CPU seconds per wall second.');

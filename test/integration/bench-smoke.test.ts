@@ -76,13 +76,18 @@ test('npm run bench -- --smoke: every scenario kind runs, every record is verifi
   assert.ok((both.profile?.topFunctions.length ?? 0) > 0, 'profile analysed');
   assert.ok((both.profile?.byLibrary.length ?? 0) > 0, 'profile by library');
 
-  // NDJSON: fewer AMQP messages than records, each split into its records and verified; no target.
-  const ndjson = get('ncsa-amqp-ndjson');
-  assert.equal(ndjson.amqpRecordsPerMessage, 100);
-  assert.deepEqual(ndjson.verification.map((v) => v.sink), ['amqp']);
-  assert.ok((ndjson.verification[0]?.messages ?? ndjson.records) < ndjson.records, 'records travelled several to a message');
-  assert.equal(ndjson.gatewayCounters?.['acknowledged.amqp'], ndjson.records);
-  assert.ok(!r.targets.some((t) => t.scenario === 'ncsa-amqp-ndjson'), 'no target for NDJSON');
+  // NDJSON, each broker: fewer messages than records, each split into its records and verified.
+  for (const [id, sink] of [['ncsa-amqp-ndjson', 'amqp'], ['cluster-rdkafka-ndjson', 'kafka']] as const) {
+    const ndjson = get(id);
+    assert.equal(ndjson.recordsPerMessage, 100, `${id}: recordsPerMessage`);
+    assert.deepEqual(ndjson.verification.map((v) => v.sink), [sink]);
+    assert.ok((ndjson.verification[0]?.messages ?? ndjson.records) < ndjson.records, `${id}: records travelled several to a message`);
+    assert.equal(ndjson.gatewayCounters?.[`acknowledged.${sink}`], ndjson.records, `${id}: every record acknowledged`);
+  }
+  assert.equal(get('cluster-rdkafka-ndjson').kafkaClient, 'librdkafka');
+  // The AMQP one is an alternative without a target; the Kafka one has the cluster target, labelled NDJSON.
+  assert.ok(!r.targets.some((t) => t.scenario === 'ncsa-amqp-ndjson'), 'no target for AMQP NDJSON');
+  assert.match(r.targets.find((t) => t.scenario === 'cluster-rdkafka-ndjson')?.name ?? '', /NDJSON.*≥ 200,000 records\/s/);
 
   // Fixed rate: latency from send and arrival times of every record.
   const lat = get('cluster-kafka-latency');
