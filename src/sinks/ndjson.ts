@@ -32,14 +32,36 @@ function groupKey(m: OutboundMessage): string {
   return `${a.target}\u0000${a.routingKey ?? ''}\u0000${key}\u0000${m.record.path}\u0000${m.record.sender ?? ''}`;
 }
 
+/** Whether two records belong in the same message: groupKey(a) === groupKey(b), without building either. */
+function sameGroup(a: OutboundMessage, b: OutboundMessage): boolean {
+  const x = a.address;
+  const y = b.address;
+  return (
+    a.record.path === b.record.path &&
+    a.record.sender === b.record.sender &&
+    x.target === y.target &&
+    x.routingKey === y.routingKey &&
+    (x.key === y.key || (!x.key && !y.key) || (!!x.key && !!y.key && x.key.equals(y.key)))
+  );
+}
+
+interface Group {
+  indices: number[];
+  bytes: number;
+}
+
 /**
  * The NDJSON messages of a batch (as lists of batch indices): records grouped by address, path
  * and sender, each group in batch order, at most `max` records and NDJSON_MAX_BYTES per message;
  * records with extra headers (dead letters) go alone.
  */
 export function ndjsonGroups(batch: readonly OutboundMessage[], indices: readonly number[], max: number): number[][] {
-  const open = new Map<string, { indices: number[]; bytes: number }>();
+  const open = new Map<string, Group>();
   const messages: number[][] = [];
+  // Runs of records of one path and sender are the rule (a cluster batch is one path of one
+  // node): they skip building the key.
+  let last: OutboundMessage | undefined;
+  let lastGroup: Group | undefined;
   for (const i of indices) {
     const m = batch[i] as OutboundMessage;
     const size = m.payload.length + 1;
@@ -47,15 +69,18 @@ export function ndjsonGroups(batch: readonly OutboundMessage[], indices: readonl
       messages.push([i]);
       continue;
     }
-    const key = groupKey(m);
-    let group = open.get(key);
+    let group = last !== undefined && sameGroup(last, m) ? lastGroup : undefined;
+    let key: string | undefined;
+    if (group === undefined) group = open.get((key = groupKey(m)));
     if (group === undefined || group.indices.length >= max || group.bytes + size > NDJSON_MAX_BYTES) {
       group = { indices: [], bytes: 0 };
-      open.set(key, group);
+      open.set(key ?? groupKey(m), group);
       messages.push(group.indices);
     }
     group.indices.push(i);
     group.bytes += size;
+    last = m;
+    lastGroup = group;
   }
   return messages;
 }

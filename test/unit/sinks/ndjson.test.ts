@@ -53,12 +53,13 @@ describe('NDJSON wrapper', () => {
       msg('c0', 't', 'dns'), // another path
       msg('d0', 't', 'conn', { sender: 'w2' }), // another sender
       msg('e0', 't', 'conn', { key: 'K' }), // another key
+      msg('e1', 't', 'conn', { key: 'K' }), // the same key, another Buffer
       msg('a2'),
       msg('dead', 't', 'conn', { headers: { 'zeek-dead-letter-reason': 'x' } }),
       msg('a3'),
     ];
     const groups = ndjsonGroups(batch, batch.map((_, i) => i), 3);
-    assert.deepEqual(groups, [[0, 1, 6], [2], [3], [4], [5], [7], [8]]);
+    assert.deepEqual(groups, [[0, 1, 7], [2], [3], [4], [5, 6], [8], [9]]);
   });
 
   it(`closes a message before it would pass ${NDJSON_MAX_BYTES} bytes`, () => {
