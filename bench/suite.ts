@@ -537,13 +537,14 @@ function kafkaClientSetting(s: ThroughGateway): { client?: KafkaClient } {
 }
 
 /**
- * The sinks' `recordsPerMessage` (Kafka and AMQP alike), set only by the NDJSON scenarios: the
- * others keep the shipped default (one record per message) and stay valid for a --gateway-dir
- * build from before the option existed.
+ * The sinks' `recordsPerMessage` (Kafka and AMQP alike) and `buffer.maxInFlight`, set only by the
+ * NDJSON scenarios: the others keep the shipped defaults and stay valid for a --gateway-dir build
+ * from before the option existed.
  */
-function ndjsonSetting(s: ThroughGateway): { recordsPerMessage?: number } {
+function sinkSettings(s: ThroughGateway): { recordsPerMessage?: number; buffer?: { maxInFlight: number } } {
   const n = recordsPerMessageSetting(s);
-  return n === undefined ? {} : { recordsPerMessage: n };
+  const inFlight = 'maxInFlight' in s ? s.maxInFlight : undefined;
+  return { ...(n === undefined ? {} : { recordsPerMessage: n }), ...(inFlight === undefined ? {} : { buffer: { maxInFlight: inFlight } }) };
 }
 
 function gatewayConfig(s: ThroughGateway, d: Dataset, r: Resources, endpoint: string, httpPort: number): Record<string, unknown> {
@@ -567,10 +568,10 @@ function gatewayConfig(s: ThroughGateway, d: Dataset, r: Resources, endpoint: st
             routingKey: `${r.prefix}.{path}`,
             declareExchange: { name: BENCH_EXCHANGE, type: 'topic', durable: true },
             queue: { name: '' },
-            ...ndjsonSetting(s),
+            ...sinkSettings(s),
           }
         : { enabled: false },
-      kafka: s.sinks.includes('kafka') ? { type: 'kafka', brokers: KAFKA_BROKERS, topic: `${r.prefix}-{path}`, ...kafkaClientSetting(s), ...ndjsonSetting(s) } : { enabled: false },
+      kafka: s.sinks.includes('kafka') ? { type: 'kafka', brokers: KAFKA_BROKERS, topic: `${r.prefix}-{path}`, ...kafkaClientSetting(s), ...sinkSettings(s) } : { enabled: false },
     },
     routing: { routes: [{ name: 'everything', match: ['*'], destinations }], defaultRoute: null },
     shutdown: { lingerMs: 5000 },
