@@ -297,7 +297,12 @@ export async function createKafkaTopics(topics: string[], numPartitions = 1, con
  */
 export async function collectKafka(
   topic: string,
-  opts: CollectOptions & { fromBeginning?: boolean; config?: Partial<KafkaConfig> } = {},
+  opts: CollectOptions & {
+    fromBeginning?: boolean;
+    config?: Partial<KafkaConfig>;
+    /** How many of `count` a message makes (NDJSON messages: their lines); default 1. */
+    weight?: (r: KafkaRecord) => number;
+  } = {},
 ): Promise<KafkaRecord[]> {
   const want = opts.count ?? Infinity;
   const timeoutMs = collectTimeout(opts);
@@ -307,6 +312,7 @@ export async function collectKafka(
   // A short fetch long-poll: disconnect waits for the poll in flight.
   const consumer = kafkaClient(opts.config).consumer({ groupId: uniqueName('group'), maxWaitTimeInMs: 250 });
   const got: KafkaRecord[] = [];
+  let counted = 0;
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: opts.fromBeginning ?? true });
@@ -314,13 +320,13 @@ export async function collectKafka(
       // The timer includes joining the group (about a second on the local broker).
       const timer = setTimeout(() => {
         if (opts.count === undefined) resolve();
-        else reject(new Error(`expected ${want} record(s) on topic ${topic} within ${timeoutMs} ms, got ${got.length}`));
+        else reject(new Error(`expected ${want} record(s) on topic ${topic} within ${timeoutMs} ms, got ${counted}`));
       }, timeoutMs);
       consumer
         .run({
           eachMessage: async ({ topic: t, partition, message }) => {
-            if (got.length >= want) return;
-            got.push({
+            if (counted >= want) return;
+            const r: KafkaRecord = {
               topic: t,
               partition,
               offset: message.offset,
@@ -328,8 +334,10 @@ export async function collectKafka(
               value: message.value,
               headers: message.headers ?? {},
               timestamp: message.timestamp,
-            });
-            if (got.length === want) {
+            };
+            got.push(r);
+            counted += opts.weight ? opts.weight(r) : 1;
+            if (counted >= want) {
               clearTimeout(timer);
               resolve();
             }

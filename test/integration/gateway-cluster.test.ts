@@ -77,17 +77,24 @@ test('cluster batches from a real Zeek worker reach Kafka as the same JSON lines
   }
 });
 
-test('with the librdkafka client, every cluster capture reaches Kafka byte-identical to the worker logs, in order', async () => {
-  const id = uniqueName('rdk');
+/**
+ * Every cluster capture through one PUSH socket, in turn, into a Kafka sink with these options:
+ * each topic must hold the worker's own JSON lines of all captures, byte-identical and in order.
+ * `lines` reads a consumed message's records (one, or NDJSON's several).
+ */
+async function allCapturesThroughKafka(
+  id: string,
+  sink: Record<string, unknown>,
+  lines: (value: string) => string[],
+): Promise<{ records: number; messages: number }> {
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const gw = await startGateway({
     ingress: { sub: { enabled: false }, pull: { enabled: true, endpoints: [endpoint] } },
-    sinks: { kafka: { type: 'kafka', client: 'librdkafka', brokers: KAFKA_BROKERS, topic: `${id}-{path}`, envelope: 'raw' } },
+    sinks: { kafka: { type: 'kafka', brokers: KAFKA_BROKERS, topic: `${id}-{path}`, envelope: 'raw', ...sink } },
     // The manager adds reporter records of its own; the worker's logs are the ground truth here.
     routing: { exclude: ['reporter'], routes: [{ match: ['*'], destinations: [{ sink: 'kafka' }] }] },
   });
   try {
-    // All captures through one PUSH socket, in turn: each topic holds the captures' lines in that order.
     const want = new Map<string, string[]>();
     const messages: Buffer[][] = [];
     for (const pcap of PCAPS) {
@@ -100,11 +107,13 @@ test('with the librdkafka client, every cluster capture reaches Kafka byte-ident
     }
     const sock = await push(endpoint, messages);
     let records = 0;
-    for (const [path, lines] of want) {
-      const got = await collectKafka(`${id}-${path}`, { count: lines.length, timeoutMs: 30_000 });
-      assert.deepEqual(got.map((r) => r.value!.toString()), lines, `${path}: byte-identical and in order`);
+    let consumed = 0;
+    for (const [path, expected] of want) {
+      const got = await collectKafka(`${id}-${path}`, { count: expected.length, timeoutMs: 30_000, weight: (r) => lines(r.value!.toString()).length });
+      assert.deepEqual(got.flatMap((r) => lines(r.value!.toString())), expected, `${path}: byte-identical and in order`);
       assert.ok(got.every((r) => r.headers['zeek-path']?.toString() === path && r.headers['zeek-sender']?.toString().startsWith('zeromq_worker-1_')));
-      records += lines.length;
+      records += expected.length;
+      consumed += got.length;
     }
     sock.close();
     assert.ok(records > 100, `${records} records compared`);
@@ -112,9 +121,24 @@ test('with the librdkafka client, every cluster capture reaches Kafka byte-ident
     const received = await metricValue(gw.metrics, 'zeek_gateway_records_received_total', { ingress: 'pull' });
     const reporter = await metricValue(gw.metrics, 'zeek_gateway_records_received_total', { ingress: 'pull', path: 'reporter' });
     await eventually(async () => (await metricValue(gw.metrics, 'zeek_gateway_sink_acknowledged_total', { sink: 'kafka' })) === received - reporter);
+    return { records, messages: consumed };
   } finally {
     await gw.stop();
   }
+}
+
+test('with the librdkafka client, every cluster capture reaches Kafka byte-identical to the worker logs, in order', async () => {
+  const { records, messages } = await allCapturesThroughKafka(uniqueName('rdk'), { client: 'librdkafka' }, (value) => [value]);
+  assert.equal(messages, records);
+});
+
+test('in the throughput configuration (librdkafka, NDJSON, 8 batches in flight), every cluster capture reaches Kafka byte-identical, in order', async () => {
+  const sink = { client: 'librdkafka', recordsPerMessage: 100, buffer: { maxInFlight: 8 } };
+  const { records, messages } = await allCapturesThroughKafka(uniqueName('rdk-ndjson'), sink, (value) => {
+    assert.ok(value.endsWith('\n'), 'an NDJSON message ends with a newline');
+    return value.slice(0, -1).split('\n');
+  });
+  assert.ok(messages < records / 2, `${records} records in ${messages} messages`);
 });
 
 /** A gateway whose sinks write to a file, for tests about the ingress only. */
