@@ -112,7 +112,7 @@ export const amqpSchema = {
     format: Boolean,
     default: false,
   },
-  contentType: { doc: 'content_type property of published messages.', format: String, default: 'application/json' },
+  contentType: { doc: 'content_type property of published messages (NDJSON messages, recordsPerMessage above 1: application/x-ndjson).', format: String, default: 'application/json' },
   recordsPerMessage: recordsPerMessageSchema('exchange, routing key'),
   declareExchange: {
     name: {

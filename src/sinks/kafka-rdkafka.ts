@@ -65,7 +65,6 @@ const PERMANENT = new Map<number, string>([
   [ERR.TOPIC_AUTHORIZATION_FAILED, 'topic_authorization_failed'],
 ]);
 
-
 /** The librdkafka error code of an error from node-rdkafka, also when it lost the code on the way. */
 function errorCode(err: RdError): number {
   if (typeof err.code === 'number' && err.code !== -1) return err.code;
