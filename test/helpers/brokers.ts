@@ -280,12 +280,21 @@ export async function produceKafka(topic: string, messages: Message[], config: P
   }
 }
 
-/** Creates missing topics and waits for their leaders; existing ones are left as they are. */
-export async function createKafkaTopics(topics: string[], numPartitions = 1, config: Partial<KafkaConfig> = {}): Promise<void> {
+/**
+ * Creates missing topics and waits for their leaders; existing ones are left as they are.
+ * `topicConfig`: topic settings (e.g. max.message.bytes).
+ */
+export async function createKafkaTopics(
+  topics: string[],
+  numPartitions = 1,
+  config: Partial<KafkaConfig> = {},
+  topicConfig: Record<string, string> = {},
+): Promise<void> {
   const admin = kafkaClient(config).admin();
+  const configEntries = Object.entries(topicConfig).map(([name, value]) => ({ name, value }));
   await admin.connect();
   try {
-    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions })), waitForLeaders: true });
+    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions, configEntries })), waitForLeaders: true });
   } finally {
     await admin.disconnect();
   }

@@ -20,7 +20,6 @@ import {
   KAFKA_SSL_BROKERS,
   collectKafka,
   createKafkaTopics,
-  kafkaClient,
   kafkaKill,
   kafkaStart,
   requireKafka,
@@ -55,18 +54,7 @@ function options(client: KafkaClient, over: Partial<KafkaOptions> = {}): KafkaOp
 const open: Transport[] = [];
 
 /** A topic whose messages may be at most 4 kB. */
-async function createSmallTopic(topic: string): Promise<void> {
-  const admin = kafkaClient().admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '4096' }] }],
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
+const createSmallTopic = (topic: string): Promise<void> => createKafkaTopics([topic], 1, {}, { 'max.message.bytes': '4096' });
 
 /** Zeek-like records, with a key on every other one. */
 function zeekBatch(topic: string, n: number): OutboundMessage[] {
