@@ -45,37 +45,40 @@ function sameGroup(a: OutboundMessage, b: OutboundMessage): boolean {
   );
 }
 
-interface Group {
+/** One NDJSON message: its records (batch indices) and its body size, newlines included. */
+export interface Group {
   indices: number[];
   bytes: number;
 }
 
+const alone = (batch: readonly OutboundMessage[], i: number): Group => ({ indices: [i], bytes: (batch[i] as OutboundMessage).payload.length + 1 });
+
 /**
- * The NDJSON messages of a batch (as lists of batch indices): records grouped by address, path
+ * The NDJSON messages of a batch: records grouped by address, path
  * and sender, each group in batch order, at most `max` records and NDJSON_MAX_BYTES per message;
  * records with extra headers (dead letters) go alone.
  */
-export function ndjsonGroups(batch: readonly OutboundMessage[], indices: readonly number[], max: number): number[][] {
+export function ndjsonGroups(batch: readonly OutboundMessage[], indices: readonly number[], max: number): Group[] {
   const open = new Map<string, Group>();
-  const messages: number[][] = [];
+  const messages: Group[] = [];
   // Runs of records of one path and sender are the rule (a cluster batch is one path of one
   // node): they skip building the key.
   let last: OutboundMessage | undefined;
   let lastGroup: Group | undefined;
   for (const i of indices) {
     const m = batch[i] as OutboundMessage;
-    const size = m.payload.length + 1;
     if (m.headers) {
-      messages.push([i]);
+      messages.push(alone(batch, i));
       continue;
     }
+    const size = m.payload.length + 1;
     let group = last !== undefined && sameGroup(last, m) ? lastGroup : undefined;
     let key: string | undefined;
     if (group === undefined) group = open.get((key = groupKey(m)));
     if (group === undefined || group.indices.length >= max || group.bytes + size > NDJSON_MAX_BYTES) {
       group = { indices: [], bytes: 0 };
       open.set(key ?? groupKey(m), group);
-      messages.push(group.indices);
+      messages.push(group);
     }
     group.indices.push(i);
     group.bytes += size;
@@ -86,10 +89,8 @@ export function ndjsonGroups(batch: readonly OutboundMessage[], indices: readonl
 }
 
 /** One message carrying the given records as NDJSON, addressed and headed like its first record. */
-function ndjsonMessage(batch: readonly OutboundMessage[], indices: readonly number[]): OutboundMessage {
-  let size = 0;
-  for (const i of indices) size += (batch[i] as OutboundMessage).payload.length + 1;
-  const body = Buffer.allocUnsafe(size);
+function ndjsonMessage(batch: readonly OutboundMessage[], { indices, bytes }: Group): OutboundMessage {
+  const body = Buffer.allocUnsafe(bytes);
   let at = 0;
   for (const i of indices) {
     at += (batch[i] as OutboundMessage).payload.copy(body, at);
@@ -143,7 +144,7 @@ export class NdjsonTransport implements Transport {
     }
     const oversized = await this.sendGroups(batch, ndjsonGroups(batch, sendable, this.recordsPerMessage), rejected);
     // Messages of one record: whatever the broker refuses of them stays refused.
-    if (oversized.length > 0) await this.sendGroups(batch, oversized.map((i) => [i]), rejected);
+    if (oversized.length > 0) await this.sendGroups(batch, oversized.map((i) => alone(batch, i)), rejected);
     return rejected.length > 0 ? { rejected } : {};
   }
 
@@ -151,12 +152,12 @@ export class NdjsonTransport implements Transport {
    * Sends the groups, adds the records of refused messages to `rejected`, and returns the
    * records of messages of several records refused for their size (to be sent alone).
    */
-  private async sendGroups(batch: readonly OutboundMessage[], groups: number[][], rejected: Rejection[]): Promise<number[]> {
+  private async sendGroups(batch: readonly OutboundMessage[], groups: Group[], rejected: Rejection[]): Promise<number[]> {
     if (groups.length === 0) return [];
     const messages = groups.map((g) => ndjsonMessage(batch, g));
     const result = await this.inner.send(messages);
     if (!result.rejected) return [];
-    const groupOf = new Map<OutboundMessage, number[]>(messages.map((m, k) => [m, groups[k] as number[]]));
+    const groupOf = new Map<OutboundMessage, number[]>(messages.map((m, k) => [m, (groups[k] as Group).indices]));
     const oversized: number[] = [];
     for (const r of result.rejected) {
       const group = groupOf.get(r.message) ?? [];

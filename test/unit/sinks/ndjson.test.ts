@@ -59,13 +59,14 @@ describe('NDJSON wrapper', () => {
       msg('a3'),
     ];
     const groups = ndjsonGroups(batch, batch.map((_, i) => i), 3);
-    assert.deepEqual(groups, [[0, 1, 7], [2], [3], [4], [5, 6], [8], [9]]);
+    assert.deepEqual(groups.map((g) => g.indices), [[0, 1, 7], [2], [3], [4], [5, 6], [8], [9]]);
+    assert.deepEqual(groups.map((g) => g.bytes), [9, 3, 3, 3, 6, 5, 3], 'body sizes, a newline per record');
   });
 
   it(`closes a message before it would pass ${NDJSON_MAX_BYTES} bytes`, () => {
     const big = 'x'.repeat(NDJSON_MAX_BYTES / 2 - 1); // with its newline, exactly half
     const batch = [msg(big), msg(big), msg(big), msg('small')];
-    assert.deepEqual(ndjsonGroups(batch, [0, 1, 2, 3], 100), [[0, 1], [2, 3]]);
+    assert.deepEqual(ndjsonGroups(batch, [0, 1, 2, 3], 100).map((g) => g.indices), [[0, 1], [2, 3]]);
   });
 
   it('sends NDJSON bodies with a zeek-records header; a dead letter keeps its headers', async () => {
