@@ -153,7 +153,7 @@ export class SpoolStore implements MessageStore {
   static async open(options: SpoolOptions, deps: SpoolStoreDeps): Promise<SpoolStore> {
     if (options.dir === '') throw new Error('spool dir is required');
     if (options.segmentBytes < MIN_SEGMENT_BYTES) throw new Error(`spool segmentBytes must be at least ${MIN_SEGMENT_BYTES}`);
-    const recovered = recover(options.dir, deps.logger);
+    const recovered = await recover(options.dir, deps.logger);
     for (const d of recovered.damage) deps.onCorrupt?.(d);
     return new SpoolStore(options, deps, recovered);
   }
