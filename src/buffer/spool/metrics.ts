@@ -4,11 +4,14 @@ import { spoolOptionsFor, type SpoolConfig } from './options.js';
 import { SpoolStore } from './store.js';
 
 /**
- * Opens a sink's spool with its metrics: disk bytes, and records lost to damage (at open
- * and while running).
+ * Opens a sink's spool with its metrics: disk bytes, records lost to damage (at open and
+ * while running), and failed writes by error code (ENOSPC: the disk is full).
  */
 export async function openSinkSpool(sink: string, config: SpoolConfig, metrics: Metrics, logger: Logger): Promise<SpoolStore> {
-  const store = await SpoolStore.open(spoolOptionsFor(config, sink), { logger: logger.child({ sink }) });
+  const store = await SpoolStore.open(spoolOptionsFor(config, sink), {
+    logger: logger.child({ sink }),
+    onWriteError: (code) => metrics.spoolWriteErrors.labels(sink, code).inc(),
+  });
   // The store counts records lost to damage; the counter follows it.
   const lost = metrics.spoolLost.labels(sink);
   let reported = 0;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { SpoolStore, spoolOptionsFor, spoolProblems, type SpoolOptions } from '../../../../src/buffer/spool/store.js';
 import { silentLogger } from '../../../../src/ops/log.js';
 import type { Batch } from '../../../../src/buffer/store.js';
-import { message, payloads, sleep } from '../../../helpers/records.js';
+import { message, payloads, sleep, until } from '../../../helpers/records.js';
 
 function tmpDir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(join(os.tmpdir(), 'spool-store-'));
@@ -197,7 +197,8 @@ test('checkpoint: saved at every settle with fsync always, on the interval other
   for (let i = 0; i < 5; i++) interval.push(rec(i));
   interval.settle(interval.take(3, Infinity) as Batch);
   assert.equal(fs.existsSync(join(d2, 'checkpoint')), false);
-  await sleep(80);
+  // The first tick (20 ms) saves it; a busy machine may delay the timer.
+  await until(() => fs.existsSync(join(d2, 'checkpoint')), 2000, 'the interval checkpoint');
   assert.equal(cursorOf(d2), 3);
   await interval.close();
 });
