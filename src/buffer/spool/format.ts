@@ -20,6 +20,9 @@ import type { OutboundMessage } from '../../record.js';
  *     [varint + utf8 sender] [varint + utf8 routingKey] [varint + bytes key]
  *     [varint count, then varint + utf8 name and value per header]
  *     [varint offset + varint length of the record JSON inside the payload | varint + bytes record JSON]
+ *   A skip frame (flags FLAG_SKIP) has only a varint count after the flags: the `count`
+ *   ids from its id on were let go without being written (delivered or dropped while
+ *   the disk refused writes). Not records, and not lost: the ids stay contiguous.
  *
  * Checkpoint: `ZSCK`, u32 LE version, u32 LE cursor low, u32 LE cursor high, u32 LE
  * CRC32 of the first 16 bytes. The cursor is the oldest record id not yet settled.
@@ -43,6 +46,7 @@ const FLAG_KEY_NULL = 8;
 const FLAG_HEADERS = 16;
 const FLAG_JSON_SLICE = 32;
 const FLAG_JSON_OWN = 64;
+const FLAG_SKIP = 128;
 
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
 
@@ -202,6 +206,22 @@ export class FrameEncoder {
     b.writeUInt32LE(frameCrc(b, 0, size), 8);
     return b.subarray(0, total);
   }
+
+  /** A skip frame: the `count` ids from `id` on were let go unwritten. Valid until the next call. */
+  encodeSkip(id: number, count: number): Buffer {
+    const size = 8 + 8 + 1 + varintBytes(count);
+    const b = this.buf;
+    FRAME_MAGIC.copy(b, 0);
+    b.writeUInt32LE(size, 4);
+    const o = FRAME_HEADER_BYTES;
+    b.writeUInt32LE(id % 0x1_0000_0000, o);
+    b.writeUInt32LE(Math.floor(id / 0x1_0000_0000), o + 4);
+    b.writeDoubleLE(Date.now(), o + 8);
+    b[o + 16] = FLAG_SKIP;
+    putVarint(b, o + 17, count);
+    b.writeUInt32LE(frameCrc(b, 0, size), 8);
+    return b.subarray(0, FRAME_HEADER_BYTES + size);
+  }
 }
 
 function putVarint(b: Buffer, o: number, n: number): number {
@@ -264,6 +284,14 @@ class BodyReader {
 
 export function bodyId(body: Buffer): number {
   return body.readUInt32LE(0) + body.readUInt32LE(4) * 0x1_0000_0000;
+}
+
+/** How many ids a skip frame's body stands for; 0 for a record. */
+export function bodySkipped(body: Buffer): number {
+  if (((body[16] as number) & FLAG_SKIP) === 0) return 0;
+  const r = new BodyReader(body);
+  r.o = 17;
+  return r.varint();
 }
 
 /** Payload size of a body without decoding the rest (recovery counts bytes this way). */

@@ -6,6 +6,7 @@ import {
   SEGMENT_HEADER_BYTES,
   bodyId,
   bodyPayloadBytes,
+  bodySkipped,
   decodeCheckpoint,
   segmentNumber,
   validSegmentHeader,
@@ -135,21 +136,24 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
         }
         const id = bodyId(step.body);
         if (id <= prevId) continue; // not newer than what came before: stale, never delivered twice
+        let skipped: number;
         let payloadBytes: number;
         try {
-          payloadBytes = bodyPayloadBytes(step.body);
+          skipped = bodySkipped(step.body);
+          payloadBytes = skipped > 0 ? 0 : bodyPayloadBytes(step.body);
         } catch {
           d.regions++; // checksummed but not a record we can read: a foreign or future writer
           d.bytes += step.size;
           continue;
         }
         if (prevId >= 0 && id > prevId + 1) d.lostRecords += Math.max(0, id - Math.max(prevId + 1, cursor));
-        prevId = id;
+        const lastId = id + Math.max(1, skipped) - 1;
+        prevId = lastId;
         torn = []; // behind a readable record: lost ones show as a gap in the ids, counted above
         if (segment.firstId < 0) segment.firstId = id;
-        segment.lastId = id;
-        out.maxId = id;
-        if (id < cursor) continue;
+        segment.lastId = lastId;
+        out.maxId = lastId;
+        if (skipped > 0 || id < cursor) continue;
         out.records++;
         out.bytes += payloadBytes;
         out.first ??= { segment, offset: step.offset };

@@ -3,7 +3,7 @@ import type { Logger } from '../../ops/log.js';
 import { RateLimitedLog } from '../../ops/log.js';
 import { Deque } from '../../util/deque.js';
 import type { OutboundMessage } from '../../record.js';
-import { FrameEncoder, bodyId, bodyPayloadBytes, decodeBody } from './format.js';
+import { FrameEncoder, bodyId, bodyPayloadBytes, bodySkipped, decodeBody } from './format.js';
 import { MIN_SEGMENT_BYTES, type SpoolOptions } from './options.js';
 import { FrameReader } from './reader.js';
 import { recover, type Recovered, type SpoolDamage } from './recover.js';
@@ -160,6 +160,8 @@ export class SpoolStore implements MessageStore {
   /** A checkpoint being saved in the background (interval and never policies). */
   private saving: Promise<void> | undefined;
   private retryQueued = false;
+  /** Newest id written (or skipped) in this run; ids after it not yet written are held in `unwritten` or were let go. */
+  private lastWrittenId: number;
   private closed = false;
 
   /** Opens (and recovers) a spool directory. Never fails on damaged files: they are skipped and reported. */
@@ -185,6 +187,7 @@ export class SpoolStore implements MessageStore {
     this.heldBytes = this.gapBytes = rec.bytes;
     this.cursor = this.saved = this.readId = this.loadedUpTo = rec.cursor;
     this.nextId = this.runStartId = Math.max(rec.maxId + 1, rec.cursor);
+    this.lastWrittenId = this.runStartId - 1;
     this.writer = new SegmentWriter(
       options.dir,
       options.segmentBytes,
@@ -416,6 +419,11 @@ export class SpoolStore implements MessageStore {
       }
       if (step.kind === 'damage') continue; // counted at open
       const id = bodyId(step.body);
+      const skipped = bodySkipped(step.body);
+      if (skipped > 0) {
+        this.loadedUpTo = Math.max(this.loadedUpTo, id + skipped); // no records there
+        continue;
+      }
       if (id >= stopAt) return undefined; // in memory from here on
       if (id < this.loadedUpTo) continue;
       this.loadedUpTo = id + 1;
@@ -465,11 +473,19 @@ export class SpoolStore implements MessageStore {
   private write(e: Entry): boolean {
     const wallMs = performance.timeOrigin + e.message.record.receivedAt;
     try {
+      // Records let go unwritten since the last write: say so, or the next start counts them as lost.
+      if (e.id > this.lastWrittenId + 1) {
+        const skip = this.encoder.encodeSkip(this.lastWrittenId + 1, e.id - this.lastWrittenId - 1);
+        this.writer.append(skip, this.lastWrittenId + 1, e.id - 1);
+        this.diskBytes += skip.length;
+        this.lastWrittenId = e.id - 1;
+      }
       const frame = this.encoder.encode(e.id, wallMs, e.message);
       const at = this.writer.append(frame, e.id);
       e.segment = at.segment;
       e.offset = at.offset;
       this.diskBytes += frame.length;
+      this.lastWrittenId = e.id;
       return true;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'unknown';

@@ -244,6 +244,30 @@ test('a failed write holds the record in memory, reports full, and is retried in
   await again.close();
 });
 
+test('records delivered while the disk refused writes are never written, and the next start does not count them as lost', async (t) => {
+  const dir = tmpDir(t);
+  const s = await open(options(dir, { fsyncIntervalMs: 50 }));
+  s.push(rec(0));
+  const older = s.take(1, Infinity) as Batch; // in flight over the restart: the cursor stays at 0
+  const failing = mock.method(fs, 'writeSync', () => {
+    throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+  });
+  s.push(rec(1));
+  s.push(rec(2));
+  s.settle(s.take(2, Infinity) as Batch); // delivered from memory: nothing left to write
+  assert.equal(s.stats.unwritten, 0);
+  failing.mock.restore();
+  await sleep(1100); // no write is tried before the retry delay
+  s.push(rec(3));
+  assert.ok(older.messages.length === 1);
+  await s.close();
+  const again = await open(options(dir));
+  assert.deepEqual(drain(again), [...range(0, 1), ...range(3, 4)]);
+  assert.equal(again.stats.lostRecords, 0, 'records 1 and 2 were delivered, not lost');
+  assert.equal(again.stats.damagedRegions, 0);
+  await again.close();
+});
+
 test('settle and giveBack after close are harmless; the records come again at the next start', async (t) => {
   const dir = tmpDir(t);
   const s = await open(options(dir));
