@@ -179,16 +179,8 @@ export class FrameEncoder {
     }
 
     const total = FRAME_HEADER_BYTES + size;
-    if (this.buf.length < total) this.buf = Buffer.allocUnsafe(Math.max(total, this.buf.length * 2));
+    let o = this.begin(size, id, wallMs, flags);
     const b = this.buf;
-    FRAME_MAGIC.copy(b, 0);
-    b.writeUInt32LE(size, 4);
-    let o = FRAME_HEADER_BYTES;
-    b.writeUInt32LE(id % 0x1_0000_0000, o);
-    b.writeUInt32LE(Math.floor(id / 0x1_0000_0000), o + 4);
-    b.writeDoubleLE(wallMs, o + 8);
-    b[o + 16] = flags;
-    o += 17;
     o = putBytes(b, o, payload);
     o = putStr(b, o, record.path);
     o = putStr(b, o, record.ingress);
@@ -203,24 +195,35 @@ export class FrameEncoder {
     if (flags & FLAG_JSON_SLICE) o = putVarint(b, putVarint(b, o, jsonAt), record.json.length);
     if (flags & FLAG_JSON_OWN) o = putBytes(b, o, record.json);
     if (o !== total) throw new Error(`spool frame size mismatch: ${o} != ${total}`);
-    b.writeUInt32LE(frameCrc(b, 0, size), 8);
-    return b.subarray(0, total);
+    return this.seal(size);
   }
 
   /** A skip frame: the `count` ids from `id` on were let go unwritten. Valid until the next call. */
   encodeSkip(id: number, count: number): Buffer {
     const size = 8 + 8 + 1 + varintBytes(count);
+    putVarint(this.buf, this.begin(size, id, Date.now(), FLAG_SKIP), count);
+    return this.seal(size);
+  }
+
+  /** Writes the frame header and the body's fixed fields; returns where the rest of the body goes. */
+  private begin(size: number, id: number, wallMs: number, flags: number): number {
+    const total = FRAME_HEADER_BYTES + size;
+    if (this.buf.length < total) this.buf = Buffer.allocUnsafe(Math.max(total, this.buf.length * 2));
     const b = this.buf;
     FRAME_MAGIC.copy(b, 0);
     b.writeUInt32LE(size, 4);
     const o = FRAME_HEADER_BYTES;
     b.writeUInt32LE(id % 0x1_0000_0000, o);
     b.writeUInt32LE(Math.floor(id / 0x1_0000_0000), o + 4);
-    b.writeDoubleLE(Date.now(), o + 8);
-    b[o + 16] = FLAG_SKIP;
-    putVarint(b, o + 17, count);
-    b.writeUInt32LE(frameCrc(b, 0, size), 8);
-    return b.subarray(0, FRAME_HEADER_BYTES + size);
+    b.writeDoubleLE(wallMs, o + 8);
+    b[o + 16] = flags;
+    return o + 17;
+  }
+
+  /** Sets the checksum of the frame of `size` body bytes; returns the frame. */
+  private seal(size: number): Buffer {
+    this.buf.writeUInt32LE(frameCrc(this.buf, 0, size), 8);
+    return this.buf.subarray(0, FRAME_HEADER_BYTES + size);
   }
 }
 

@@ -95,6 +95,17 @@ async function spooledSink(dir: string, whenFull: WhenFull, transport: FakeTrans
   return { sink, metrics, store: store as SpoolStore };
 }
 
+/** A spooled sink on a fresh 2 MiB tmpfs, closed before the unmount; its broker acknowledges, or is down. */
+async function sinkOnTmpfs(t: Ctx, whenFull: WhenFull, broker: 'up' | 'down') {
+  const closing: Array<() => Promise<void>> = [];
+  const disk = tmpfs(t, '2m', closing);
+  const transport = new FakeTransport();
+  if (broker === 'down') transport.failNext = Number.MAX_SAFE_INTEGER;
+  const spooled = await spooledSink(disk, whenFull, transport);
+  closing.push(() => spooled.sink.close());
+  return { ...spooled, transport, disk };
+}
+
 /** An ingress as the router drives it: before each message, wait while the blocking sink is full. */
 function ingress(sink: BufferedSink, texts: string[], perMessage = 10) {
   const state = { offered: 0, done: false, maxHeld: 0 };
@@ -116,11 +127,7 @@ function ingress(sink: BufferedSink, texts: string[], perMessage = 10) {
 const texts = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => `{"n":${a + i},"pad":"${'z'.repeat(300)}"}`);
 
 test('block, broker up: while the disk is full records flow through memory one ingress message at a time (write errors counted); once space is back they are spooled again; all arrive once, in order', { timeout: 60_000 }, async (t) => {
-  const closing: Array<() => Promise<void>> = [];
-  const disk = tmpfs(t, '2m', closing);
-  const transport = new FakeTransport();
-  const { sink, metrics, store } = await spooledSink(disk, 'block', transport);
-  closing.push(() => sink.close());
+  const { sink, metrics, store, transport, disk } = await sinkOnTmpfs(t, 'block', 'up');
   const want = texts(0, 3000); // ~1 MiB of frames in all
   sink.offer(message('conn', want[0] as string));
   await until(() => transport.delivered.length === 1, 5000, 'first record');
@@ -145,12 +152,7 @@ test('block, broker up: while the disk is full records flow through memory one i
 });
 
 test('block, broker down while the disk is full: nothing accepted is lost, the ingress waits, and after space and broker return all arrive once, in order', { timeout: 60_000 }, async (t) => {
-  const closing: Array<() => Promise<void>> = [];
-  const disk = tmpfs(t, '2m', closing);
-  const transport = new FakeTransport();
-  transport.failNext = Number.MAX_SAFE_INTEGER;
-  const { sink, metrics } = await spooledSink(disk, 'block', transport);
-  closing.push(() => sink.close());
+  const { sink, metrics, transport, disk } = await sinkOnTmpfs(t, 'block', 'down');
   const filler = fillDisk(disk);
   const want = texts(0, 2000);
   const feed = ingress(sink, want);
@@ -168,12 +170,7 @@ test('block, broker down while the disk is full: nothing accepted is lost, the i
 });
 
 test('drop-newest: while the disk is full and the broker down, new records are dropped and counted; afterwards they are taken again', { timeout: 60_000 }, async (t) => {
-  const closing: Array<() => Promise<void>> = [];
-  const disk = tmpfs(t, '2m', closing);
-  const transport = new FakeTransport();
-  transport.failNext = Number.MAX_SAFE_INTEGER;
-  const { sink, metrics } = await spooledSink(disk, 'drop-newest', transport);
-  closing.push(() => sink.close());
+  const { sink, metrics, transport, disk } = await sinkOnTmpfs(t, 'drop-newest', 'down');
   const filler = fillDisk(disk);
   const during = texts(0, 500);
   for (const p of during) sink.offer(message('conn', p));
@@ -192,12 +189,7 @@ test('drop-newest: while the disk is full and the broker down, new records are d
 });
 
 test('drop-oldest on a full disk: every record dropped is released (only what the sink holds stays in memory); afterwards records are spooled again', { timeout: 60_000 }, async (t) => {
-  const closing: Array<() => Promise<void>> = [];
-  const disk = tmpfs(t, '2m', closing);
-  const transport = new FakeTransport();
-  transport.failNext = Number.MAX_SAFE_INTEGER;
-  const { sink, metrics } = await spooledSink(disk, 'drop-oldest', transport);
-  closing.push(() => sink.close());
+  const { sink, metrics, transport, disk } = await sinkOnTmpfs(t, 'drop-oldest', 'down');
   const before = texts(0, 100);
   for (const p of before) sink.offer(message('conn', p)); // on disk, then dropped first
   const filler = fillDisk(disk);
