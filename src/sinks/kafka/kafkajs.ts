@@ -216,9 +216,10 @@ export class KafkaTransport implements Transport {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    // The connection first: the producer's disconnect event is then no lost connection to report.
+    this.connection.close();
     this.unknownTopics.close();
     await Promise.all([this.producer.disconnect().catch(() => {}), this.adminLookup?.close()]);
-    this.connection.close();
   }
 
   async send(batch: readonly OutboundMessage[]): Promise<SendResult> {
