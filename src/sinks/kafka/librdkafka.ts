@@ -132,13 +132,18 @@ export function rdkafkaConfig(o: KafkaOptions): { global: Record<string, unknown
     // murmur2 on the key, like the Java client and the kafkajs transport: same key, same partition.
     partitioner: 'murmur2_random',
     'enable.idempotence': o.idempotent,
+    // One produce request at a time per broker connection (unless maxInFlightRequests says
+    // otherwise): librdkafka then retries a refused request before it sends the next one, so
+    // records keep their order across its retries, like the kafkajs client's one request per batch.
+    'max.in.flight.requests.per.connection': o.maxInFlightRequests || 1,
     'compression.codec': o.compression,
     'allow.auto.create.topics': o.allowAutoTopicCreation,
     // librdkafka holds records for a topic it does not know this long, then fails them.
     'topic.metadata.propagation.max.ms': o.unknownTopicWaitMs,
     'socket.connection.setup.timeout.ms': Math.max(1000, o.connectionTimeoutMs),
     'socket.timeout.ms': Math.max(10, o.requestTimeoutMs),
-    'message.send.max.retries': o.retry.retries,
+    // No retry count (librdkafka's default is unlimited): message.timeout.ms bounds the retries.
+    // A count that ran out would fail a request's records while later ones of the partition go through.
     'retry.backoff.ms': Math.max(1, o.retry.initialRetryTimeMs),
     'retry.backoff.max.ms': Math.max(1, o.retry.initialRetryTimeMs, o.retry.maxRetryTimeMs),
     'reconnect.backoff.ms': Math.min(100, reconnectMax),
@@ -149,7 +154,6 @@ export function rdkafkaConfig(o: KafkaOptions): { global: Record<string, unknown
     'linger.ms': 2,
     dr_cb: true,
   };
-  if (o.maxInFlightRequests > 0) global['max.in.flight.requests.per.connection'] = o.maxInFlightRequests;
   const sasl = o.sasl.mechanism !== 'none';
   global['security.protocol'] = o.tls.enabled ? (sasl ? 'sasl_ssl' : 'ssl') : sasl ? 'sasl_plaintext' : 'plaintext';
   if (o.tls.enabled) {

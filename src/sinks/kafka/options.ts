@@ -116,7 +116,7 @@ export const kafkaSchema = {
     default: false,
   },
   maxInFlightRequests: {
-    doc: 'Produce requests in flight per broker connection; 0: unlimited.',
+    doc: 'Produce requests in flight per broker connection. 0: the default of each client that keeps records in order across its own retries: kafkajs sends one request per broker per batch (with buffer.maxInFlight 1 that is one at a time), librdkafka one request at a time. Above 1, librdkafka without idempotent may write a request it retries after later ones of the same partition.',
     format: 'nat',
     default: 0,
   },
