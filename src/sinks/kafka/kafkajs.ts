@@ -1,11 +1,13 @@
 // Kafka transport: one kafkajs producer, one sendBatch per batch, permanent per-record
-// refusals isolated by splitting instead of failing the batch forever.
+// refusals isolated by splitting instead of failing the batch forever; a topic that does not
+// exist waits for it and is then refused (topics.ts) while the other topics are delivered.
 import kafkajs from 'kafkajs';
-import type { KafkaConfig, LogEntry, Message, Producer, ProducerConfig, SASLOptions, TopicMessages } from 'kafkajs';
+import type { Admin, KafkaConfig, LogEntry, Message, Producer, ProducerConfig, SASLOptions, TopicMessages } from 'kafkajs';
 import { RateLimitedLog, type Logger } from '../../ops/log.js';
 import { compressionType } from './compression.js';
 import { KafkaConnection } from './connection.js';
 import { TOPIC_NAME, kafkaOptionProblems, type KafkaOptions } from './options.js';
+import { UNKNOWN_TOPIC, UnknownTopics, groupByTopic, type Refused, type TopicLookup } from './topics.js';
 import { messageHeaders } from '../shared/headers.js';
 import type { OutboundMessage } from '../../record.js';
 import { asList, loadTls, resolveSecret, type TransportContext } from '../shared/transport-options.js';
@@ -38,6 +40,15 @@ export function permanentRefusal(err: unknown): Refusal | undefined {
   return undefined;
 }
 
+/** Whether a (possibly wrapped) kafkajs error says a topic does not exist. */
+export function topicMissing(err: unknown): boolean {
+  for (let e = err as { type?: string; cause?: unknown } | undefined, depth = 0; e && depth < 8; depth++) {
+    if (e.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 function isConnectionError(err: unknown): boolean {
   for (let e = err as { name?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 8; depth++) {
     if (e.name && CONNECTION_ERRORS.has(e.name)) return true;
@@ -45,17 +56,6 @@ function isConnectionError(err: unknown): boolean {
     e = e.cause as typeof e;
   }
   return false;
-}
-
-/** Groups a batch by topic, keeping the batch order within each topic. */
-export function groupByTopic(batch: readonly OutboundMessage[]): Array<{ topic: string; messages: OutboundMessage[] }> {
-  const byTopic = new Map<string, OutboundMessage[]>();
-  for (const m of batch) {
-    let list = byTopic.get(m.address.target);
-    if (!list) byTopic.set(m.address.target, (list = []));
-    list.push(m);
-  }
-  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
 export function toKafkaMessage(m: OutboundMessage): Message {
@@ -109,6 +109,44 @@ export type ProducerFactory = (config: KafkaConfig, producer: ProducerConfig) =>
 
 const defaultProducerFactory: ProducerFactory = (config, producer) => new Kafka(config).producer(producer);
 
+/** Topic lookups through a kafkajs admin client, connected at the first lookup (only a missing topic needs one). */
+class AdminLookup {
+  private admin: Promise<Admin> | undefined;
+  private closed = false;
+
+  constructor(private readonly config: KafkaConfig) {}
+
+  readonly exists: TopicLookup = async (topic) => {
+    if (this.closed) throw new Error('Kafka transport closed');
+    this.admin ??= this.connect();
+    try {
+      // An admin client never auto-creates: a missing topic is UNKNOWN_TOPIC_OR_PARTITION.
+      await (await this.admin).fetchTopicMetadata({ topics: [topic] });
+      return true;
+    } catch (err) {
+      if (topicMissing(err)) return false;
+      throw err;
+    }
+  };
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const admin = await this.admin?.catch(() => undefined);
+    await admin?.disconnect().catch(() => {});
+  }
+
+  private async connect(): Promise<Admin> {
+    const admin = new Kafka(this.config).admin();
+    try {
+      await admin.connect();
+      return admin;
+    } catch (err) {
+      this.admin = undefined;
+      throw err;
+    }
+  }
+}
+
 class SendTimeoutError extends Error {
   override name = 'KafkaJSSendTimeout';
 }
@@ -122,12 +160,16 @@ export class KafkaTransport implements Transport {
   private readonly compression: number;
   private readonly acks: number;
   private readonly connection: KafkaConnection;
+  private readonly adminLookup: AdminLookup | undefined;
+  private readonly unknownTopics: UnknownTopics;
   private closing = false;
 
   constructor(
     private readonly options: KafkaOptions,
     ctx: TransportContext,
     factory: ProducerFactory = defaultProducerFactory,
+    /** How to ask whether a topic exists; by default a kafkajs admin client. */
+    lookup?: TopicLookup,
   ) {
     const problems = kafkaOptionProblems(options);
     if (problems.length > 0) throw new Error(problems.map((p) => `${p.key} ${p.message}`).join('; '));
@@ -155,6 +197,12 @@ export class KafkaTransport implements Transport {
     );
     this.producer.on(this.producer.events.CONNECT, () => this.connection.set(true));
     this.producer.on(this.producer.events.DISCONNECT, () => this.connection.set(false));
+    if (!lookup) this.adminLookup = new AdminLookup(config);
+    this.unknownTopics = new UnknownTopics({
+      waitMs: options.unknownTopicWaitMs,
+      lookup: lookup ?? (this.adminLookup as AdminLookup).exists,
+      log: this.limited,
+    });
   }
 
   isConnected(): boolean {
@@ -168,37 +216,47 @@ export class KafkaTransport implements Transport {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    await this.producer.disconnect().catch(() => {});
+    // The connection first: the producer's disconnect event is then no lost connection to report.
     this.connection.close();
+    this.unknownTopics.close();
+    await Promise.all([this.producer.disconnect().catch(() => {}), this.adminLookup?.close()]);
   }
 
   async send(batch: readonly OutboundMessage[]): Promise<SendResult> {
     if (this.closing) throw new Error('Kafka transport closed');
     if (!this.connection.connected) throw new Error('Kafka: not connected to the cluster');
-    const rejected: Array<{ message: OutboundMessage; reason: string }> = [];
-    const sendable: OutboundMessage[] = [];
+    const sentAt = Date.now();
+    const rejected: Refused = [];
+    const named: OutboundMessage[] = [];
     for (const m of batch) {
-      if (TOPIC_NAME.test(m.address.target)) sendable.push(m);
+      if (TOPIC_NAME.test(m.address.target)) named.push(m);
       else rejected.push({ message: m, reason: 'invalid_topic' });
     }
+    const { sendable, refused } = await this.unknownTopics.screen(named);
+    for (const message of refused) rejected.push({ message, reason: UNKNOWN_TOPIC });
     if (sendable.length > 0) {
       try {
         await this.sendOnce(sendable);
       } catch (err) {
-        if (!permanentRefusal(err)) throw this.failed(err);
-        rejected.push(...(await this.isolate(sendable)));
+        if (!permanentRefusal(err) && !topicMissing(err)) throw this.failed(err);
+        const first = await this.isolate(sendable);
+        rejected.push(...first.rejected);
+        const again = (records: OutboundMessage[]) => this.isolate(records);
+        rejected.push(...(await this.unknownTopics.deliverMissing(first.missing, sentAt, again)));
       }
     }
     return rejected.length > 0 ? { rejected } : {};
   }
 
   /**
-   * Splits a batch the broker refused for good until the refused records stand alone,
-   * sending the rest. Parts already written before the refusal may be written again
-   * (at-least-once), which only happens in this rare path.
+   * Sends a batch the broker refused in part topic by topic, splitting a part refused for
+   * good until the refused records stand alone. Returns the refused records and the records
+   * whose topic does not exist. Parts already written before the refusal may be written
+   * again (at-least-once), which only happens in this rare path.
    */
-  private async isolate(batch: readonly OutboundMessage[]): Promise<Array<{ message: OutboundMessage; reason: string }>> {
-    const rejected: Array<{ message: OutboundMessage; reason: string }> = [];
+  private async isolate(batch: readonly OutboundMessage[]): Promise<{ rejected: Refused; missing: OutboundMessage[] }> {
+    const rejected: Refused = [];
+    const missing: OutboundMessage[] = [];
     const work: OutboundMessage[][] = groupByTopic(batch).map((g) => g.messages);
     while (work.length > 0) {
       const part = work.shift() as OutboundMessage[];
@@ -207,6 +265,10 @@ export class KafkaTransport implements Transport {
         continue;
       } catch (err) {
         const refusal = permanentRefusal(err);
+        if (!refusal && topicMissing(err)) {
+          missing.push(...part);
+          continue;
+        }
         if (!refusal) throw this.failed(err);
         // A topic-wide refusal covers the whole (single-topic) part; a record-level one is narrowed down.
         if (refusal.scope === 'topic' || part.length === 1) {
@@ -222,7 +284,7 @@ export class KafkaTransport implements Transport {
         }
       }
     }
-    return rejected;
+    return { rejected, missing };
   }
 
   private async sendOnce(batch: readonly OutboundMessage[]): Promise<void> {
