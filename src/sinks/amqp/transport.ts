@@ -81,6 +81,8 @@ export class AmqpTransport implements Transport {
   /** Whether every batch sent so far was delivered; each send() settles after the one before it. */
   private lastOutcome: Promise<boolean> = Promise.resolve(true);
   private pendingSends = 0;
+  /** A batch of the pending ones failed: the batches behind it fail without publishing. */
+  private runFailed = false;
   private firstOutcome: { resolve: () => void; reject: (e: Error) => void } | undefined;
 
   constructor(
@@ -154,19 +156,25 @@ export class AmqpTransport implements Transport {
       return result;
     } catch (err) {
       tracker.fail(err as Error);
+      this.runFailed = true;
       settle(false);
       throw err;
     } finally {
       this.trackers.delete(tracker);
       for (const id of tracker.ids) this.returns.delete(id);
       // Nothing pending: the next send starts a new run (a failed batch comes back as a retry).
-      if (--this.pendingSends === 0) this.lastOutcome = Promise.resolve(true);
+      if (--this.pendingSends === 0) {
+        this.lastOutcome = Promise.resolve(true);
+        this.runFailed = false;
+      }
     }
   }
 
   /** One batch's turn in the publishing sequence. */
   private async publishTurn(batch: readonly OutboundMessage[], tracker: ConfirmTracker<ConfirmChannel>): Promise<void> {
     tracker.check(); // it may have failed while earlier batches were publishing
+    if (this.runFailed) throw new Error('AMQP: an earlier batch failed; this one goes again after it');
+    tracker.arm();
     const ch = await tracker.race(this.openChannel());
     tracker.channel = ch;
     const refused = await tracker.race(this.refusedTargets(batch));
