@@ -123,6 +123,8 @@ export class KafkaTransport implements Transport {
   private readonly acks: number;
   private readonly connection: KafkaConnection;
   private closing = false;
+  /** Produce calls in send() order: kafkajs awaits metadata before writing, so concurrent calls can overtake each other. */
+  private sequence: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly options: KafkaOptions,
@@ -182,8 +184,11 @@ export class KafkaTransport implements Transport {
       else rejected.push({ message: m, reason: 'invalid_topic' });
     }
     if (sendable.length > 0) {
+      // Joined before any await, so that batches sent concurrently reach the broker in send() order.
+      const turn = this.sequence.then(() => this.sendOnce(sendable));
+      this.sequence = turn.catch(() => {});
       try {
-        await this.sendOnce(sendable);
+        await turn;
       } catch (err) {
         if (!permanentRefusal(err)) throw this.failed(err);
         rejected.push(...(await this.isolate(sendable)));
