@@ -416,3 +416,19 @@ export async function rabbitCloseConnection(connectionName: string): Promise<num
   for (const pid of pids) await rabbitmqctl('close_connection', pid, 'closed by a zeek-log-gateway test');
   return pids.length;
 }
+
+/**
+ * A RabbitMQ user on vhost '/' that may configure and read everything but write only to
+ * exchanges matching `writePattern` (a regular expression, as rabbitmqctl set_permissions takes
+ * it). Returns its URL and a remover. About 10 s (rabbitmqctl calls).
+ */
+export async function rabbitTestUser(writePattern: string): Promise<{ url: string; remove(): Promise<void> }> {
+  const user = uniqueName('user');
+  const password = randomBytes(9).toString('hex');
+  await rabbitmqctl('add_user', user, password);
+  await rabbitmqctl('set_permissions', '-p', '/', user, '.*', writePattern, '.*');
+  return {
+    url: `amqp://${user}:${password}@127.0.0.1:5672`,
+    remove: async () => void (await rabbitmqctl('delete_user', user)),
+  };
+}

@@ -1,7 +1,8 @@
 // Broker-side channel closes against the local RabbitMQ: an exchange deleted while the sink
 // publishes to it (404 on basic.publish). With declareExchange the sink declares it again and
 // every record arrives; without, that exchange's records are refused (no_exchange, dead letters)
-// while the others keep flowing. Either way one channel is lost, not one per retry.
+// while the others keep flowing. Either way one channel is lost, not one per retry. An exchange
+// the user may not write to (403) refuses its records the same way.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import amqplib from 'amqplib';
@@ -13,7 +14,7 @@ import { schemaDefaults } from '../../src/sinks/shared/transport-options.js';
 import type { OutboundMessage } from '../../src/record.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { silentLogger } from '../../src/ops/log.js';
-import { AMQP_URL, collectAmqp, declareTestQueue, drainQueue, requireRabbitMQ, uniqueName } from '../helpers/brokers.js';
+import { AMQP_URL, collectAmqp, declareTestQueue, drainQueue, rabbitTestUser, requireRabbitMQ, uniqueName } from '../helpers/brokers.js';
 import { metricValue } from '../helpers/gateway.js';
 import { record, sleep, until } from '../helpers/records.js';
 
@@ -119,5 +120,26 @@ describe('AMQP: an exchange deleted while the sink publishes to it', () => {
     assert.deepEqual(first, Array.from({ length: 100 }, (_, i) => 2 * i), 'every record of the kept exchange, in order');
     assert.ok(channels() - before <= 4, `${channels() - before} channels opened after the deletion`);
     void goneQueue;
+  });
+
+  it('403: the records of an exchange the user may not write to are refused (access_refused), the others delivered, no channel storm', async () => {
+    const open = uniqueName('open-x');
+    const closed = uniqueName('closed-x');
+    const openQueue = await declareTestQueue(open, '#', { durable: false });
+    await declareTestQueue(closed, '#', { durable: false });
+    const user = await rabbitTestUser(`^${open}$`);
+    try {
+      const { sink, rejected, metrics, channels } = await startSink({ url: user.url });
+      const before = channels();
+      for (let n = 0; n < 200; n++) sink.offer(numbered(n, n % 2 === 0 ? open : closed));
+      await until(() => sink.records === 0, 15_000, 'records settled');
+      assert.deepEqual(rejected, Array.from({ length: 100 }, (_, i) => `${2 * i + 1}:access_refused`));
+      assert.equal(await metricValue(metrics, 'zeek_gateway_sink_dropped_total', { reason: 'access_refused' }), 100);
+      const got = await drainQueue(openQueue);
+      assert.deepEqual([...new Set(got.map((m) => seq(m.content)))], Array.from({ length: 100 }, (_, i) => 2 * i));
+      assert.ok(channels() - before <= 3, `${channels() - before} channels opened`);
+    } finally {
+      await user.remove();
+    }
   });
 });
