@@ -221,6 +221,23 @@ describe('amqp transport', () => {
     assert.deepEqual(await p, {});
   });
 
+  it('times a batch from its turn to publish, not while it waits behind a parked batch', async () => {
+    const t = new Harness(options({ confirmTimeoutMs: 400 }));
+    const m = await t.startConnected();
+    m.confirm.writeResults = [false]; // the first batch fills the channel buffer and parks the sequence
+    const first = t.transport.send([msg('a'), msg('b')]);
+    const second = t.transport.send([msg('c')]);
+    await sleep(300);
+    assert.equal(m.confirm.published.length, 1, 'parked until drain');
+    m.confirm.emit('drain');
+    await until(() => m.confirm.published.length === 3);
+    for (const p of m.confirm.published.splice(0, 2)) p.cb(null); // the first batch
+    await sleep(250); // 550 ms after send(), 250 ms after its turn began
+    m.confirm.ackAll(); // the second
+    assert.deepEqual(await first, {});
+    assert.deepEqual(await second, {});
+  });
+
   it('holds publishing while the broker blocks the connection', async () => {
     const m = await h.startConnected();
     h.conn.emit('blocked', 'low on memory');
