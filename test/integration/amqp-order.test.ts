@@ -8,23 +8,12 @@ import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
 import { AMQP_URL, declareTestQueue, drainQueue, rabbitCloseConnection, requireRabbitMQ, uniqueName, type AmqpMessage } from '../helpers/brokers.js';
 import { eventually, freePort, metricValue, startGateway } from '../helpers/gateway.js';
-import { loadCapture, readLogLines } from '../helpers/testdata.js';
+import { LOAD_CLUSTER_RECORDS, loadCapture, readLogLines } from '../helpers/testdata.js';
+import { assertSameLines } from '../unit/zeek/binary/captures.js';
 import { sleep } from '../helpers/records.js';
 
 const CAPTURE = 'load-a.bigbatch';
-// load/README.md: records per sender role and path.
-const EXPECTED: Record<string, number> = {
-  'manager/cluster': 2,
-  'manager/reporter': 1,
-  'worker/cluster': 1,
-  'worker/conn': 63000,
-  'worker/dns': 30000,
-  'worker/files': 21331,
-  'worker/http': 20553,
-  'worker/ntp': 3018,
-  'worker/packet_filter': 1,
-  'worker/reporter': 1,
-};
+const EXPECTED = LOAD_CLUSTER_RECORDS;
 const TOTAL = Object.values(EXPECTED).reduce((a, b) => a + b, 0);
 
 /** `worker/conn` for a record from zeromq_worker-1_… on path conn. */
@@ -49,13 +38,6 @@ function byStream(got: AmqpMessage[]): Map<string, string[]> {
 function firstCopies(lines: string[]): string[] {
   const seen = new Set<string>();
   return lines.filter((l) => !seen.has(l) && seen.add(l));
-}
-
-function assertSameLines(got: readonly string[], want: readonly string[], what: string): void {
-  assert.equal(got.length, want.length, `${what}: record count`);
-  for (let i = 0; i < want.length; i++) {
-    if (got[i] !== want[i]) assert.fail(`${what}: record ${i + 1} differs\n got: ${got[i]?.slice(0, 200)}\nwant: ${want[i]?.slice(0, 200)}`);
-  }
 }
 
 function expectedLines(key: string): string[] {
