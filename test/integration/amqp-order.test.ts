@@ -75,11 +75,13 @@ async function pushCapture(paceMs: number, during?: (sink: string) => Promise<vo
       if (paceMs > 0) await sleep(paceMs);
     }
     await fault;
-    await eventually(
-      async () => (await metricValue(gw.metrics, 'zeek_gateway_sink_acknowledged_total', { sink })) >= TOTAL,
-      120_000,
-      `all ${TOTAL} records acknowledged`,
-    );
+    // The broker writes persistent messages to disk at a few MB/s on a shared 2-core machine: be patient,
+    // but say how far it got.
+    const acked = () => metricValue(gw.metrics, 'zeek_gateway_sink_acknowledged_total', { sink });
+    await eventually(async () => (await acked()) >= TOTAL, 300_000, `all ${TOTAL} records acknowledged`).catch(async (err: Error) => {
+      const retries = await metricValue(gw.metrics, 'zeek_gateway_sink_retries_total', { sink });
+      throw new Error(`${err.message}: ${await acked()} acknowledged, ${retries} retries, connected ${await metricValue(gw.metrics, 'zeek_gateway_sink_connected', { sink })}`);
+    });
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total', { sink }), 0, 'nothing dropped');
   } finally {
     push.close();
