@@ -47,7 +47,7 @@ export const bufferSchema = {
     default: 900_000,
   },
   maxInFlight: {
-    doc: 'Batches awaiting acknowledgement at once (amqp sinks: 20 by default). 1 keeps records in order per sink even across retries; with more, a failed batch is sent again after later ones were delivered.',
+    doc: 'Batches awaiting acknowledgement at once (amqp sinks: 20 by default). 1 keeps records in order per sink even across retries. amqp sinks keep order with more too (a failed batch goes again with every batch behind it); with kafka and more than 1, a failed batch is sent again after later ones were delivered.',
     format: 'nat',
     default: 1,
   },

@@ -387,3 +387,48 @@ export const rabbitCloseConnections = (): Promise<void> => runScript('rabbitmq.s
 export const kafkaKill = (): Promise<void> => runScript('kafka.sh', 'kill');
 /** Starts Kafka again on the same data; resolves when every listener answers. */
 export const kafkaStart = (): Promise<void> => runScript('kafka.sh', 'start');
+
+/** Messages ready in a queue. */
+export async function queueDepth(queue: string): Promise<number> {
+  return withAmqp(AMQP_URL, {}, async (open) => (await (await open.channel()).checkQueue(queue)).messageCount);
+}
+
+/** Everything in `queue` (once nothing publishes to it any more), emptying it. */
+export async function drainQueue(queue: string, timeoutMs = 120_000): Promise<AmqpMessage[]> {
+  const count = await queueDepth(queue);
+  return count === 0 ? [] : collectAmqp(queue, { count, timeoutMs });
+}
+
+const rabbitmqctl = async (...args: string[]): Promise<string> =>
+  (await execFileP('rabbitmqctl', ['-q', ...args], { timeout: 60_000, env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin` } })).stdout;
+
+/**
+ * The broker closes the client connections named `connectionName` (a client property; the
+ * gateway's is `zeek-log-gateway:<sink>`) and only those: other tests' connections stay up.
+ * Resolves with how many it closed. About 5 s (two rabbitmqctl calls).
+ */
+export async function rabbitCloseConnection(connectionName: string): Promise<number> {
+  const listing = await rabbitmqctl('list_connections', 'pid', 'client_properties');
+  const pids = listing
+    .split('\n')
+    .filter((line) => line.includes(`"connection_name","${connectionName}"`) || line.includes(`<<"${connectionName}">>`))
+    .map((line) => line.split('\t')[0] as string);
+  for (const pid of pids) await rabbitmqctl('close_connection', pid, 'closed by a zeek-log-gateway test');
+  return pids.length;
+}
+
+/**
+ * A RabbitMQ user on vhost '/' that may configure and read everything but write only to
+ * exchanges matching `writePattern` (a regular expression, as rabbitmqctl set_permissions takes
+ * it). Returns its URL and a remover. About 10 s (rabbitmqctl calls).
+ */
+export async function rabbitTestUser(writePattern: string): Promise<{ url: string; remove(): Promise<void> }> {
+  const user = uniqueName('user');
+  const password = randomBytes(9).toString('hex');
+  await rabbitmqctl('add_user', user, password);
+  await rabbitmqctl('set_permissions', '-p', '/', user, '.*', writePattern, '.*');
+  return {
+    url: `amqp://${user}:${password}@127.0.0.1:5672`,
+    remove: async () => void (await rabbitmqctl('delete_user', user)),
+  };
+}

@@ -47,3 +47,17 @@ export function readLogLines(...parts: string[]): string[] {
   if (lines[lines.length - 1] === '') lines.pop();
   return lines;
 }
+
+/** Records per sender role and path in each cluster load capture (load/README.md, counts per path and sender). */
+export const LOAD_CLUSTER_RECORDS: Readonly<Record<string, number>> = {
+  'manager/cluster': 2,
+  'manager/reporter': 1,
+  'worker/cluster': 1,
+  'worker/conn': 63000,
+  'worker/dns': 30000,
+  'worker/files': 21331,
+  'worker/http': 20553,
+  'worker/ntp': 3018,
+  'worker/packet_filter': 1,
+  'worker/reporter': 1,
+};

@@ -1,4 +1,7 @@
-// The AMQP transport against the local RabbitMQ (bash scripts/brokers.sh up). Never skips.
+// The AMQP transport against the local RabbitMQ (bash scripts/brokers.sh up): what is particular to
+// AMQP (properties and headers, corked writes, declarations, NDJSON, TLS). What every transport must
+// do (start while down, failFast, acknowledgement, refusals, order, faults, close) is in
+// test/contract/. Never skips.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import amqp from 'amqplib';
@@ -18,8 +21,6 @@ import {
   collectAmqp,
   declareTestQueue,
   rabbitCloseConnections,
-  rabbitStartApp,
-  rabbitStopApp,
   requireRabbitMQ,
   uniqueName,
 } from '../helpers/brokers.js';
@@ -108,20 +109,6 @@ describe('AMQP transport against RabbitMQ', () => {
     await cleanup([queue], [exchange]);
   });
 
-  it('publishes a large batch pipelined under one confirm window', async () => {
-    const exchange = uniqueName('x');
-    const queue = await declareTestQueue(exchange, '#');
-    const { t } = await started();
-    const batch = Array.from({ length: 5000 }, (_, i) => msg(`{"n":${i}}`, exchange, 'bulk'));
-    assert.deepEqual(await t.send(batch), {});
-    const got = await collectAmqp(queue, { count: 5000, timeoutMs: 20_000 });
-    assert.deepEqual(
-      got.map((m) => m.content.toString()),
-      batch.map((m) => m.payload.toString()),
-    );
-    await cleanup([queue], [exchange]);
-  });
-
   it('sends a batch in few socket writes (the muxer is corked), in order', async () => {
     const exchange = uniqueName('x');
     const queue = await declareTestQueue(exchange, '#');
@@ -175,35 +162,6 @@ describe('AMQP transport against RabbitMQ', () => {
     assert.deepEqual(await t.send([msg('{"c":3}', exchange, 'conn')]), {});
     const again = await collectAmqp(queue, { count: 1 });
     assert.equal(again[0]?.content.toString(), '{"c":3}');
-    await cleanup([queue], [exchange]);
-  });
-
-  it('with mandatory, reports unroutable messages as rejected and delivers the rest', async () => {
-    const exchange = uniqueName('x');
-    const queue = await declareTestQueue(exchange, 'bound');
-    const { t } = await started({ mandatory: true });
-    const batch = [
-      msg('{"n":1}', exchange, 'bound'),
-      msg('{"n":2}', exchange, 'nowhere'),
-      msg('{"n":3}', exchange, 'bound'),
-      msg('{"n":4}', uniqueName('missing'), 'bound'),
-    ];
-    const r = await t.send(batch);
-    assert.deepEqual(
-      r.rejected?.map((x) => [x.message.payload.toString(), x.reason]).sort(),
-      [
-        ['{"n":2}', 'unroutable'],
-        ['{"n":4}', 'no_exchange'],
-      ],
-    );
-    const got = await collectAmqp(queue, { count: 2 });
-    assert.deepEqual(
-      got.map((m) => m.content.toString()),
-      ['{"n":1}', '{"n":3}'],
-    );
-    // The publishing channel survived the missing exchange.
-    assert.deepEqual(await t.send([msg('{"n":5}', exchange, 'bound')]), {});
-    await collectAmqp(queue, { count: 1 });
     await cleanup([queue], [exchange]);
   });
 
@@ -261,51 +219,6 @@ describe('AMQP transport against RabbitMQ', () => {
     assert.deepEqual(await t.send([msg('{"tls":true}', exchange, 'k')]), {});
     const got = await collectAmqp(queue, { count: 1 });
     assert.equal(got[0]?.content.toString(), '{"tls":true}');
-    await cleanup([queue], [exchange]);
-  });
-
-  it('start() does not throw while the broker is unreachable, unless failFast', async () => {
-    const t = new AmqpTransport(options({ url: 'amqp://guest:guest@127.0.0.1:1' }), { name: 'it-down', logger: silentLogger() });
-    open.push(t);
-    await t.start();
-    assert.equal(t.isConnected(), false);
-    await assert.rejects(t.send([msg('{}', '', 'q')]), /not connected/);
-    const strict = new AmqpTransport(options({ url: 'amqp://guest:guest@127.0.0.1:1', failFast: true }), {
-      name: 'it-down-strict',
-      logger: silentLogger(),
-    });
-    await assert.rejects(strict.start(), /cannot connect/);
-  });
-
-  it('rejects (never hangs) while RabbitMQ is stopped, and publishes again after it restarted', async (ctx) => {
-    const exchange = uniqueName('x');
-    const queue = await declareTestQueue(exchange, '#', { durable: true });
-    const { t, states } = await started({ confirmTimeoutMs: 5000 });
-    try {
-      // A big batch in flight when the broker goes away settles either way, and soon.
-      const inFlight = t.send(Array.from({ length: 20_000 }, (_, i) => msg(`{"n":${i}}`, exchange, 'k')));
-      const stopping = rabbitStopApp();
-      const t0 = Date.now();
-      const outcome = await inFlight.then(
-        () => 'confirmed',
-        (e: Error) => e.message,
-      );
-      assert.ok(Date.now() - t0 < 15_000, `settled in ${Date.now() - t0} ms: ${outcome}`);
-      ctx.diagnostic(`in-flight batch during stop_app: ${outcome} after ${Date.now() - t0} ms`);
-      await stopping;
-      await until(() => !t.isConnected(), 10_000, 'transport notices the broker is gone');
-      const t1 = Date.now();
-      await assert.rejects(t.send([msg('{"while":"down"}', exchange, 'k')]), /not connected/);
-      assert.ok(Date.now() - t1 < 1000, 'rejects promptly');
-    } finally {
-      await rabbitStartApp();
-    }
-    await until(() => t.isConnected(), 20_000, 'transport recovered');
-    assert.equal(states[states.length - 1], true);
-    assert.deepEqual(await t.send([msg('{"after":"restart"}', exchange, 'k')]), {});
-    // Whatever of the first batch was confirmed survived (durable queue, persistent messages); the last one is there.
-    const rest = await collectAmqp(queue, { timeoutMs: 5000 });
-    assert.ok(rest.some((m) => m.content.toString() === '{"after":"restart"}'));
     await cleanup([queue], [exchange]);
   });
 });

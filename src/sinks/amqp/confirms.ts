@@ -16,7 +16,7 @@ export class ConfirmTracker<C = unknown> {
   private failure: Error | undefined;
   private readonly rejected: Rejection[] = [];
   private readonly returned = new Set<number>();
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
   private resolveDone!: (r: SendResult) => void;
   private rejectDone!: (e: Error) => void;
   private rejectFailed!: (e: Error) => void;
@@ -27,7 +27,7 @@ export class ConfirmTracker<C = unknown> {
 
   constructor(
     private readonly batch: readonly OutboundMessage[],
-    timeoutMs: number,
+    private readonly timeoutMs: number,
   ) {
     this.done = new Promise<SendResult>((resolve, reject) => {
       this.resolveDone = resolve;
@@ -39,9 +39,14 @@ export class ConfirmTracker<C = unknown> {
     // Both are also awaited by send(); these handlers only keep an early failure from being "unhandled".
     this.done.catch(() => {});
     this.failed.catch(() => {});
+  }
+
+  /** Its turn to publish began: from now on the broker has timeoutMs to confirm the batch. */
+  arm(): void {
+    if (this.settled || this.timer !== undefined) return;
     this.timer = setTimeout(
-      () => this.fail(new Error(`AMQP: broker did not confirm the batch within ${timeoutMs} ms`)),
-      timeoutMs,
+      () => this.fail(new Error(`AMQP: broker did not confirm the batch within ${this.timeoutMs} ms`)),
+      this.timeoutMs,
     );
   }
 

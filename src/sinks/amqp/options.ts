@@ -91,7 +91,7 @@ export const amqpSchema = {
   recordsPerMessage: recordsPerMessageSchema('exchange, routing key'),
   declareExchange: {
     name: {
-      doc: 'Exchange to declare on every (re)connect; empty: declare none (it must exist).',
+      doc: 'Exchange to declare on every (re)connect, and again (with the queue binding) if it is deleted while the gateway runs; empty: declare none (it must exist; records for a missing exchange are refused as no_exchange).',
       format: String,
       default: '',
     },

@@ -15,6 +15,7 @@ import type { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { RateLimitedLog, type Logger } from '../../ops/log.js';
 import { ConfirmTracker } from './confirms.js';
+import { publishRefusal, type PublishRefusal } from './refusals.js';
 import { amqpTargets, type AmqpOptions, type AmqpTarget } from './options.js';
 import { messageHeaders } from '../shared/headers.js';
 import type { OutboundMessage } from '../../record.js';
@@ -30,6 +31,8 @@ const defaultConnect: ConnectFn = (url, socketOptions) => amqplib.connect(url, s
 
 /** Exchanges that were found missing are not checked again for this long (their messages are refused meanwhile). */
 const MISSING_EXCHANGE_TTL_MS = 5_000;
+/** An exchange this user may not write to is not tried again for this long (each try costs the channel). */
+const ACCESS_REFUSED_TTL_MS = 60_000;
 
 export function createAmqpTransport(options: AmqpOptions, ctx: TransportContext): Transport {
   return new AmqpTransport(options, ctx);
@@ -37,8 +40,11 @@ export function createAmqpTransport(options: AmqpOptions, ctx: TransportContext)
 
 /**
  * Publishes batches pipelined on one confirm channel and resolves when the broker
- * confirmed every message. Reconnection is amqplib's own recovery; the declarations run
- * in its setup hook, so they are redone after every reconnect.
+ * confirmed every message. Publishing is one sequence: each batch is written whole, in
+ * send() order, and only the waiting for confirms overlaps; batches also settle in that
+ * order, so a failed batch is never overtaken by a later one. Reconnection is amqplib's
+ * own recovery; the declarations run in its setup hook, so they are redone after every
+ * reconnect.
  */
 export class AmqpTransport implements Transport {
   onStateChange?: ((connected: boolean) => void) | undefined;
@@ -66,7 +72,17 @@ export class AmqpTransport implements Transport {
   private readonly idPrefix = randomBytes(6).toString('hex') + '.';
   private idSeq = 0;
   private readonly knownExchanges = new Set<string>();
-  private readonly missingExchanges = new Map<string, number>();
+  /** Exchanges whose messages are refused until a time: missing (no_exchange) or not writable (access_refused). */
+  private readonly refusedExchanges = new Map<string, { until: number; reason: string }>();
+  /** The broker's max_message_size, once a 406 told it: larger messages are refused (message_too_large). */
+  private maxMessageBytes = Infinity;
+  /** The publishing sequence: each batch's turn is chained here synchronously in send(). */
+  private sequence: Promise<void> = Promise.resolve();
+  /** Whether every batch sent so far was delivered; each send() settles after the one before it. */
+  private lastOutcome: Promise<boolean> = Promise.resolve(true);
+  private pendingSends = 0;
+  /** A batch of the pending ones failed: the batches behind it fail without publishing. */
+  private runFailed = false;
   private firstOutcome: { resolve: () => void; reject: (e: Error) => void } | undefined;
 
   constructor(
@@ -123,36 +139,65 @@ export class AmqpTransport implements Transport {
     if (batch.length === 0) return {};
     const tracker = new ConfirmTracker<ConfirmChannel>(batch, this.options.confirmTimeoutMs);
     this.trackers.add(tracker);
+    this.pendingSends++;
+    // Joined before any await: batches are written whole, one after another, in send() order.
+    const turn = this.sequence.then(() => this.publishTurn(batch, tracker));
+    this.sequence = turn.catch(() => {});
+    // A batch counts as delivered only after every earlier one was: if one fails, the later
+    // ones fail too, so the sink sends them all again in order (confirms may come in any order).
+    const earlier = this.lastOutcome;
+    let settle!: (delivered: boolean) => void;
+    this.lastOutcome = new Promise<boolean>((resolve) => (settle = resolve));
     try {
-      const ch = await tracker.race(this.openChannel());
-      tracker.channel = ch;
-      const missing = await tracker.race(this.missingTargets(batch));
-      await this.publishAll(ch, batch, tracker, missing);
-      return await tracker.done;
+      await turn;
+      const result = await tracker.done;
+      if (!(await earlier)) throw new Error('AMQP: an earlier batch failed; this one goes again after it');
+      settle(true);
+      return result;
     } catch (err) {
       tracker.fail(err as Error);
+      this.runFailed = true;
+      settle(false);
       throw err;
     } finally {
       this.trackers.delete(tracker);
       for (const id of tracker.ids) this.returns.delete(id);
+      // Nothing pending: the next send starts a new run (a failed batch comes back as a retry).
+      if (--this.pendingSends === 0) {
+        this.lastOutcome = Promise.resolve(true);
+        this.runFailed = false;
+      }
     }
+  }
+
+  /** One batch's turn in the publishing sequence. */
+  private async publishTurn(batch: readonly OutboundMessage[], tracker: ConfirmTracker<ConfirmChannel>): Promise<void> {
+    tracker.check(); // it may have failed while earlier batches were publishing
+    if (this.runFailed) throw new Error('AMQP: an earlier batch failed; this one goes again after it');
+    tracker.arm();
+    const ch = await tracker.race(this.openChannel());
+    tracker.channel = ch;
+    const refused = await tracker.race(this.refusedTargets(batch));
+    await this.publishAll(ch, batch, tracker, refused);
   }
 
   private async publishAll(
     ch: ConfirmChannel,
     batch: readonly OutboundMessage[],
     tracker: ConfirmTracker<ConfirmChannel>,
-    missing: Set<string>,
+    refused: Map<string, string>,
   ): Promise<void> {
     const { persistent, mandatory } = this.options;
     // NDJSON messages (built by the NdjsonTransport around this one) say so in their content type.
     const contentType = this.options.recordsPerMessage > 1 ? 'application/x-ndjson' : this.options.contentType || undefined;
     for (let i = 0; i < batch.length; i++) {
       const m = batch[i] as OutboundMessage;
-      if (missing.has(m.address.target)) {
-        tracker.refuse(i, 'no_exchange');
+      const reason = refused.get(m.address.target) ?? (m.payload.length > this.maxMessageBytes ? 'message_too_large' : undefined);
+      if (reason !== undefined) {
+        tracker.refuse(i, reason);
         continue;
       }
+      // Checked before every publish: the channel's write buffer or the broker may park the sequence.
       if (this.blocked || this.needDrain) await tracker.race(this.writable());
       tracker.check();
       const props: Options.Publish = { persistent, contentType, headers: messageHeaders(m), mandatory };
@@ -236,7 +281,11 @@ export class AmqpTransport implements Transport {
       this.needDrain = false;
       this.wakeWriters();
     });
-    ch.on('error', (err: Error) => this.limited.warn('channel-error', { err: err.message }, 'AMQP channel error'));
+    ch.on('error', (err: Error) => {
+      const refusal = publishRefusal(err as Error & { code?: unknown });
+      if (refusal) this.onPublishRefused(refusal);
+      else this.limited.warn('channel-error', { err: err.message }, 'AMQP channel error');
+    });
     ch.on('handler-error', (err: Error, event: string) =>
       this.log.error({ err: err.message, event }, 'AMQP channel listener threw'),
     );
@@ -262,35 +311,67 @@ export class AmqpTransport implements Transport {
     entry.tracker.markReturned(entry.index);
   }
 
-  /** Exchanges of the batch that do not exist: publishing to one would close the channel. */
-  private async missingTargets(batch: readonly OutboundMessage[]): Promise<Set<string>> {
-    const missing = new Set<string>();
+  /**
+   * The broker closed the channel over a publish. Its batches fail and come back (the sink
+   * retries them in order); what the refusal names is settled here so that the retry refuses
+   * only the records concerned, per record, instead of closing the channel again and again.
+   */
+  private onPublishRefused(r: PublishRefusal): void {
+    const x = r.exchange;
+    if (r.code === 404 && x !== undefined) {
+      // Deleted while we ran: checked again before the next publish (and declared again if it is ours).
+      this.knownExchanges.delete(x);
+      this.refusedExchanges.delete(x);
+      this.limited.error(`gone:${x}`, { exchange: x, reply: r.text }, 'AMQP exchange disappeared; checking it again before publishing to it');
+    } else if (r.code === 403 && x !== undefined) {
+      this.knownExchanges.delete(x);
+      this.refusedExchanges.set(x, { until: Date.now() + ACCESS_REFUSED_TTL_MS, reason: 'access_refused' });
+      this.limited.error(`refused:${x}`, { exchange: x, reply: r.text }, 'AMQP broker refuses publishing to this exchange; its messages are refused');
+    } else if (r.code === 406 && r.maxMessageBytes !== undefined) {
+      this.maxMessageBytes = r.maxMessageBytes;
+      this.limited.error('too-large', { maxBytes: r.maxMessageBytes, reply: r.text }, 'AMQP broker refuses messages this large; they are refused');
+    } else {
+      this.limited.error(`refusal:${r.code}`, { reply: r.text }, 'AMQP broker closed the channel over a publish; the batch is retried');
+    }
+  }
+
+  /** Exchanges of the batch whose messages are refused (missing, not writable), with the reason. */
+  private async refusedTargets(batch: readonly OutboundMessage[]): Promise<Map<string, string>> {
+    const refused = new Map<string, string>();
     let unknown: Set<string> | undefined;
+    const now = Date.now();
     for (const m of batch) {
       const x = m.address.target;
-      if (x === '' || this.knownExchanges.has(x) || missing.has(x)) continue;
-      const until = this.missingExchanges.get(x);
-      if (until !== undefined && until > Date.now()) missing.add(x);
+      if (x === '' || this.knownExchanges.has(x) || refused.has(x)) continue;
+      const r = this.refusedExchanges.get(x);
+      if (r !== undefined && r.until > now) refused.set(x, r.reason);
       else (unknown ??= new Set()).add(x);
     }
     if (unknown && this.model) {
-      for (const x of unknown) if (!(await this.exchangeExists(this.model, x))) missing.add(x);
+      for (const x of unknown) if (!(await this.exchangeExists(this.model, x))) refused.set(x, 'no_exchange');
     }
-    return missing;
+    return refused;
   }
 
+  /** Whether the exchange exists; the one this transport declares is declared again (with its queue) instead. */
   private async exchangeExists(model: ChannelModel, name: string): Promise<boolean> {
+    if (name === this.options.declareExchange.name) {
+      await this.declareTopology(model);
+      this.log.warn({ exchange: name }, 'AMQP declared its exchange (and queue) again');
+      if (this.model === model) this.knownExchanges.add(name);
+      return true;
+    }
     // A failed check closes its channel, so it gets a throwaway one.
     const ch = await model.createChannel();
     ch.on('error', () => {});
     try {
       await ch.checkExchange(name);
       if (this.model === model) this.knownExchanges.add(name);
-      this.missingExchanges.delete(name);
+      this.refusedExchanges.delete(name);
       return true;
     } catch (err) {
       if ((err as { code?: number }).code !== 404) throw err;
-      this.missingExchanges.set(name, Date.now() + MISSING_EXCHANGE_TTL_MS);
+      this.refusedExchanges.set(name, { until: Date.now() + MISSING_EXCHANGE_TTL_MS, reason: 'no_exchange' });
       this.limited.error(`no-exchange:${name}`, { exchange: name }, 'AMQP exchange does not exist; its messages are refused');
       return false;
     } finally {
@@ -418,6 +499,13 @@ export class AmqpTransport implements Transport {
 
   /** Runs after every (re)connect, before it counts as connected. A failure here is retried like a failed connect. */
   private async setup(model: ChannelModel): Promise<void> {
+    await this.declareTopology(model);
+    const confirm = await model.createConfirmChannel();
+    this.attachChannel(confirm);
+  }
+
+  /** Declares the configured exchange, queue and binding (each optional). */
+  private async declareTopology(model: ChannelModel): Promise<void> {
     const { declareExchange: x, queue: q } = this.options;
     if (x.name || q.name) {
       const ch: Channel = await model.createChannel();
@@ -433,7 +521,5 @@ export class AmqpTransport implements Transport {
         await ch.close().catch(() => {});
       }
     }
-    const confirm = await model.createConfirmChannel();
-    this.attachChannel(confirm);
   }
 }

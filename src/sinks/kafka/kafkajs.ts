@@ -163,6 +163,8 @@ export class KafkaTransport implements Transport {
   private readonly adminLookup: AdminLookup | undefined;
   private readonly unknownTopics: UnknownTopics;
   private closing = false;
+  /** Produce calls in send() order: kafkajs awaits metadata before writing, so concurrent calls can overtake each other. */
+  private sequence: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly options: KafkaOptions,
@@ -235,8 +237,11 @@ export class KafkaTransport implements Transport {
     const { sendable, refused } = await this.unknownTopics.screen(named);
     for (const message of refused) rejected.push({ message, reason: UNKNOWN_TOPIC });
     if (sendable.length > 0) {
+      // Joined before any await, so that batches sent concurrently reach the broker in send() order.
+      const turn = this.sequence.then(() => this.sendOnce(sendable));
+      this.sequence = turn.catch(() => {});
       try {
-        await this.sendOnce(sendable);
+        await turn;
       } catch (err) {
         if (!permanentRefusal(err) && !topicMissing(err)) throw this.failed(err);
         const first = await this.isolate(sendable);

@@ -1,135 +1,16 @@
 // AMQP transport logic against an in-memory stand-in for amqplib's recovering connection.
 import { describe, it, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import convict from 'convict';
-import type { Options } from 'amqplib';
 import { AmqpTransport } from '../../../../src/sinks/amqp/transport.js';
 import { amqpSchema, amqpTargets, defaultAmqpOptions, type AmqpOptions } from '../../../../src/sinks/amqp/options.js';
 import type { OutboundMessage } from '../../../../src/record.js';
 import { silentLogger } from '../../../../src/ops/log.js';
+import { FakeRecovering, type FakeModel, type Published } from '../../../helpers/fake-amqp.js';
 import { record, sleep, tick, until } from '../../../helpers/records.js';
-
-interface Published {
-  exchange: string;
-  routingKey: string;
-  content: Buffer;
-  options: Options.Publish;
-  cb: (err: unknown) => void;
-}
-
-/** Stands in for an amqplib channel (confirm or not). */
-class FakeChannel extends EventEmitter {
-  readonly published: Published[] = [];
-  /** What publish() returns, per call (default true). */
-  writeResults: boolean[] = [];
-  closed = false;
-  readonly ops: string[] = [];
-
-  constructor(private readonly conn: FakeModel) {
-    super();
-  }
-
-  publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish, cb: (err: unknown) => void): boolean {
-    if (this.closed) throw new Error('Channel closed');
-    this.published.push({ exchange, routingKey, content, options, cb });
-    return this.writeResults.shift() ?? true;
-  }
-  async assertExchange(name: string, type: string, opts: object): Promise<object> {
-    this.ops.push(`exchange ${name} ${type} ${JSON.stringify(opts)}`);
-    return {};
-  }
-  async assertQueue(name: string, opts: object): Promise<object> {
-    this.ops.push(`queue ${name} ${JSON.stringify(opts)}`);
-    return {};
-  }
-  async bindQueue(q: string, x: string, key: string): Promise<object> {
-    this.ops.push(`bind ${q} ${x} ${key}`);
-    return {};
-  }
-  async checkExchange(name: string): Promise<object> {
-    this.ops.push(`check ${name}`);
-    if (this.conn.exchanges.has(name)) return {};
-    this.closed = true;
-    throw Object.assign(new Error(`NOT_FOUND - no exchange '${name}'`), { code: 404 });
-  }
-  async close(): Promise<void> {
-    this.shut();
-  }
-  /** Acknowledges every unconfirmed publish, in order. */
-  ackAll(): void {
-    for (const p of this.published.splice(0)) p.cb(null);
-  }
-  returnMessage(p: Published): void {
-    this.emit('return', {
-      content: p.content,
-      fields: { exchange: p.exchange, routingKey: p.routingKey, replyText: 'NO_ROUTE' },
-      properties: { messageId: p.options.messageId },
-    });
-  }
-  shut(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const p of this.published.splice(0)) p.cb(new Error('channel closed'));
-    this.emit('close');
-  }
-}
-
-/** Stands in for a connected amqplib ChannelModel. */
-class FakeModel extends EventEmitter {
-  readonly channels: FakeChannel[] = [];
-  readonly confirmChannels: FakeChannel[] = [];
-  exchanges = new Set(['zeek', 'amq.topic']);
-  async createChannel(): Promise<FakeChannel> {
-    const ch = new FakeChannel(this);
-    this.channels.push(ch);
-    return ch;
-  }
-  async createConfirmChannel(): Promise<FakeChannel> {
-    const ch = new FakeChannel(this);
-    this.confirmChannels.push(ch);
-    return ch;
-  }
-  get confirm(): FakeChannel {
-    const ch = this.confirmChannels[this.confirmChannels.length - 1];
-    if (!ch) throw new Error('no confirm channel');
-    return ch;
-  }
-}
-
-/** Stands in for amqplib's RecoveringChannelModel: the test decides when connects succeed. */
-class FakeRecovering extends EventEmitter {
-  model: FakeModel | undefined;
-  closed = false;
-  constructor(
-    readonly url: Options.Connect,
-    readonly opts: { recovery: { setup: (m: never) => Promise<void> } } & Record<string, unknown>,
-  ) {
-    super();
-  }
-  async connectNow(): Promise<FakeModel> {
-    const m = new FakeModel();
-    await this.opts.recovery.setup(m as never);
-    this.model = m;
-    this.emit('connect', m);
-    return m;
-  }
-  failConnect(err = new Error('ECONNREFUSED')): void {
-    this.emit('connect-failed', err);
-  }
-  drop(err = new Error('CONNECTION_FORCED')): void {
-    const m = this.model;
-    this.model = undefined;
-    for (const ch of m?.confirmChannels ?? []) ch.shut();
-    this.emit('disconnect', err);
-  }
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-}
 
 function msg(payload: string, target = 'zeek', routingKey?: string, sender?: string): OutboundMessage {
   return { record: record('conn', payload, sender), payload: Buffer.from(payload), address: { target, routingKey } };
@@ -338,6 +219,23 @@ describe('amqp transport', () => {
     await until(() => m.confirm.published.length === 2);
     m.confirm.ackAll();
     assert.deepEqual(await p, {});
+  });
+
+  it('times a batch from its turn to publish, not while it waits behind a parked batch', async () => {
+    const t = new Harness(options({ confirmTimeoutMs: 400 }));
+    const m = await t.startConnected();
+    m.confirm.writeResults = [false]; // the first batch fills the channel buffer and parks the sequence
+    const first = t.transport.send([msg('a'), msg('b')]);
+    const second = t.transport.send([msg('c')]);
+    await sleep(300);
+    assert.equal(m.confirm.published.length, 1, 'parked until drain');
+    m.confirm.emit('drain');
+    await until(() => m.confirm.published.length === 3);
+    for (const p of m.confirm.published.splice(0, 2)) p.cb(null); // the first batch
+    await sleep(250); // 550 ms after send(), 250 ms after its turn began
+    m.confirm.ackAll(); // the second
+    assert.deepEqual(await first, {});
+    assert.deepEqual(await second, {});
   });
 
   it('holds publishing while the broker blocks the connection', async () => {
