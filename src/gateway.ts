@@ -60,7 +60,7 @@ export class Gateway {
         s.name,
         new BufferedSink(s.name, s.type, transport, s.buffer, { metrics, logger, required: s.required, onRejected, openStore }),
       );
-      addressing.set(s.name, { name: s.name, kind: s.type, envelope: s.envelope, ...s.addressing });
+      addressing.set(s.name, { name: s.name, envelope: s.envelope, defaults: s.addressing, address: kind.address });
     }
     this.router = new Router(new RoutingTable(config.routing, addressing), this.sinks, metrics);
     this.deadLetters = this.createDeadLetters(addressing);
