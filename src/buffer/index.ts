@@ -14,3 +14,4 @@ export {
   type SpoolDamage,
   type SpoolOptions,
 } from './spool/store.js';
+export { openSpool } from './spool/open.js';

@@ -25,6 +25,4 @@ export interface IngressDeps {
   deadLetter?: RejectHook | undefined;
   /** Applies CURVE server options to a socket before it binds, when configured. */
   secure?: ((socket: zmq.Socket, ingress: string) => void) | undefined;
-  /** Watches socket events for metrics; returns a stop function. */
-  monitor?: ((socket: zmq.Socket, ingress: string) => () => void) | undefined;
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../ops/log.js';
 import { RateLimitedLog } from '../ops/log.js';
 import { LabelCap, senderLabel, type Metrics } from '../ops/metrics.js';
 import type { IngressDeps, RecordOutlet, RejectHook } from './deps.js';
+import { countSocketEvents } from './socket-events.js';
 
 /** What the gateway needs from an ingress. */
 export interface Ingress {
@@ -227,7 +228,7 @@ export function createZmqIngress(
     router: deps.router,
     metrics: deps.metrics,
     logger: deps.logger,
-    monitor: deps.monitor && ((s) => deps.monitor!(s, name)),
+    monitor: (s) => countSocketEvents(s, name, deps.metrics),
     deadLetter: deps.deadLetter,
   });
 }
