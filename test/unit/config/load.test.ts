@@ -2,12 +2,12 @@
 // every problem named by its key; the CLI exits 2 on invalid configuration.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, deepMerge } from '../../../src/config/load.js';
 import { envName } from '../../../src/config/env.js';
+import { runCli } from '../../helpers/cli.js';
 
 function files(t: TestContext, ...contents: unknown[]): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'zlg-config-'));
@@ -138,16 +138,15 @@ test('deepMerge: objects merge, everything else is replaced, the inputs stay unt
   assert.throws(() => deepMerge({}, 'text'), /must hold a JSON object/);
 });
 
-test('the CLI exits 2 on invalid configuration, naming the keys on stderr; 0 on a valid one', (t) => {
+test('the CLI exits 2 on invalid configuration, naming the keys on stderr; 0 on a valid one', async (t) => {
   const [bad, good] = files(t, { http: { port: -5 }, sinks: { kafka: { acks: 3 } } }, { http: { port: 9999 } });
-  const cli = (file: string) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'check-config', '--config', file], { encoding: 'utf8', env: { ...process.env, ZLG_LOG_LEVEL: 'silent' } });
-  const r = cli(bad as string);
-  assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, /invalid configuration/);
-  assert.match(r.stderr, /http\.port: /);
-  assert.match(r.stderr, /sinks\.kafka\.acks: /);
-  const ok = cli(good as string);
-  assert.equal(ok.status, 0, ok.stderr);
-  assert.match(ok.stdout, /"port": 9999/);
+  const r = runCli(['check-config', '--config', bad as string]);
+  assert.equal(await r.exit, 2, r.output());
+  const stderr = r.logs.map((l) => String(l.msg)).join('\n');
+  assert.match(stderr, /invalid configuration/);
+  assert.match(stderr, /http\.port: /);
+  assert.match(stderr, /sinks\.kafka\.acks: /);
+  const ok = runCli(['check-config', '--config', good as string]);
+  assert.equal(await ok.exit, 0, ok.output());
+  assert.match(ok.stdout(), /"port": 9999/);
 });
