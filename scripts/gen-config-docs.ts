@@ -3,7 +3,7 @@
 //   --check exits 1 when the committed file differs from what the schemas say.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { schema } from '../src/config/schema.js';
-import { sinkSchema } from '../src/config/sinks.js';
+import { addressKeys, sinkSchema } from '../src/config/sinks.js';
 import { SINK_KINDS } from '../src/sinks/index.js';
 
 const OUT = 'docs/configuration.md';
@@ -82,7 +82,7 @@ const sections = [
   '| `exclude` | paths or globs this route skips |',
   '| `destinations` | list of `{sink, ...address options}` |',
   '| `continue` | also evaluate later routes when this one matched (default: the first match wins) |',
-  '| `envelope`, `exchange`, `routingKey`, `topic`, `keyField` | address options for all destinations of the route |',
+  `| ${['envelope', ...addressKeys()].map((k) => `\`${k}\``).join(', ')} | address options for all destinations of the route |`,
   '',
   'Address options resolve destination first, then route, then the sink’s own default. `exchange`,',
   '`routingKey` and `topic` are templates: `{path}` is the log path used for routing (filter suffix',

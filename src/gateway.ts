@@ -7,7 +7,6 @@ import {
   type ResolvedCurveConfig,
   type ZapHandler,
 } from './ingress/curve/index.js';
-import { monitorSocketEvents } from './ingress/socket-events.js';
 import type { IngressDeps } from './ingress/deps.js';
 import type { Ingress } from './ingress/zmq-ingress.js';
 import { createPullIngress } from './ingress/zmq-pull.js';
@@ -17,11 +16,10 @@ import type { Metrics } from './ops/metrics.js';
 import { DeadLetters } from './routing/dead-letters.js';
 import { Router } from './routing/router.js';
 import { RoutingTable, type SinkAddressing } from './routing/table.js';
-import { BufferedSink } from './buffer/index.js';
+import { BufferedSink, openSpool, type SpoolConfig } from './buffer/index.js';
 import type { OutboundMessage } from './record.js';
 import { DryRunTransport } from './sinks/shared/dry-run.js';
 import { SINK_KINDS } from './sinks/index.js';
-import { openSinkSpool, type SpoolConfig } from './buffer/index.js';
 
 export interface Readiness {
   ready: boolean;
@@ -55,12 +53,13 @@ export class Gateway {
       if (!kind) throw new Error(`unknown sink type ${s.type}`);
       const transport = dryRun ? new DryRunTransport(s.name, s.type) : kind.create(s.options as never, { name: s.name, logger });
       const onRejected = (m: OutboundMessage, reason: string, sink: string): void => this.deadLetters?.fromSink(m, reason, sink);
-      const openStore = s.buffer.spool?.enabled ? () => openSinkSpool(s.name, s.buffer.spool as SpoolConfig, metrics, logger) : undefined;
+      const spool = s.buffer.spool?.enabled ? (s.buffer.spool as SpoolConfig) : undefined;
+      const openStore = spool && (() => openSpool(spool, s.name, { logger, metrics }));
       this.sinks.set(
         s.name,
         new BufferedSink(s.name, s.type, transport, s.buffer, { metrics, logger, required: s.required, onRejected, openStore }),
       );
-      addressing.set(s.name, { name: s.name, kind: s.type, envelope: s.envelope, ...s.addressing });
+      addressing.set(s.name, { name: s.name, envelope: s.envelope, defaults: s.addressing, address: kind.address });
     }
     this.router = new Router(new RoutingTable(config.routing, addressing), this.sinks, metrics);
     this.deadLetters = this.createDeadLetters(addressing);
@@ -88,7 +87,7 @@ export class Gateway {
       this.zap = await startZapHandler({
         context: this.context,
         logger: this.logger,
-        onDecision: (d) => this.metrics.curveAuth.labels(d.domain, d.allowed ? 'allowed' : d.reason).inc(),
+        metrics: this.metrics,
       });
     }
     if (sub.enabled) this.ingresses.push(createSubIngress(sub, this.ingressDeps(sub.security)));
@@ -157,10 +156,6 @@ export class Gateway {
           { ingress, ...describeCurveConfig(security) },
           'CURVE on: Zeek senders need curve_server_publickey = serverPublicKey',
         );
-      },
-      monitor: (socket, ingress) => {
-        const m = monitorSocketEvents(socket, (e) => this.metrics.zmqEvents.labels(ingress, e.kind).inc());
-        return () => m.stop();
       },
     };
   }

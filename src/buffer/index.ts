@@ -14,4 +14,4 @@ export {
   type SpoolDamage,
   type SpoolOptions,
 } from './spool/store.js';
-export { openSinkSpool } from './spool/metrics.js';
+export { openSpool } from './spool/open.js';

@@ -9,7 +9,8 @@ import type { DeadLetterConfig } from '../routing/dead-letters.js';
 import { unknownTemplateVariables } from '../routing/template.js';
 import { registerFormats } from './formats.js';
 import { schema } from './schema.js';
-import { loadSinks, sinksForConvict, type SinkConfig } from './sinks.js';
+import { convictProblems } from './problems.js';
+import { addressKeys, loadSinks, sinksForConvict, type SinkConfig } from './sinks.js';
 
 export interface GatewayConfig {
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -70,7 +71,7 @@ export function loadConfig(files: readonly string[] = [], env: NodeJS.ProcessEnv
   problems.push(...sinks.problems);
   const routing = top.get('routing') as RoutingConfig;
   const enabledSinks = new Set(sinks.configs.filter((s) => s.enabled).map((s) => s.name));
-  problems.push(...validateRoutes(routing.routes, routing.defaultRoute, enabledSinks));
+  problems.push(...validateRoutes(routing.routes, routing.defaultRoute, enabledSinks, addressKeys()));
   const deadLetter = top.get('deadLetter') as DeadLetterConfig;
   if (deadLetter.sink !== '' && !enabledSinks.has(deadLetter.sink)) {
     problems.push(`deadLetter.sink: unknown sink ${JSON.stringify(deadLetter.sink)} (configured: ${[...enabledSinks].join(', ') || 'none'})`);
@@ -131,13 +132,4 @@ export function deepMerge(base: Record<string, unknown>, over: unknown): Record<
     out[k] = isPlainObject(b) && isPlainObject(v) ? deepMerge(b, v) : v;
   }
   return out;
-}
-
-/** Convict reports all problems in one message, a line each; we keep them as a list. */
-export function convictProblems(err: Error): string[] {
-  return err.message
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0)
-    .map((l) => l.replace(/^configuration param '([^']+)' not declared in the schema$/, '$1: unknown key'));
 }

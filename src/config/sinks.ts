@@ -1,10 +1,9 @@
 import convict from 'convict';
 import { bufferSchema, spoolProblems, type BufferOptions, type SpoolConfig } from '../buffer/index.js';
-import type { AddressOptions } from '../routing/config.js';
 import { ENVELOPES, type Envelope } from '../routing/envelope.js';
 import { SINK_KINDS } from '../sinks/index.js';
 import { withEnv } from './env.js';
-import { convictProblems } from './load.js';
+import { convictProblems } from './problems.js';
 
 /** One configured sink, validated against its kind's schema. */
 export interface SinkConfig {
@@ -14,7 +13,8 @@ export interface SinkConfig {
   /** Must be connected for /readyz. */
   required: boolean;
   envelope: Envelope;
-  addressing: AddressOptions;
+  /** Its kind's address settings (exchange/routingKey, topic/keyField): defaults for its destinations. */
+  addressing: Record<string, string>;
   buffer: BufferOptions;
   /** The kind's own options (connection, TLS, ...). */
   options: Record<string, unknown>;
@@ -56,6 +56,11 @@ export function sinksForConvict(raw: unknown): unknown {
   return out;
 }
 
+/** Every kind's address settings, in registration order: the keys routes and destinations may set. */
+export function addressKeys(): string[] {
+  return [...new Set([...SINK_KINDS.values()].flatMap((k) => Object.keys(k.addressing)))];
+}
+
 /** The buffer schema with a kind's own defaults (e.g. more AMQP batches awaiting confirms). */
 function bufferSchemaOf(defaults: Partial<Record<keyof typeof bufferSchema, unknown>> | undefined): object {
   if (!defaults) return bufferSchema;
@@ -94,12 +99,13 @@ export function loadSinks(raw: Record<string, unknown>, env: NodeJS.ProcessEnv):
       continue;
     }
     const type = (entry as { type?: unknown }).type;
-    if (typeof type !== 'string' || !SINK_KINDS.has(type)) {
+    const kind = typeof type === 'string' ? SINK_KINDS.get(type) : undefined;
+    if (typeof type !== 'string' || !kind) {
       problems.push(`${at}.type: must be one of ${[...SINK_KINDS.keys()].join(', ')}`);
       continue;
     }
     const c = convict(sinkSchema(name, type), { env, args: [] });
-    c.load(withPropertyMapsAsText(entry as Record<string, unknown>, SINK_KINDS.get(type)?.propertyMaps));
+    c.load(withPropertyMapsAsText(entry as Record<string, unknown>, kind.propertyMaps));
     try {
       c.validate({ allowed: 'strict' });
     } catch (err) {
@@ -108,14 +114,20 @@ export function loadSinks(raw: Record<string, unknown>, env: NodeJS.ProcessEnv):
     }
     const all = c.getProperties() as Record<string, unknown>;
     const crossKey = [
-      ...(SINK_KINDS.get(type)?.validate?.(all as never) ?? []),
+      ...(kind.validate?.(all as never) ?? []),
       ...spoolProblems((all.buffer as { spool: SpoolConfig }).spool).map((p) => ({ ...p, key: `buffer.spool.${p.key}` })),
     ];
     if (crossKey.length > 0) {
       problems.push(...crossKey.map((p) => `${at}.${p.key}: ${p.message}`));
       continue;
     }
-    const { type: _t, enabled, required, envelope, buffer, exchange, routingKey, topic, keyField, ...options } = all;
+    const { type: _t, enabled, required, envelope, buffer, ...rest } = all;
+    const addressing: Record<string, string> = {};
+    const options: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(rest)) {
+      if (k in kind.addressing) addressing[k] = v as string;
+      else options[k] = v;
+    }
     configs.push({
       name,
       type,
@@ -123,7 +135,7 @@ export function loadSinks(raw: Record<string, unknown>, env: NodeJS.ProcessEnv):
       required: required as boolean,
       envelope: envelope as Envelope,
       buffer: buffer as BufferOptions,
-      addressing: { exchange, routingKey, topic, keyField } as AddressOptions,
+      addressing,
       options,
       redacted: () => JSON.parse(c.toString()) as Record<string, unknown>,
     });

@@ -1,13 +1,22 @@
 import type * as zmq from 'zeromq';
 import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { Router } from '../routing/router.js';
+import type { LogRecord } from '../record.js';
 
 export type RejectHook = (ingress: string, reason: string, detail: string, frames: readonly Buffer[]) => void;
 
+/** Where an ingress hands its records (the router): it may ask the ingress to wait while a blocking sink is full. */
+export interface RecordOutlet {
+  route(record: LogRecord): void;
+  /** True when the ingress must wait before reading on. */
+  mustWait(): boolean;
+  /** Resolves when the ingress may read on. */
+  whenWritable(): Promise<void>;
+}
+
 /** What the gateway gives each ingress factory. */
 export interface IngressDeps {
-  router: Router;
+  router: RecordOutlet;
   metrics: Metrics;
   logger: Logger;
   /** The ZeroMQ context shared by the ingress sockets and the ZAP handler. */
@@ -16,6 +25,4 @@ export interface IngressDeps {
   deadLetter?: RejectHook | undefined;
   /** Applies CURVE server options to a socket before it binds, when configured. */
   secure?: ((socket: zmq.Socket, ingress: string) => void) | undefined;
-  /** Watches socket events for metrics; returns a stop function. */
-  monitor?: ((socket: zmq.Socket, ingress: string) => () => void) | undefined;
 }

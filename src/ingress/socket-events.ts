@@ -1,5 +1,6 @@
 // Connection and handshake events of an ingress socket, for metrics.
 import type * as zmq from 'zeromq';
+import type { Metrics } from '../ops/metrics.js';
 
 export type IngressSocketEventKind =
   | 'accept'
@@ -63,4 +64,10 @@ export function monitorSocketEvents(socket: zmq.Socket, onEvent: (e: IngressSock
       for (const { kind, listener } of listeners) observer.off(kind, listener);
     },
   };
+}
+
+/** Counts a socket's events in zeek_gateway_zmq_events_total under its ingress; returns the stop function. */
+export function countSocketEvents(socket: zmq.Socket, ingress: string, metrics: Metrics): () => void {
+  const m = monitorSocketEvents(socket, (e) => metrics.zmqEvents.labels(ingress, e.kind).inc());
+  return () => m.stop();
 }

@@ -2,8 +2,8 @@ import * as zmq from 'zeromq';
 import type { Logger } from '../ops/log.js';
 import { RateLimitedLog } from '../ops/log.js';
 import { LabelCap, senderLabel, type Metrics } from '../ops/metrics.js';
-import type { Router } from '../routing/router.js';
-import type { IngressDeps, RejectHook } from './deps.js';
+import type { IngressDeps, RecordOutlet, RejectHook } from './deps.js';
+import { countSocketEvents } from './socket-events.js';
 
 /** What the gateway needs from an ingress. */
 export interface Ingress {
@@ -23,7 +23,7 @@ export type MessageHandler = (frames: Buffer[], receivedAt: number, sink: Ingres
 
 /** What a message handler may do with a message. */
 export interface IngressSink {
-  route: Router['route'];
+  route: RecordOutlet['route'];
   reject(reason: string, detail: string): void;
   /** Counts accepted records per path and sender (cluster batches count many at once). */
   accepted(path: string, sender: string | undefined, records: number): void;
@@ -35,7 +35,7 @@ export interface ZmqIngressOptions {
   endpoints: readonly string[];
   mode: 'bind' | 'connect';
   handler: MessageHandler;
-  router: Router;
+  router: RecordOutlet;
   metrics: Metrics;
   logger: Logger;
   /** Watches socket events (connections, handshakes) for metrics; returns a stop function. */
@@ -228,7 +228,7 @@ export function createZmqIngress(
     router: deps.router,
     metrics: deps.metrics,
     logger: deps.logger,
-    monitor: deps.monitor && ((s) => deps.monitor!(s, name)),
+    monitor: (s) => countSocketEvents(s, name, deps.metrics),
     deadLetter: deps.deadLetter,
   });
 }

@@ -1,145 +1,206 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/**
- * Every metric the gateway exports, in one registry per gateway instance (tests run
- * several gateways in one process). Names follow Prometheus conventions: a
- * `zeek_gateway_` prefix, `_total` for counters, base units (seconds, bytes).
- */
-export class Metrics {
-  readonly registry = new Registry();
+/** One metric, declared as data: what Prometheus shows and what the README's metrics table lists. */
+export interface MetricSpec {
+  readonly type: 'counter' | 'gauge' | 'histogram';
+  readonly name: string;
+  /** The HELP line of the exposition. */
+  readonly help: string;
+  readonly labelNames: readonly string[];
+  /** README detail where the help text is not enough (label values and such); else help is used. */
+  readonly doc?: string;
+  /** Kept current at scrape time by hooks registered with Metrics.onScrape (cheap to read, hot to update). */
+  readonly scraped?: boolean;
+  readonly buckets?: readonly number[];
+}
 
-  readonly ingressMessages = new Counter({
+/**
+ * Every metric the gateway exports. Names and labels are an interface (dashboards, alerts):
+ * they do not change. Names follow Prometheus conventions: a `zeek_gateway_` prefix, `_total`
+ * for counters, base units (seconds, bytes). scripts/gen-metrics-docs.ts writes the README table
+ * from this list.
+ */
+export const METRICS = {
+  ingressMessages: {
+    type: 'counter',
     name: 'zeek_gateway_ingress_messages_total',
     help: 'ZeroMQ messages received, per ingress (a cluster batch counts once).',
-    labelNames: ['ingress'] as const,
-    registers: [this.registry],
-  });
-  readonly recordsReceived = new Counter({
+    labelNames: ['ingress'],
+    doc: 'ZeroMQ messages received (a cluster batch counts once)',
+  },
+  recordsReceived: {
+    type: 'counter',
     name: 'zeek_gateway_records_received_total',
     help: 'Log records accepted by an ingress, per ingress, path and sender node (NCSA messages have sender "").',
-    labelNames: ['ingress', 'path', 'sender'] as const,
-    registers: [this.registry],
-  });
-  readonly ingressRejected = new Counter({
+    labelNames: ['ingress', 'path', 'sender'],
+    doc: 'records accepted; sender is the cluster node (`worker-1@host`), empty for NCSA',
+  },
+  ingressRejected: {
+    type: 'counter',
     name: 'zeek_gateway_ingress_rejected_total',
     help: 'Messages rejected at an ingress, per reason.',
-    labelNames: ['ingress', 'reason'] as const,
-    registers: [this.registry],
-  });
-  readonly recordsRouted = new Counter({
+    labelNames: ['ingress', 'reason'],
+    doc: 'bad messages: `frame-count`, `empty-path`, `path-too-long`, `path-not-printable`, `too-large`, `body-not-object`, `body-not-utf8`, `body-invalid-json`, cluster decode errors (`truncated`, `bad-length`, `unknown-format`, …), `writer-filtered`',
+  },
+  recordsRouted: {
+    type: 'counter',
     name: 'zeek_gateway_records_routed_total',
     help: 'Records that matched at least one destination, per path.',
-    labelNames: ['path'] as const,
-    registers: [this.registry],
-  });
-  readonly recordsUnrouted = new Counter({
+    labelNames: ['path'],
+    doc: 'records with at least one destination',
+  },
+  recordsUnrouted: {
+    type: 'counter',
     name: 'zeek_gateway_records_unrouted_total',
     help: 'Records not sent anywhere, per path and reason (excluded, not-included, no-route).',
-    labelNames: ['path', 'reason'] as const,
-    registers: [this.registry],
-  });
-  readonly sinkPublished = new Counter({
+    labelNames: ['path', 'reason'],
+    doc: '`excluded`, `not-included`, `no-route`',
+  },
+  sinkPublished: {
+    type: 'counter',
     name: 'zeek_gateway_sink_published_total',
     help: 'Records handed to the broker (retries counted again), per sink and path.',
-    labelNames: ['sink', 'path'] as const,
-    registers: [this.registry],
-  });
-  readonly sinkAcked = new Counter({
+    labelNames: ['sink', 'path'],
+    doc: 'records handed to the broker (retries count again)',
+  },
+  sinkAcked: {
+    type: 'counter',
     name: 'zeek_gateway_sink_acknowledged_total',
     help: 'Records the broker acknowledged (publisher confirm, Kafka ack), per sink and path.',
-    labelNames: ['sink', 'path'] as const,
-    registers: [this.registry],
-  });
-  readonly sinkRetries = new Counter({
+    labelNames: ['sink', 'path'],
+    doc: 'records the broker confirmed',
+  },
+  sinkRetries: {
+    type: 'counter',
     name: 'zeek_gateway_sink_retries_total',
     help: 'Failed batch sends that will be retried, per sink.',
-    labelNames: ['sink'] as const,
-    registers: [this.registry],
-  });
-  readonly sinkDropped = new Counter({
+    labelNames: ['sink'],
+    doc: 'failed batch sends that will be retried',
+  },
+  sinkDropped: {
+    type: 'counter',
     name: 'zeek_gateway_sink_dropped_total',
     help: 'Records a sink gave up on, per sink and reason (buffer-full, unroutable, too-large, shutdown, ...).',
-    labelNames: ['sink', 'reason'] as const,
-    registers: [this.registry],
-  });
+    labelNames: ['sink', 'reason'],
+    doc: '`buffer-full`, `unroutable`, `no_exchange`, `access_refused`, `message_too_large`, `unknown_topic`, `shutdown`, …',
+  },
+  deadLetters: {
+    type: 'counter',
+    name: 'zeek_gateway_dead_letters_total',
+    help: 'Dead letters sent, per source (sink, ingress) and reason; reason dead-letter-refused counts dead letters lost because the dead-letter sink refused them.',
+    labelNames: ['source', 'reason'],
+    doc: 'dead letters sent (source `sink` or `ingress`)',
+  },
+  sinkBufferRecords: {
+    type: 'gauge',
+    name: 'zeek_gateway_sink_buffer_records',
+    help: 'Records held by a sink (waiting plus in flight, not yet acknowledged).',
+    labelNames: ['sink'],
+    doc: 'records held by the sink: waiting plus awaiting acknowledgement',
+    scraped: true,
+  },
+  sinkBufferBytes: {
+    type: 'gauge',
+    name: 'zeek_gateway_sink_buffer_bytes',
+    help: 'Payload bytes held by a sink (waiting plus in flight).',
+    labelNames: ['sink'],
+    doc: 'payload bytes held by the sink: waiting plus awaiting acknowledgement',
+    scraped: true,
+  },
+  spoolDiskBytes: {
+    type: 'gauge',
+    name: 'zeek_gateway_sink_spool_bytes',
+    help: 'Bytes of spool files on disk, per sink with a disk spool.',
+    labelNames: ['sink'],
+    doc: 'spool files on disk',
+    scraped: true,
+  },
+  spoolLost: {
+    type: 'counter',
+    name: 'zeek_gateway_sink_spool_lost_records_total',
+    help: 'Records lost to damaged spool files (checksum errors, torn tails), per sink.',
+    labelNames: ['sink'],
+    doc: 'records lost to damaged spool files (torn tails included)',
+  },
+  spoolWriteErrors: {
+    type: 'counter',
+    name: 'zeek_gateway_sink_spool_write_errors_total',
+    help: 'Failed writes to a sink’s spool, per error code (ENOSPC: the disk is full). The records are held in memory, the sink counts as full, and the write is retried every second.',
+    labelNames: ['sink', 'code'],
+    doc: 'failed spool writes by error code (`ENOSPC`: disk full); the write is retried every second',
+  },
+  sinkConnected: {
+    type: 'gauge',
+    name: 'zeek_gateway_sink_connected',
+    help: '1 while the sink is connected to its broker, else 0.',
+    labelNames: ['sink'],
+    doc: '1 while connected',
+  },
+  deliveryLatency: {
+    type: 'histogram',
+    name: 'zeek_gateway_delivery_latency_seconds',
+    help: 'Time from ingress receipt to broker acknowledgement, per sink.',
+    labelNames: ['sink'],
+    doc: 'histogram, ingress receipt to broker acknowledgement',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  },
+  zmqEvents: {
+    type: 'counter',
+    name: 'zeek_gateway_zmq_events_total',
+    help: 'ZeroMQ socket events per ingress (accepted, disconnected, handshake-succeeded, handshake-failed-auth, ...).',
+    labelNames: ['ingress', 'event'],
+    doc: '`accept`, `disconnect`, `handshake`, `handshake:error:auth`, `handshake:error:protocol`, …',
+  },
+  curveAuth: {
+    type: 'counter',
+    name: 'zeek_gateway_curve_auth_total',
+    help: 'CURVE client authentication decisions by the ZAP handler, per ingress and result.',
+    labelNames: ['ingress', 'result'],
+    doc: 'ZAP decisions: `allowed`, `unknown-key`, …',
+  },
+} as const satisfies Record<string, MetricSpec>;
+
+type Declared = typeof METRICS;
+type LabelsOf<S extends MetricSpec> = S['labelNames'][number];
+type InstanceOf<S extends MetricSpec> = S['type'] extends 'counter'
+  ? Counter<LabelsOf<S>>
+  : S['type'] extends 'gauge'
+    ? Gauge<LabelsOf<S>>
+    : Histogram<LabelsOf<S>>;
+
+/** The metric objects, one property per declaration: `metrics.sinkDropped.labels(sink, reason).inc()`. */
+export type MetricObjects = { readonly [K in keyof Declared]: InstanceOf<Declared[K]> };
+
+/**
+ * Every metric of METRICS in one registry per gateway instance (tests run several gateways
+ * in one process). Components update theirs through the properties named as in METRICS.
+ */
+export interface Metrics extends MetricObjects {}
+export class Metrics {
+  readonly registry = new Registry();
   /** Gauges that are cheap to read but hot to update are set at scrape time by these hooks. */
   private readonly scrapeHooks: Array<() => void> = [];
   private readonly runScrapeHooks = (): void => {
     for (const hook of this.scrapeHooks) hook();
   };
 
-  readonly deadLetters = new Counter({
-    name: 'zeek_gateway_dead_letters_total',
-    help: 'Dead letters sent, per source (sink, ingress) and reason; reason dead-letter-refused counts dead letters lost because the dead-letter sink refused them.',
-    labelNames: ['source', 'reason'] as const,
-    registers: [this.registry],
-  });
-  readonly sinkBufferRecords = new Gauge({
-    name: 'zeek_gateway_sink_buffer_records',
-    help: 'Records held by a sink (waiting plus in flight, not yet acknowledged).',
-    labelNames: ['sink'] as const,
-    registers: [this.registry],
-    collect: this.runScrapeHooks,
-  });
-  readonly sinkBufferBytes = new Gauge({
-    name: 'zeek_gateway_sink_buffer_bytes',
-    help: 'Payload bytes held by a sink (waiting plus in flight).',
-    labelNames: ['sink'] as const,
-    registers: [this.registry],
-    collect: this.runScrapeHooks,
-  });
-  readonly spoolDiskBytes = new Gauge({
-    name: 'zeek_gateway_sink_spool_bytes',
-    help: 'Bytes of spool files on disk, per sink with a disk spool.',
-    labelNames: ['sink'] as const,
-    registers: [this.registry],
-    collect: this.runScrapeHooks,
-  });
-  readonly spoolLost = new Counter({
-    name: 'zeek_gateway_sink_spool_lost_records_total',
-    help: 'Records lost to damaged spool files (checksum errors, torn tails), per sink.',
-    labelNames: ['sink'] as const,
-    registers: [this.registry],
-  });
-  readonly spoolWriteErrors = new Counter({
-    name: 'zeek_gateway_sink_spool_write_errors_total',
-    help: 'Failed writes to a sink’s spool, per error code (ENOSPC: the disk is full). The records are held in memory, the sink counts as full, and the write is retried every second.',
-    labelNames: ['sink', 'code'] as const,
-    registers: [this.registry],
-  });
-  readonly sinkConnected = new Gauge({
-    name: 'zeek_gateway_sink_connected',
-    help: '1 while the sink is connected to its broker, else 0.',
-    labelNames: ['sink'] as const,
-    registers: [this.registry],
-  });
-  readonly deliveryLatency = new Histogram({
-    name: 'zeek_gateway_delivery_latency_seconds',
-    help: 'Time from ingress receipt to broker acknowledgement, per sink.',
-    labelNames: ['sink'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [this.registry],
-  });
-  readonly zmqEvents = new Counter({
-    name: 'zeek_gateway_zmq_events_total',
-    help: 'ZeroMQ socket events per ingress (accepted, disconnected, handshake-succeeded, handshake-failed-auth, ...).',
-    labelNames: ['ingress', 'event'] as const,
-    registers: [this.registry],
-  });
-  readonly curveAuth = new Counter({
-    name: 'zeek_gateway_curve_auth_total',
-    help: 'CURVE client authentication decisions by the ZAP handler, per ingress and result.',
-    labelNames: ['ingress', 'result'] as const,
-    registers: [this.registry],
-  });
-
   constructor(opts: { processMetrics?: boolean } = {}) {
+    for (const [key, spec] of Object.entries(METRICS) as Array<[keyof Declared, MetricSpec]>) {
+      Object.defineProperty(this, key, { value: this.create(spec), enumerable: true });
+    }
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'zeek_gateway_' });
   }
 
   /** Registers a function that refreshes scrape-time gauges. */
   onScrape(hook: () => void): void {
     this.scrapeHooks.push(hook);
+  }
+
+  private create(spec: MetricSpec): Counter | Gauge | Histogram {
+    const common = { name: spec.name, help: spec.help, labelNames: spec.labelNames, registers: [this.registry] };
+    if (spec.type === 'counter') return new Counter(common);
+    if (spec.type === 'gauge') return new Gauge(spec.scraped ? { ...common, collect: this.runScrapeHooks } : common);
+    return new Histogram(spec.buckets ? { ...common, buckets: [...spec.buckets] } : common);
   }
 }
 

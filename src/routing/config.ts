@@ -4,18 +4,13 @@ import { unknownTemplateVariables } from './template.js';
 /**
  * Address options a route or destination may set; each overrides the sink's own
  * default (TRAPMINE's convention: per-filter options override the global ones).
- * Strings are templates over the log path.
+ * Besides the envelope, the keys are the sink kinds' address settings (exchange,
+ * routingKey, topic, keyField): strings, templates over the log path.
  */
 export interface AddressOptions {
   envelope?: Envelope | undefined;
-  /** AMQP exchange. */
-  exchange?: string | undefined;
-  /** AMQP routing key. */
-  routingKey?: string | undefined;
-  /** Kafka topic. */
-  topic?: string | undefined;
-  /** Kafka message key: the name of a record field (e.g. `uid`); '' for no key. */
-  keyField?: string | undefined;
+  /** Validated as strings by validateRoutes. */
+  [setting: string]: unknown;
 }
 
 export interface DestinationConfig extends AddressOptions {
@@ -48,10 +43,23 @@ export interface RoutingConfig {
   defaultRoute: DefaultRouteConfig | null;
 }
 
-const ADDRESS_KEYS = ['envelope', 'exchange', 'routingKey', 'topic', 'keyField'] as const;
-const ROUTE_KEYS = new Set<string>(['name', 'match', 'exclude', 'destinations', 'continue', ...ADDRESS_KEYS]);
-const DEFAULT_ROUTE_KEYS = new Set<string>(['destinations', ...ADDRESS_KEYS]);
-const DESTINATION_KEYS = new Set<string>(['sink', ...ADDRESS_KEYS]);
+interface Allowed {
+  route: ReadonlySet<string>;
+  defaultRoute: ReadonlySet<string>;
+  destination: ReadonlySet<string>;
+  /** The sink kinds' address settings. */
+  address: readonly string[];
+}
+
+function allowedKeys(addressKeys: readonly string[]): Allowed {
+  const address = ['envelope', ...addressKeys];
+  return {
+    route: new Set(['name', 'match', 'exclude', 'destinations', 'continue', ...address]),
+    defaultRoute: new Set(['destinations', ...address]),
+    destination: new Set(['sink', ...address]),
+    address: addressKeys,
+  };
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '');
@@ -59,31 +67,45 @@ const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every
 /**
  * Checks the routes and default route (convict validates the scalar parts). Returns
  * one message per problem, each naming the key, e.g. `routing.routes[1].destinations[0].sink`.
+ * `addressKeys` are the address settings of the sink kinds (exchange, routingKey, topic, keyField).
  */
-export function validateRoutes(routes: unknown, defaultRoute: unknown, sinkNames: ReadonlySet<string>): string[] {
+export function validateRoutes(
+  routes: unknown,
+  defaultRoute: unknown,
+  sinkNames: ReadonlySet<string>,
+  addressKeys: readonly string[],
+): string[] {
   const errors: string[] = [];
+  const allowed = allowedKeys(addressKeys);
   if (!Array.isArray(routes)) {
     errors.push('routing.routes: must be an array of routes');
   } else {
-    routes.forEach((r, i) => validateRoute(r, `routing.routes[${i}]`, ROUTE_KEYS, sinkNames, errors));
+    routes.forEach((r, i) => validateRoute(r, `routing.routes[${i}]`, allowed.route, allowed, sinkNames, errors));
   }
-  if (defaultRoute !== null) validateRoute(defaultRoute, 'routing.defaultRoute', DEFAULT_ROUTE_KEYS, sinkNames, errors);
+  if (defaultRoute !== null) validateRoute(defaultRoute, 'routing.defaultRoute', allowed.defaultRoute, allowed, sinkNames, errors);
   return errors;
 }
 
-function validateRoute(r: unknown, at: string, allowed: Set<string>, sinks: ReadonlySet<string>, errors: string[]): void {
+function validateRoute(
+  r: unknown,
+  at: string,
+  keys: ReadonlySet<string>,
+  allowed: Allowed,
+  sinks: ReadonlySet<string>,
+  errors: string[],
+): void {
   if (!isObject(r)) {
     errors.push(`${at}: must be an object`);
     return;
   }
-  for (const k of Object.keys(r)) if (!allowed.has(k)) errors.push(`${at}.${k}: unknown key`);
-  if (allowed.has('match')) {
+  for (const k of Object.keys(r)) if (!keys.has(k)) errors.push(`${at}.${k}: unknown key`);
+  if (keys.has('match')) {
     if (!isStringArray(r.match) || r.match.length === 0) errors.push(`${at}.match: must be a non-empty array of paths or globs`);
     if (r.exclude !== undefined && !isStringArray(r.exclude)) errors.push(`${at}.exclude: must be an array of paths or globs`);
     if (r.continue !== undefined && typeof r.continue !== 'boolean') errors.push(`${at}.continue: must be true or false`);
     if (r.name !== undefined && typeof r.name !== 'string') errors.push(`${at}.name: must be a string`);
   }
-  validateAddress(r, at, errors);
+  validateAddress(r, at, allowed.address, errors);
   if (!Array.isArray(r.destinations) || r.destinations.length === 0) {
     errors.push(`${at}.destinations: must be a non-empty array`);
     return;
@@ -94,19 +116,19 @@ function validateRoute(r: unknown, at: string, allowed: Set<string>, sinks: Read
       errors.push(`${dat}: must be an object`);
       return;
     }
-    for (const k of Object.keys(d)) if (!DESTINATION_KEYS.has(k)) errors.push(`${dat}.${k}: unknown key`);
+    for (const k of Object.keys(d)) if (!allowed.destination.has(k)) errors.push(`${dat}.${k}: unknown key`);
     if (typeof d.sink !== 'string' || !sinks.has(d.sink)) {
       errors.push(`${dat}.sink: unknown sink ${JSON.stringify(d.sink)} (configured: ${[...sinks].join(', ') || 'none'})`);
     }
-    validateAddress(d, dat, errors);
+    validateAddress(d, dat, allowed.address, errors);
   });
 }
 
-function validateAddress(o: Record<string, unknown>, at: string, errors: string[]): void {
+function validateAddress(o: Record<string, unknown>, at: string, addressKeys: readonly string[], errors: string[]): void {
   if (o.envelope !== undefined && !ENVELOPES.includes(o.envelope as Envelope)) {
     errors.push(`${at}.envelope: must be one of ${ENVELOPES.join(', ')}`);
   }
-  for (const k of ['exchange', 'routingKey', 'topic', 'keyField'] as const) {
+  for (const k of addressKeys) {
     const v = o[k];
     if (v === undefined) continue;
     if (typeof v !== 'string') {

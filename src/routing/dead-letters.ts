@@ -1,6 +1,6 @@
 import type { LogRecord, OutboundMessage } from '../record.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { BufferedSink } from '../buffer/index.js';
+import type { SinkInput } from './sink-input.js';
 import type { RoutingTable } from './table.js';
 
 export interface DeadLetterConfig {
@@ -55,7 +55,7 @@ export class DeadLetters {
 
   constructor(
     private readonly config: DeadLetterConfig,
-    private readonly sink: BufferedSink,
+    private readonly sink: SinkInput,
     /** A table whose default route is the dead-letter destination; resolves its address per path. */
     private readonly table: RoutingTable,
     private readonly metrics: Metrics,

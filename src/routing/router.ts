@@ -1,12 +1,12 @@
 import type { LogRecord, Address } from '../record.js';
 import { LabelCap, type Metrics } from '../ops/metrics.js';
-import type { BufferedSink } from '../buffer/index.js';
+import type { SinkInput } from './sink-input.js';
 import { EnvelopeBuilder } from './envelope.js';
 import { FieldExtractor } from './extract-field.js';
 import type { RoutingTable, UnroutedReason } from './table.js';
 
 interface Delivery {
-  readonly sink: BufferedSink;
+  readonly sink: SinkInput;
   readonly envelope: EnvelopeBuilder;
   /** Shared by every record of the path, unless a key must be read per record. */
   readonly address: Address;
@@ -28,12 +28,12 @@ const MAX_CACHED_PATHS = 4096;
  */
 export class Router {
   private readonly plans = new Map<string, RuntimePlan>();
-  private readonly blockingSinks: BufferedSink[];
+  private readonly blockingSinks: SinkInput[];
   private readonly pathLabels = new LabelCap();
 
   constructor(
     private readonly table: RoutingTable,
-    private readonly sinks: ReadonlyMap<string, BufferedSink>,
+    private readonly sinks: ReadonlyMap<string, SinkInput>,
     private readonly metrics: Metrics,
   ) {
     this.blockingSinks = [...sinks.values()].filter((s) => s.blocking);

@@ -1,13 +1,17 @@
+import type { AddressSettings, DestinationAddress } from '../sinks/kind.js';
 import { compileGlob, matchesAny } from './glob.js';
 import type { AddressOptions, DestinationConfig, RoutingConfig } from './config.js';
 import type { Envelope } from './envelope.js';
 import { renderTemplate, type TemplateVars } from './template.js';
 
-/** What the routing table needs to know about a sink: its kind and its address defaults. */
-export interface SinkAddressing extends AddressOptions {
-  name: string;
-  kind: string;
-  envelope: Envelope;
+/** What the routing table needs to know about a sink: its address defaults and its kind's address rule. */
+export interface SinkAddressing {
+  readonly name: string;
+  readonly envelope: Envelope;
+  /** The sink's own address settings (its kind's keys): the defaults of its destinations. */
+  readonly defaults: Readonly<Record<string, string | undefined>>;
+  /** The kind's rule: a destination's address from its resolved settings. */
+  readonly address: (settings: AddressSettings) => DestinationAddress;
 }
 
 /** One destination of one path, fully resolved. */
@@ -86,29 +90,13 @@ export class RoutingTable {
     return out.length > 0 ? { path, destinations: out } : { path, destinations: [], unrouted: 'no-route' };
   }
 
-  /** Destination options beat route options, which beat the sink's defaults. */
+  /** Destination options beat route options, which beat the sink's defaults; the sink's kind makes the address. */
   private resolve(d: DestinationConfig, route: AddressOptions, vars: TemplateVars): ResolvedDestination {
     const sink = this.sinks.get(d.sink);
     if (!sink) throw new Error(`unknown sink ${d.sink}`); // config validation rejects this earlier
-    const pick = <K extends keyof AddressOptions>(k: K): AddressOptions[K] => d[k] ?? route[k] ?? sink[k];
-    const envelope = pick('envelope') ?? 'tagged';
-    if (sink.kind === 'amqp') {
-      return {
-        sink: sink.name,
-        envelope,
-        target: renderTemplate(pick('exchange') ?? '', vars),
-        routingKey: renderTemplate(pick('routingKey') ?? '{path}', vars),
-      };
-    }
-    if (sink.kind === 'kafka') {
-      const keyField = pick('keyField');
-      return {
-        sink: sink.name,
-        envelope,
-        target: renderTemplate(pick('topic') ?? 'zeek-{path}', vars),
-        keyField: keyField ? keyField : undefined,
-      };
-    }
-    return { sink: sink.name, envelope, target: vars.path };
+    const pick = (k: string): string => (d[k] ?? route[k] ?? sink.defaults[k] ?? '') as string;
+    const envelope = d.envelope ?? route.envelope ?? sink.envelope;
+    const address = sink.address({ path: vars.path, value: pick, template: (k) => renderTemplate(pick(k), vars) });
+    return { sink: sink.name, envelope, ...address };
   }
 }

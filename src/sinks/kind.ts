@@ -3,15 +3,44 @@ import type { BufferOptions } from '../buffer/index.js';
 import type { Transport } from './transport.js';
 
 /**
- * One sink kind (amqp, kafka, console): its option schema, the address defaults the
- * routing table may override per route, and how to build its transport.
+ * A destination's address settings as the routing table resolved them: the destination's
+ * own, else its route's, else the sink's defaults.
+ */
+export interface AddressSettings {
+  /** The log path used for routing (filter suffix stripped when that option is on). */
+  readonly path: string;
+  /** A setting rendered as a template over the path ('' when unset). */
+  template(key: string): string;
+  /** A setting as written ('' when unset). */
+  value(key: string): string;
+}
+
+/** Where a destination's records go, resolved once per path. */
+export interface DestinationAddress {
+  /** AMQP exchange, Kafka topic, console: the path. */
+  readonly target: string;
+  readonly routingKey?: string | undefined;
+  /** Record field whose value becomes the message key (Kafka). */
+  readonly keyField?: string | undefined;
+}
+
+/**
+ * One sink kind (amqp, kafka, console): its option schema, its address settings (defaults
+ * the routing table may override per route) and how it turns them into an address, and
+ * how to build its transport. A new kind is a folder exporting one of these, registered
+ * in sinks/index.ts.
  */
 export interface SinkKind<O = never> {
   readonly kind: string;
   /** Convict schema of the kind's own options (connection, TLS, ...). */
   readonly schema: object;
-  /** Convict schema of the address defaults (exchange/routingKey, topic/keyField). */
+  /**
+   * Convict schema of the address settings (exchange/routingKey, topic/keyField): the
+   * sink's defaults, which routes and destinations may override under the same keys.
+   */
   readonly addressing: object;
+  /** A destination's address from its resolved settings. */
+  address(settings: AddressSettings): DestinationAddress;
   /**
    * Options whose value is a free-form map with dotted keys (librdkafka properties), which
    * convict cannot walk: the loader hands them to convict as JSON text and the kind parses it.

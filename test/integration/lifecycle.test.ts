@@ -1,49 +1,12 @@
 // The gateway as a process: start with a broker down, SIGTERM drain, exit codes, logs.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AMQP_URL, collectAmqp, declareTestQueue, requireRabbitMQ, uniqueName } from '../helpers/brokers.js';
+import { runCli, writeConfig } from '../helpers/cli.js';
 import { eventually, freePort, ncsaPublisher } from '../helpers/gateway.js';
 import { loadCapture } from '../helpers/testdata.js';
 
 before(() => requireRabbitMQ());
-
-interface Proc {
-  child: ChildProcess;
-  logs: Array<Record<string, unknown>>;
-  exit: Promise<number | null>;
-}
-
-/** Runs the CLI as a user would, collecting its JSON log lines from stderr. */
-function runCli(args: string[]): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: Array<Record<string, unknown>> = [];
-  let buf = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        logs.push({ msg: line });
-      }
-    }
-  });
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, logs, exit };
-}
-
-function writeConfig(config: object): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'zlg-life-')), 'config.json');
-  writeFileSync(file, JSON.stringify(config));
-  return file;
-}
 
 async function ready(port: number): Promise<{ status: number; body: Record<string, unknown> }> {
   const r = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -149,19 +112,15 @@ test('run --dry-run connects to no broker and prints where each record would go'
       ],
     },
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', '--dry-run', '--config', file], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const p = runCli(['run', '--dry-run', '--config', file]);
   try {
     const pub = await ncsaPublisher(endpoint, 20_000);
     for (const m of wiki) await pub.send(m);
     pub.close();
     const conns = wiki.filter((m) => m[0]!.toString() === 'conn');
     const dns = wiki.filter((m) => m[0]!.toString() === 'dns');
-    await eventually(() => out.split('\n').filter(Boolean).length === conns.length * 2 + dns.length, 10_000, 'dry-run lines');
-    const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    await eventually(() => p.stdout().split('\n').filter(Boolean).length === conns.length * 2 + dns.length, 10_000, 'dry-run lines');
+    const lines = p.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     const uid = (m: Buffer[]): string => (JSON.parse(m[1]!.toString()) as { uid: string }).uid;
     assert.deepEqual(
       lines.filter((l) => l.sink === 'rabbitmq').map((l) => [l.exchange, l.routingKey, l.path]),
@@ -173,7 +132,7 @@ test('run --dry-run connects to no broker and prints where each record would go'
     );
     assert.deepEqual(lines.filter((l) => l.path === 'dns').map((l) => l.topic), dns.map(() => 'dns-logs'));
   } finally {
-    child.kill('SIGTERM');
+    p.kill();
   }
 });
 

@@ -1,7 +1,6 @@
 // The replay tool over real ZeroMQ: real log files → XPUB (connects) → a SUB bound here.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import * as zmq from 'zeromq';
 import { replay, ReplayError, type ReplayOptions } from '../../src/tools/replay/index.js';
 import { ZeekLogParser } from '../../src/zeek/tsv/parser.js';
+import { runCli } from '../helpers/cli.js';
 import { eventually, freePort, metricValue, startGateway } from '../helpers/gateway.js';
 import { loadCapture, readTestFile, testdataPath } from '../helpers/testdata.js';
 
@@ -139,12 +139,9 @@ test('the CLI: replay FILE... sends, prints the summary, exits 0', async () => {
   const sub = await subscriber();
   try {
     const file = testdataPath('ncsa', 'wikipedia.logs', 'http.log');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'replay', '--endpoint', sub.endpoint, '--rate', '200', file], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const p = runCli(['replay', '--endpoint', sub.endpoint, '--rate', '200', file]);
+    const code = await p.exit;
+    const stderr = p.stderr();
     assert.equal(code, 0, stderr);
     assert.match(stderr, /^replayed 14 records in [\d.]+ s \(\d+ records\/s\) to tcp:\/\/127\.0\.0\.1:\d+\n {2}http {2}14\n$/);
     await eventually(() => sub.got.length >= 14, 10_000, '14 messages');

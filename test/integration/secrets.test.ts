@@ -1,10 +1,10 @@
 // Secrets never appear in check-config output, logs or metrics.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
 import { eventually, freePort } from '../helpers/gateway.js';
 import { testdataPath } from '../helpers/testdata.js';
 
@@ -12,18 +12,6 @@ const keys = JSON.parse(readFileSync(testdataPath('cluster', 'curve-keys.json'),
   server: { secret: string };
   client: { public: string };
 };
-
-function cli(args: string[], env: Record<string, string>): { out: Promise<string>; kill(): void; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (text += d.toString()));
-  const exit = new Promise<number | null>((r) => child.on('exit', r));
-  return { out: exit.then(() => text), kill: () => child.kill('SIGTERM'), exit };
-}
 
 test('passwords, SASL secrets and CURVE keys never show in check-config, logs or /metrics', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'zlg-secrets-'));
@@ -63,14 +51,15 @@ test('passwords, SASL secrets and CURVE keys never show in check-config, logs or
   );
   const all = [...Object.values(secrets), keys.server.secret];
 
-  const check = cli(['check-config', '--config', config], {});
-  const checked = await check.out;
-  assert.equal(await check.exit, 0, checked);
+  const check = runCli(['check-config', '--config', config]);
+  const code = await check.exit;
+  const checked = check.output();
+  assert.equal(code, 0, checked);
   assert.match(checked, /\[Sensitive\]/);
   for (const s of all) assert.ok(!checked.includes(s), `check-config shows a secret: ${s}`);
 
   // Running: every sink fails to connect and logs why; the secrets must not be in those lines.
-  const run = cli(['run', '--config', config], { ZLG_LOG_LEVEL: 'debug' });
+  const run = runCli(['run', '--config', config], { ZLG_LOG_LEVEL: 'debug' });
   let up = false;
   void run.exit.then(() => (up = false));
   await eventually(
@@ -79,7 +68,8 @@ test('passwords, SASL secrets and CURVE keys never show in check-config, logs or
     'the gateway serving /healthz',
   ).catch(async (err: Error) => {
     run.kill();
-    throw new Error(`${err.message}\n${await run.out}`);
+    await run.exit;
+    throw new Error(`${err.message}\n${run.output()}`);
   });
   assert.ok(up);
   // Let every sink try (and fail) to connect at least once.
@@ -87,7 +77,8 @@ test('passwords, SASL secrets and CURVE keys never show in check-config, logs or
   const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
   const ready = await (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).text();
   run.kill();
-  const logs = await run.out;
+  await run.exit;
+  const logs = run.output();
   assert.match(logs, /cannot connect|ECONNREFUSED/i, 'the sinks did log their connection failures');
   for (const s of all) {
     assert.ok(!logs.includes(s), `logs show a secret: ${s}`);

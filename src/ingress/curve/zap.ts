@@ -8,6 +8,7 @@
 // client's handshake until libzmq gives up, and a Zeek sender then loses logs without an error.
 import * as zmq from 'zeromq';
 import { RateLimitedLog, type Logger } from '../../ops/log.js';
+import type { Metrics } from '../../ops/metrics.js';
 import { z85Encode } from './z85.js';
 
 export const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
@@ -44,6 +45,8 @@ export interface ZapHandlerOptions {
   context: zmq.Context;
   /** Called after each reply is sent; for metrics and logs. Exceptions are caught. */
   onDecision?: (decision: ZapDecision) => void | Promise<void>;
+  /** If given, each decision is counted (zeek_gateway_curve_auth_total, per domain and result). */
+  metrics?: Metrics;
   /** If given, refused handshakes are logged (rate-limited per domain, peer and key). */
   logger?: Logger;
   /** Rate-limit interval for the refusal log lines. */
@@ -163,6 +166,7 @@ export async function startZapHandler(opts: ZapHandlerOptions): Promise<ZapHandl
   let answered = 0;
 
   const report = (decision: ZapDecision): void => {
+    opts.metrics?.curveAuth.labels(decision.domain, decision.allowed ? 'allowed' : decision.reason).inc();
     if (log && !decision.allowed) {
       log.warn(
         `zap-refused:${decision.domain}:${decision.peerAddress}:${decision.clientKeyZ85 ?? decision.mechanism}`,

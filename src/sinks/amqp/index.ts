@@ -18,6 +18,7 @@ export const amqpKind: SinkKind<AmqpOptions> = {
   // RabbitMQ confirms persistent messages after writing them to disk, in groups: throughput
   // needs many messages awaiting confirms (20 batches of 1,000 reached 87% of a bare
   // publisher's rate in the benchmark, 1 batch 65%).
+  address: (s) => ({ target: s.template('exchange'), routingKey: s.template('routingKey') }),
   bufferDefaults: { maxInFlight: 20 },
   create: (o, ctx) => withNdjson(createAmqpTransport(o, ctx), o.recordsPerMessage),
 };

@@ -6,5 +6,7 @@ export const consoleKind: SinkKind<ConsoleOptions> = {
   kind: 'console',
   schema: consoleSchema,
   addressing: {},
+  // One stream: the path labels each line.
+  address: (s) => ({ target: s.path }),
   create: createConsoleTransport,
 };

@@ -30,6 +30,7 @@ export const kafkaKind: SinkKind<KafkaOptions> = {
       default: '',
     },
   },
+  address: (s) => ({ target: s.template('topic'), keyField: s.value('keyField') || undefined }),
   propertyMaps: ['librdkafkaOptions'],
   validate: validateKafkaOptions,
   create: (o, ctx) => withNdjson(createKafkaTransport(o, ctx), o.recordsPerMessage),

@@ -5,14 +5,16 @@ import { RoutingTable, type SinkAddressing } from '../../../src/routing/table.js
 import { BufferedSink } from '../../../src/buffer/buffered-sink.js';
 import { Metrics } from '../../../src/ops/metrics.js';
 import { silentLogger } from '../../../src/ops/log.js';
+import { amqpKind } from '../../../src/sinks/amqp/index.js';
+import { kafkaKind } from '../../../src/sinks/kafka/index.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
 import { record, until } from '../../helpers/records.js';
 
 function setup(whenFull: 'block' | 'drop-newest' = 'block') {
   const metrics = new Metrics();
   const addressing = new Map<string, SinkAddressing>([
-    ['amqp', { name: 'amqp', kind: 'amqp', envelope: 'tagged', exchange: 'zeek', routingKey: '{path}' }],
-    ['kafka', { name: 'kafka', kind: 'kafka', envelope: 'tagged', topic: 'zeek-{path}', keyField: 'uid' }],
+    ['amqp', { name: 'amqp', envelope: 'tagged', defaults: { exchange: 'zeek', routingKey: '{path}' }, address: amqpKind.address }],
+    ['kafka', { name: 'kafka', envelope: 'tagged', defaults: { topic: 'zeek-{path}', keyField: 'uid' }, address: kafkaKind.address }],
   ]);
   const transports = { amqp: new FakeTransport(), kafka: new FakeTransport() };
   const opts = {

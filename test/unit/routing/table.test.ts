@@ -4,11 +4,15 @@ import { RoutingTable, type SinkAddressing } from '../../../src/routing/table.js
 import type { RoutingConfig } from '../../../src/routing/config.js';
 import { validateRoutes } from '../../../src/routing/config.js';
 import { compileGlob } from '../../../src/routing/glob.js';
+import { addressKeys } from '../../../src/config/sinks.js';
+import { amqpKind } from '../../../src/sinks/amqp/index.js';
+import { consoleKind } from '../../../src/sinks/console/index.js';
+import { kafkaKind } from '../../../src/sinks/kafka/index.js';
 
 const sinks = new Map<string, SinkAddressing>([
-  ['rabbit', { name: 'rabbit', kind: 'amqp', envelope: 'tagged', exchange: 'zeek', routingKey: 'zeek.{path}' }],
-  ['kafka', { name: 'kafka', kind: 'kafka', envelope: 'tagged', topic: 'zeek-{path}', keyField: '' }],
-  ['out', { name: 'out', kind: 'console', envelope: 'raw' }],
+  ['rabbit', { name: 'rabbit', envelope: 'tagged', defaults: { exchange: 'zeek', routingKey: 'zeek.{path}' }, address: amqpKind.address }],
+  ['kafka', { name: 'kafka', envelope: 'tagged', defaults: { topic: 'zeek-{path}', keyField: '' }, address: kafkaKind.address }],
+  ['out', { name: 'out', envelope: 'raw', defaults: {}, address: consoleKind.address }],
 ]);
 
 function table(partial: Partial<RoutingConfig>): RoutingTable {
@@ -113,6 +117,7 @@ test('route validation names every wrong key', () => {
     ],
     { destinations: [] },
     new Set(sinks.keys()),
+    addressKeys(),
   );
   assert.deepEqual(errors, [
     'routing.routes[0].match: must be a non-empty array of paths or globs',

@@ -5,7 +5,7 @@ import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { SpoolStore, type SpoolDamage, type SpoolOptions } from '../../../../src/buffer/spool/store.js';
 import { FRAME_MAGIC, SEGMENT_HEADER_BYTES } from '../../../../src/buffer/spool/format.js';
-import { openSinkSpool } from '../../../../src/buffer/spool/metrics.js';
+import { openSpool } from '../../../../src/buffer/spool/open.js';
 import { Metrics } from '../../../../src/ops/metrics.js';
 import { silentLogger } from '../../../../src/ops/log.js';
 import { metricValue } from '../../../helpers/gateway.js';
@@ -88,7 +88,7 @@ test('a torn last frame: exactly the torn record is counted lost (metric include
     const last = frameOffsets(file).at(-1) as number;
     fs.truncateSync(file, last + keep);
     const metrics = new Metrics();
-    const store = await openSinkSpool(basename(dir), { ...o, enabled: true, dir: dirname(dir) }, metrics, silentLogger());
+    const store = await openSpool({ ...o, enabled: true, dir: dirname(dir) }, basename(dir), { metrics, logger: silentLogger() });
     assert.equal(store.records, N - 1);
     assert.equal(store.stats.lostRecords, 1, `cut ${keep} bytes into the last frame`);
     assert.equal(await metricValue(metrics, 'zeek_gateway_sink_spool_lost_records_total', { sink: basename(dir) }), 1);

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { BufferedSink } from '../../../../src/buffer/buffered-sink.js';
 import type { BufferOptions, WhenFull } from '../../../../src/buffer/options.js';
-import { openSinkSpool } from '../../../../src/buffer/spool/metrics.js';
+import { openSpool } from '../../../../src/buffer/spool/open.js';
 import type { SpoolStore } from '../../../../src/buffer/spool/store.js';
 import { Metrics } from '../../../../src/ops/metrics.js';
 import { silentLogger } from '../../../../src/ops/log.js';
@@ -84,11 +84,10 @@ async function spooledSink(dir: string, whenFull: WhenFull, transport: FakeTrans
     metrics,
     logger: silentLogger(),
     openStore: async () =>
-      (store = await openSinkSpool(
-        's1',
+      (store = await openSpool(
         { enabled: true, dir, maxBytes: 1 << 30, segmentBytes: 16 * 1024, fsync: 'interval', fsyncIntervalMs: 20, memoryRecords: 50 },
-        metrics,
-        silentLogger(),
+        's1',
+        { metrics, logger: silentLogger() },
       )),
   });
   await sink.start();

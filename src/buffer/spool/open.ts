@@ -4,15 +4,20 @@ import { spoolOptionsFor, type SpoolConfig } from './options.js';
 import { SpoolStore } from './store.js';
 
 /**
- * Opens a sink's spool with its metrics: disk bytes, records lost to damage (at open and
- * while running), and failed writes by error code (ENOSPC: the disk is full).
+ * Opens a sink's disk spool and keeps its metrics current: bytes on disk, and records lost
+ * to damage (the store counts them at open and while running; the counter follows it), and
+ * failed writes by error code (ENOSPC: the disk is full).
  */
-export async function openSinkSpool(sink: string, config: SpoolConfig, metrics: Metrics, logger: Logger): Promise<SpoolStore> {
+export async function openSpool(
+  config: SpoolConfig,
+  sink: string,
+  deps: { logger: Logger; metrics: Metrics },
+): Promise<SpoolStore> {
+  const { metrics } = deps;
   const store = await SpoolStore.open(spoolOptionsFor(config, sink), {
-    logger: logger.child({ sink }),
+    logger: deps.logger.child({ sink }),
     onWriteError: (code) => metrics.spoolWriteErrors.labels(sink, code).inc(),
   });
-  // The store counts records lost to damage; the counter follows it.
   const lost = metrics.spoolLost.labels(sink);
   let reported = 0;
   const refresh = (): void => {

@@ -1,0 +1,14 @@
+import type { OutboundMessage } from '../record.js';
+
+/**
+ * What routing needs of a sink (the buffer stage implements it): it takes messages and,
+ * when it makes the ingress wait instead of dropping (whenFull: block), says when it is full.
+ */
+export interface SinkInput {
+  /** True when a full sink holds the ingress back (whenFull: block). */
+  readonly blocking: boolean;
+  offer(message: OutboundMessage): void;
+  isFull(): boolean;
+  /** Resolves when the sink has room again. */
+  whenWritable(): Promise<void>;
+}
