@@ -58,7 +58,14 @@ export class Gateway {
       const openStore = s.buffer.spool?.enabled ? () => this.openSpool(s.name, s.buffer.spool as SpoolConfig) : undefined;
       this.sinks.set(
         s.name,
-        new BufferedSink(s.name, s.type, transport, s.buffer, { metrics, logger, required: s.required, onRejected, openStore }),
+        new BufferedSink(s.name, s.type, transport, s.buffer, {
+          metrics,
+          logger,
+          required: s.required,
+          onRejected,
+          openStore,
+          validateAddress: kind.validateAddress,
+        }),
       );
       addressing.set(s.name, { name: s.name, kind: s.type, envelope: s.envelope, ...s.addressing });
     }

@@ -3,7 +3,7 @@ import { RateLimitedLog } from '../ops/log.js';
 import { LabelCap, type Metrics } from '../ops/metrics.js';
 import type { BufferOptions } from './options.js';
 import { MemoryStore } from './memory-store.js';
-import type { OutboundMessage } from '../record.js';
+import type { Address, OutboundMessage } from '../record.js';
 import type { Batch, MessageStore } from './store.js';
 import type { Transport } from '../sinks/transport.js';
 
@@ -18,7 +18,12 @@ export interface BufferedSinkDeps {
   required?: boolean | undefined;
   /** Opens where records wait (a disk spool); in memory when absent. Called by start(). */
   openStore?: (() => Promise<MessageStore>) | undefined;
+  /** The sink kind's check of a rendered address (see SinkKind.validateAddress). */
+  validateAddress?: ((address: Address) => string | undefined) | undefined;
 }
+
+/** Why a record whose address the broker cannot take (too long, illegal name) was refused. */
+export const INVALID_ADDRESS = 'invalid_address';
 
 /**
  * A sink: a bounded buffer in front of one broker transport. It owns the high-water
@@ -44,6 +49,9 @@ export class BufferedSink {
   private emptyWaiters: Array<() => void> = [];
 
   private readonly log: RateLimitedLog;
+  /** The last address that passed the kind's check. */
+  private checkedTarget: string | undefined;
+  private checkedRoutingKey: string | undefined;
   private readonly pathLabels = new LabelCap();
   private readonly published = new Map<string, { inc(n: number): void }>();
   private readonly acked = new Map<string, { inc(n: number): void }>();
@@ -222,13 +230,14 @@ export class BufferedSink {
   }
 
   private async send(batch: Batch): Promise<void> {
-    this.countByPath(this.published, this.deps.metrics.sinkPublished, batch.messages);
+    const { sendable, invalid } = this.screen(batch.messages);
+    this.countByPath(this.published, this.deps.metrics.sinkPublished, sendable);
     let ok = false;
     try {
-      const result = await this.transport.send(batch.messages);
+      const result = sendable.length > 0 ? await this.transport.send(sendable) : {};
       ok = true;
       this.consecutiveFailures = 0;
-      const rejected = result.rejected ?? [];
+      const rejected = invalid ? [...invalid.map((message) => ({ message, reason: INVALID_ADDRESS })), ...(result.rejected ?? [])] : (result.rejected ?? []);
       let refused: Set<OutboundMessage> | undefined;
       if (rejected.length > 0) {
         refused = new Set();
@@ -260,6 +269,33 @@ export class BufferedSink {
       if (this.failed.length > 0) this.requeueFailedWhenSettled();
       this.afterSettle();
     }
+  }
+
+  /**
+   * Separates the records whose address the broker cannot take: sent, they would fail the
+   * whole batch on every retry (RabbitMQ closes the channel on a routing key over 255 bytes)
+   * and hold back every good record behind them.
+   */
+  private screen(messages: OutboundMessage[]): { sendable: OutboundMessage[]; invalid: OutboundMessage[] | undefined } {
+    const validate = this.deps.validateAddress;
+    if (validate === undefined) return { sendable: messages, invalid: undefined };
+    let invalid: OutboundMessage[] | undefined;
+    for (const m of messages) {
+      const a = m.address;
+      // Records of a path share one address: check each new one once.
+      if (a.target === this.checkedTarget && a.routingKey === this.checkedRoutingKey) continue;
+      const problem = validate(a);
+      if (problem === undefined) {
+        this.checkedTarget = a.target;
+        this.checkedRoutingKey = a.routingKey;
+        continue;
+      }
+      (invalid ??= []).push(m);
+      this.log.warn(INVALID_ADDRESS, { problem, path: m.record.path }, 'record refused: the broker cannot take its address');
+    }
+    if (invalid === undefined) return { sendable: messages, invalid };
+    const refused = new Set(invalid);
+    return { sendable: messages.filter((m) => !refused.has(m)), invalid };
   }
 
   /** Failed batches go back to the front in their original order once nothing else is in flight. */

@@ -1,6 +1,7 @@
 // The amqp sink kind (RabbitMQ): its options, address keys and transport.
 import type { SinkKind } from '../kind.js';
 import { withNdjson } from '../shared/ndjson.js';
+import { amqpAddressProblem } from './address.js';
 import { amqpSchema, type AmqpOptions } from './options.js';
 import { createAmqpTransport } from './transport.js';
 
@@ -19,5 +20,6 @@ export const amqpKind: SinkKind<AmqpOptions> = {
   // needs many messages awaiting confirms (20 batches of 1,000 reached 87% of a bare
   // publisher's rate in the benchmark, 1 batch 65%).
   bufferDefaults: { maxInFlight: 20 },
+  validateAddress: amqpAddressProblem,
   create: (o, ctx) => withNdjson(createAmqpTransport(o, ctx), o.recordsPerMessage),
 };

@@ -186,5 +186,5 @@ export function kafkaOptionProblems(o: KafkaOptions): Array<{ key: string; messa
   return errors;
 }
 
-/** Kafka's legal topic names; others would fail at the broker for every retry. */
-export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+/** Kafka's legal topic names (Topic.validate: "." and ".." are not); others would fail at the broker for every retry. */
+export const TOPIC_NAME = /^(?!\.\.?$)[a-zA-Z0-9._-]{1,249}$/;
