@@ -2,6 +2,7 @@ import type { Logger } from '../ops/log.js';
 import { RateLimitedLog } from '../ops/log.js';
 import { LabelCap, type Metrics } from '../ops/metrics.js';
 import type { BufferOptions } from './options.js';
+import { HeldMemory } from './held-memory.js';
 import { MemoryStore } from './memory-store.js';
 import type { Address, OutboundMessage } from '../record.js';
 import type { Batch, MessageStore } from './store.js';
@@ -48,6 +49,8 @@ export class BufferedSink {
   private writableWaiters: Array<() => void> = [];
   private emptyWaiters: Array<() => void> = [];
 
+  /** Where held records live: all their bytes in blocks of this sink's own (see HeldMemory). */
+  readonly memory = new HeldMemory();
   private readonly log: RateLimitedLog;
   /** The last address that passed the kind's check. */
   private checkedTarget: string | undefined;
@@ -134,7 +137,7 @@ export class BufferedSink {
         if (!this.store.dropOldest()) return;
       }
     }
-    this.store.push(message);
+    this.store.push(this.memory.hold(message));
     this.schedule();
   }
 
