@@ -2,6 +2,7 @@ import type { Logger } from '../ops/log.js';
 import { RateLimitedLog } from '../ops/log.js';
 import { LabelCap, type Metrics } from '../ops/metrics.js';
 import type { BufferOptions } from './options.js';
+import { BoundedCache } from '../util/bounded-cache.js';
 import { HeldMemory } from './held-memory.js';
 import { MemoryStore } from './memory-store.js';
 import type { Address, OutboundMessage } from '../record.js';
@@ -22,6 +23,9 @@ export interface BufferedSinkDeps {
   /** The sink kind's check of a rendered address (see SinkKind.validateAddress). */
   validateAddress?: ((address: Address) => string | undefined) | undefined;
 }
+
+/** Distinct paths whose counters a sink caches (real Zeek setups have a few dozen). */
+const MAX_CACHED_PATHS = 4096;
 
 /** Why a record whose address the broker cannot take (too long, illegal name) was refused. */
 export const INVALID_ADDRESS = 'invalid_address';
@@ -56,8 +60,9 @@ export class BufferedSink {
   private checkedTarget: string | undefined;
   private checkedRoutingKey: string | undefined;
   private readonly pathLabels = new LabelCap();
-  private readonly published = new Map<string, { inc(n: number): void }>();
-  private readonly acked = new Map<string, { inc(n: number): void }>();
+  /** Counters per path: paths come from the network, so only so many are cached. */
+  private readonly published = new BoundedCache<{ inc(n: number): void }>(MAX_CACHED_PATHS);
+  private readonly acked = new BoundedCache<{ inc(n: number): void }>(MAX_CACHED_PATHS);
   private readonly latency;
   private readonly connectedGauge;
   readonly required: boolean;
@@ -317,7 +322,7 @@ export class BufferedSink {
   }
 
   private countByPath(
-    cache: Map<string, { inc(n: number): void }>,
+    cache: BoundedCache<{ inc(n: number): void }>,
     counter: Metrics['sinkAcked'],
     messages: readonly OutboundMessage[],
   ): void {
@@ -327,15 +332,12 @@ export class BufferedSink {
       const path = (messages[i] as OutboundMessage).record.path;
       let j = i + 1;
       while (j < messages.length && (messages[j] as OutboundMessage).record.path === path) j++;
-      let child = cache.get(path);
-      if (child === undefined) {
-        child = counter.labels(this.name, this.pathLabels.value(path));
-        cache.set(path, child);
-      }
+      const child = cache.get(path) ?? cache.keep(path, counter.labels(this.name, this.pathLabels.value(path)));
       child.inc(j - i);
       i = j;
     }
   }
+
 
   private afterSettle(): void {
     if (!this.isFull()) this.releaseWritable();

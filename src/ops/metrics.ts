@@ -137,13 +137,16 @@ export class Metrics {
   }
 }
 
+/** Distinct values a label from the network (log path, sender node) may take; more show as `_other`. */
+export const NETWORK_LABEL_VALUES = 256;
+
 /**
  * Caps the distinct values a label may take. Paths and sender ids come from the
  * network; without a cap, hostile or buggy senders could grow the series without bound.
  */
 export class LabelCap {
   private readonly seen = new Set<string>();
-  constructor(private readonly max = 256, private readonly overflow = '_other') {}
+  constructor(private readonly max = NETWORK_LABEL_VALUES, private readonly overflow = '_other') {}
 
   value(v: string): string {
     if (this.seen.has(v)) return v;

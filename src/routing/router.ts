@@ -4,6 +4,7 @@ import { HeldRecord, type BufferedSink } from '../buffer/index.js';
 import { EnvelopeBuilder } from './envelope.js';
 import { FieldExtractor } from './extract-field.js';
 import type { RoutingTable, UnroutedReason } from './table.js';
+import { BoundedCache } from '../util/bounded-cache.js';
 
 interface Delivery {
   readonly sink: BufferedSink;
@@ -27,7 +28,7 @@ const MAX_CACHED_PATHS = 4096;
  * Knows nothing about brokers; sinks know nothing about routes.
  */
 export class Router {
-  private readonly plans = new Map<string, RuntimePlan>();
+  private readonly plans = new BoundedCache<RuntimePlan>(MAX_CACHED_PATHS);
   private readonly blockingSinks: BufferedSink[];
   private readonly pathLabels = new LabelCap();
 
@@ -100,7 +101,6 @@ export class Router {
       ? this.metrics.recordsUnrouted.labels(label, p.unrouted)
       : this.metrics.recordsRouted.labels(label);
     const plan = { deliveries, counter, unrouted: p.unrouted };
-    if (this.plans.size < MAX_CACHED_PATHS) this.plans.set(rawPath, plan);
-    return plan;
+    return this.plans.keep(rawPath, plan);
   }
 }

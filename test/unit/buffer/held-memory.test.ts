@@ -2,24 +2,14 @@
 // Measured after garbage collection, not estimated.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import * as zmq from 'zeromq';
 import { HeldMemory, HeldRecord } from '../../../src/buffer/index.js';
 import { eventually, freePort, metricValue, startGateway } from '../../helpers/gateway.js';
+import { memoryAfterGc } from '../../helpers/memory.js';
 import { Wire, logWriteFrames } from '../zeek/binary/encode.js';
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
 /** ArrayBuffer memory (Buffers) after a full collection. */
-async function arrayBufferBytes(): Promise<number> {
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await new Promise((r) => setImmediate(r));
-  }
-  return process.memoryUsage().arrayBuffers;
-}
+const arrayBufferBytes = async (): Promise<number> => (await memoryAfterGc()).arrayBuffers;
 
 /** A cluster batch of `n` conn-like records of about 350 bytes. */
 function batch(path: string, n: number, first: number): Buffer[] {
