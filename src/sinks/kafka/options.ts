@@ -85,6 +85,9 @@ export const kafkaSchema = {
     format: librdkafkaOptionsFormat,
     // Text, not {}: convict would JSON-parse the text form back into dotted keys it cannot walk.
     default: '' as Record<string, string | number | boolean> | string,
+    // It can carry sasl.password: never echoed in a validation error. check-config shows the
+    // properties that cannot hold a secret.
+    sensitive: true,
   },
   brokers: {
     doc: 'Bootstrap brokers: a list of host:port, or one string with them comma-separated (as environment variables give it).',
