@@ -60,18 +60,30 @@ const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every
  * Checks the routes and default route (convict validates the scalar parts). Returns
  * one message per problem, each naming the key, e.g. `routing.routes[1].destinations[0].sink`.
  */
-export function validateRoutes(routes: unknown, defaultRoute: unknown, sinkNames: ReadonlySet<string>): string[] {
+export function validateRoutes(
+  routes: unknown,
+  defaultRoute: unknown,
+  sinkNames: ReadonlySet<string>,
+  /** Why a sink that routes name cannot be used (removed or switched off by a config file), by name. */
+  unavailable: ReadonlyMap<string, string> = new Map(),
+): string[] {
   const errors: string[] = [];
+  const sinks = { names: sinkNames, unavailable };
   if (!Array.isArray(routes)) {
     errors.push('routing.routes: must be an array of routes');
   } else {
-    routes.forEach((r, i) => validateRoute(r, `routing.routes[${i}]`, ROUTE_KEYS, sinkNames, errors));
+    routes.forEach((r, i) => validateRoute(r, `routing.routes[${i}]`, ROUTE_KEYS, sinks, errors));
   }
-  if (defaultRoute !== null) validateRoute(defaultRoute, 'routing.defaultRoute', DEFAULT_ROUTE_KEYS, sinkNames, errors);
+  if (defaultRoute !== null) validateRoute(defaultRoute, 'routing.defaultRoute', DEFAULT_ROUTE_KEYS, sinks, errors);
   return errors;
 }
 
-function validateRoute(r: unknown, at: string, allowed: Set<string>, sinks: ReadonlySet<string>, errors: string[]): void {
+interface KnownSinks {
+  names: ReadonlySet<string>;
+  unavailable: ReadonlyMap<string, string>;
+}
+
+function validateRoute(r: unknown, at: string, allowed: Set<string>, sinks: KnownSinks, errors: string[]): void {
   if (!isObject(r)) {
     errors.push(`${at}: must be an object`);
     return;
@@ -95,8 +107,9 @@ function validateRoute(r: unknown, at: string, allowed: Set<string>, sinks: Read
       return;
     }
     for (const k of Object.keys(d)) if (!DESTINATION_KEYS.has(k)) errors.push(`${dat}.${k}: unknown key`);
-    if (typeof d.sink !== 'string' || !sinks.has(d.sink)) {
-      errors.push(`${dat}.sink: unknown sink ${JSON.stringify(d.sink)} (configured: ${[...sinks].join(', ') || 'none'})`);
+    if (typeof d.sink !== 'string' || !sinks.names.has(d.sink)) {
+      const why = typeof d.sink === 'string' ? sinks.unavailable.get(d.sink) : undefined;
+      errors.push(`${dat}.sink: ${why ?? `unknown sink ${JSON.stringify(d.sink)} (configured: ${[...sinks.names].join(', ') || 'none'})`}`);
     }
     validateAddress(d, dat, errors);
   });
