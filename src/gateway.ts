@@ -57,7 +57,14 @@ export class Gateway {
       const openStore = spool && (() => openSpool(spool, s.name, { logger, metrics }));
       this.sinks.set(
         s.name,
-        new BufferedSink(s.name, s.type, transport, s.buffer, { metrics, logger, required: s.required, onRejected, openStore }),
+        new BufferedSink(s.name, s.type, transport, s.buffer, {
+          metrics,
+          logger,
+          required: s.required,
+          onRejected,
+          openStore,
+          validateAddress: kind.validateAddress,
+        }),
       );
       addressing.set(s.name, { name: s.name, envelope: s.envelope, defaults: s.addressing, address: kind.address });
     }

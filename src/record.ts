@@ -42,3 +42,30 @@ export interface Address {
   /** Kafka message key (e.g. the record's uid), computed by the router if configured. */
   readonly key?: Buffer | null | undefined;
 }
+
+/**
+ * A record whose JSON is a range of the payload it travels in (the tagged envelope's inside,
+ * or all of a raw one): held once, and made into a view only when someone asks (the spool).
+ */
+export class HeldRecord implements LogRecord {
+  readonly path: string;
+  readonly sender: string | undefined;
+  readonly ingress: string;
+  readonly receivedAt: number;
+
+  constructor(
+    from: LogRecord,
+    readonly payload: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+  ) {
+    this.path = from.path;
+    this.sender = from.sender;
+    this.ingress = from.ingress;
+    this.receivedAt = from.receivedAt;
+  }
+
+  get json(): Buffer {
+    return this.payload.subarray(this.start, this.end);
+  }
+}

@@ -2,8 +2,10 @@ import type { Logger } from '../ops/log.js';
 import { RateLimitedLog } from '../ops/log.js';
 import { LabelCap, type Metrics } from '../ops/metrics.js';
 import type { BufferOptions } from './options.js';
+import { BoundedCache } from '../util/bounded-cache.js';
+import { HeldMemory } from './held-memory.js';
 import { MemoryStore } from './memory-store.js';
-import type { OutboundMessage } from '../record.js';
+import type { Address, OutboundMessage } from '../record.js';
 import type { Batch, MessageStore } from './store.js';
 import type { Transport } from '../sinks/transport.js';
 
@@ -18,7 +20,15 @@ export interface BufferedSinkDeps {
   required?: boolean | undefined;
   /** Opens where records wait (a disk spool); in memory when absent. Called by start(). */
   openStore?: (() => Promise<MessageStore>) | undefined;
+  /** The sink kind's check of a rendered address (see SinkKind.validateAddress). */
+  validateAddress?: ((address: Address) => string | undefined) | undefined;
 }
+
+/** Distinct paths whose counters a sink caches (real Zeek setups have a few dozen). */
+const MAX_CACHED_PATHS = 4096;
+
+/** Why a record whose address the broker cannot take (too long, illegal name) was refused. */
+export const INVALID_ADDRESS = 'invalid_address';
 
 /**
  * A sink: a bounded buffer in front of one broker transport. It owns the high-water
@@ -43,10 +53,16 @@ export class BufferedSink {
   private writableWaiters: Array<() => void> = [];
   private emptyWaiters: Array<() => void> = [];
 
+  /** Where held records live: all their bytes in blocks of this sink's own (see HeldMemory). */
+  readonly memory = new HeldMemory();
   private readonly log: RateLimitedLog;
+  /** The last address that passed the kind's check. */
+  private checkedTarget: string | undefined;
+  private checkedRoutingKey: string | undefined;
   private readonly pathLabels = new LabelCap();
-  private readonly published = new Map<string, { inc(n: number): void }>();
-  private readonly acked = new Map<string, { inc(n: number): void }>();
+  /** Counters per path: paths come from the network, so only so many are cached. */
+  private readonly published = new BoundedCache<{ inc(n: number): void }>(MAX_CACHED_PATHS);
+  private readonly acked = new BoundedCache<{ inc(n: number): void }>(MAX_CACHED_PATHS);
   private readonly latency;
   private readonly connectedGauge;
   readonly required: boolean;
@@ -127,7 +143,7 @@ export class BufferedSink {
         if (!this.store.dropOldest()) return;
       }
     }
-    this.store.push(message);
+    this.store.push(this.memory.hold(message));
     this.schedule();
   }
 
@@ -223,13 +239,14 @@ export class BufferedSink {
   }
 
   private async send(batch: Batch): Promise<void> {
-    this.countByPath(this.published, this.deps.metrics.sinkPublished, batch.messages);
+    const { sendable, invalid } = this.screen(batch.messages);
+    this.countByPath(this.published, this.deps.metrics.sinkPublished, sendable);
     let ok = false;
     try {
-      const result = await this.transport.send(batch.messages);
+      const result = sendable.length > 0 ? await this.transport.send(sendable) : {};
       ok = true;
       this.consecutiveFailures = 0;
-      const rejected = result.rejected ?? [];
+      const rejected = invalid ? [...invalid.map((message) => ({ message, reason: INVALID_ADDRESS })), ...(result.rejected ?? [])] : (result.rejected ?? []);
       let refused: Set<OutboundMessage> | undefined;
       if (rejected.length > 0) {
         refused = new Set();
@@ -263,6 +280,33 @@ export class BufferedSink {
     }
   }
 
+  /**
+   * Separates the records whose address the broker cannot take: sent, they would fail the
+   * whole batch on every retry (RabbitMQ closes the channel on a routing key over 255 bytes)
+   * and hold back every good record behind them.
+   */
+  private screen(messages: OutboundMessage[]): { sendable: OutboundMessage[]; invalid: OutboundMessage[] | undefined } {
+    const validate = this.deps.validateAddress;
+    if (validate === undefined) return { sendable: messages, invalid: undefined };
+    let invalid: OutboundMessage[] | undefined;
+    for (const m of messages) {
+      const a = m.address;
+      // Records of a path share one address: check each new one once.
+      if (a.target === this.checkedTarget && a.routingKey === this.checkedRoutingKey) continue;
+      const problem = validate(a);
+      if (problem === undefined) {
+        this.checkedTarget = a.target;
+        this.checkedRoutingKey = a.routingKey;
+        continue;
+      }
+      (invalid ??= []).push(m);
+      this.log.warn(INVALID_ADDRESS, { problem, path: m.record.path }, 'record refused: the broker cannot take its address');
+    }
+    if (invalid === undefined) return { sendable: messages, invalid };
+    const refused = new Set(invalid);
+    return { sendable: messages.filter((m) => !refused.has(m)), invalid };
+  }
+
   /** Failed batches go back to the front in their original order once nothing else is in flight. */
   private requeueFailedWhenSettled(): void {
     if (this.inFlightBatches > 0) return;
@@ -279,7 +323,7 @@ export class BufferedSink {
   }
 
   private countByPath(
-    cache: Map<string, { inc(n: number): void }>,
+    cache: BoundedCache<{ inc(n: number): void }>,
     counter: Metrics['sinkAcked'],
     messages: readonly OutboundMessage[],
   ): void {
@@ -289,15 +333,12 @@ export class BufferedSink {
       const path = (messages[i] as OutboundMessage).record.path;
       let j = i + 1;
       while (j < messages.length && (messages[j] as OutboundMessage).record.path === path) j++;
-      let child = cache.get(path);
-      if (child === undefined) {
-        child = counter.labels(this.name, this.pathLabels.value(path));
-        cache.set(path, child);
-      }
+      const child = cache.get(path) ?? cache.keep(path, counter.labels(this.name, this.pathLabels.value(path)));
       child.inc(j - i);
       i = j;
     }
   }
+
 
   private afterSettle(): void {
     if (!this.isFull()) this.releaseWritable();

@@ -1,6 +1,8 @@
 // The buffer stage: each sink's bounded buffer (in memory, or spooled to disk) with its
 // when-full policy, retries and metrics, in front of the sink's transport.
 export { BufferedSink, type BufferedSinkDeps, type RejectHandler } from './buffered-sink.js';
+export { HeldMemory } from './held-memory.js';
+export { HeldRecord } from '../record.js';
 export { bufferSchema, type BufferOptions, type WhenFull } from './options.js';
 export type { Batch, MessageStore } from './store.js';
 export { MemoryStore } from './memory-store.js';

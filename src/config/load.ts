@@ -52,15 +52,19 @@ export function loadConfig(files: readonly string[] = [], env: NodeJS.ProcessEnv
   const top = convict(schema, { env, args: [] });
   const problems: string[] = [];
   let merged: Record<string, unknown> = {};
+  /** Sinks a file removed (`"name": null`), with the file, for the messages about routes that still use them. */
+  const removedBy = new Map<string, string>();
   for (const file of [DEFAULT_CONFIG_FILE, ...files]) {
     try {
-      merged = deepMerge(merged, JSON.parse(readFileSync(file, 'utf8')) as unknown);
+      const layer = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+      merged = deepMerge(merged, layer);
+      noteRemovedSinks(layer, file, removedBy);
     } catch (err) {
       problems.push(`${file}: ${(err as Error).message}`);
     }
   }
   if (problems.length) throw new ConfigError(problems);
-  if ('sinks' in merged) merged = { ...merged, sinks: sinksForConvict(merged.sinks) };
+  if ('sinks' in merged) merged = { ...merged, sinks: sinksForConvict(withoutRemoved(merged.sinks)) };
   top.load(merged);
   try {
     top.validate({ allowed: 'strict' });
@@ -71,10 +75,19 @@ export function loadConfig(files: readonly string[] = [], env: NodeJS.ProcessEnv
   problems.push(...sinks.problems);
   const routing = top.get('routing') as RoutingConfig;
   const enabledSinks = new Set(sinks.configs.filter((s) => s.enabled).map((s) => s.name));
-  problems.push(...validateRoutes(routing.routes, routing.defaultRoute, enabledSinks, addressKeys()));
+  const unavailable = new Map<string, string>();
+  for (const [name, file] of removedBy) {
+    unavailable.set(name, `sink ${JSON.stringify(name)} is removed ("sinks": {${JSON.stringify(name)}: null} in ${file}); set routing.routes (and routing.defaultRoute) without it`);
+  }
+  for (const s of sinks.configs) {
+    if (!s.enabled) unavailable.set(s.name, `sink ${JSON.stringify(s.name)} is switched off (sinks.${s.name}.enabled is false)`);
+  }
+  problems.push(...validateRoutes(routing.routes, routing.defaultRoute, enabledSinks, addressKeys(), unavailable));
   const deadLetter = top.get('deadLetter') as DeadLetterConfig;
   if (deadLetter.sink !== '' && !enabledSinks.has(deadLetter.sink)) {
-    problems.push(`deadLetter.sink: unknown sink ${JSON.stringify(deadLetter.sink)} (configured: ${[...enabledSinks].join(', ') || 'none'})`);
+    problems.push(
+      `deadLetter.sink: ${unavailable.get(deadLetter.sink) ?? `unknown sink ${JSON.stringify(deadLetter.sink)} (configured: ${[...enabledSinks].join(', ') || 'none'})`}`,
+    );
   }
   for (const k of ['exchange', 'routingKey', 'topic'] as const) {
     const bad = unknownTemplateVariables(deadLetter[k]);
@@ -133,3 +146,22 @@ export function deepMerge(base: Record<string, unknown>, over: unknown): Record<
   }
   return out;
 }
+
+/**
+ * A file removes a sink defined before it (the shipped `rabbitmq` and `kafka` ones, say) with
+ * `"sinks": {"rabbitmq": null}`, as in a JSON merge patch; a later file may define it again.
+ */
+function noteRemovedSinks(layer: unknown, file: string, removedBy: Map<string, string>): void {
+  const sinks = isPlainObject(layer) ? layer.sinks : undefined;
+  if (!isPlainObject(sinks)) return;
+  for (const [name, value] of Object.entries(sinks)) {
+    if (value === null) removedBy.set(name, file);
+    else removedBy.delete(name);
+  }
+}
+
+/** The merged `sinks` without the ones a file removed. */
+function withoutRemoved(sinks: unknown): unknown {
+  return isPlainObject(sinks) ? Object.fromEntries(Object.entries(sinks).filter(([, v]) => v !== null)) : sinks;
+}
+

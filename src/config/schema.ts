@@ -50,7 +50,7 @@ export const schema = withEnv({
   },
   deadLetter: deadLetterSchema,
   sinks: {
-    doc: 'Sinks by name: {type: amqp|kafka|console, enabled, required, envelope, buffer: {...}, ...the type’s options}.',
+    doc: 'Sinks by name: {type: amqp|kafka|console, enabled, required, envelope, buffer: {...}, ...the type’s options}. A config file removes a sink defined before it (the shipped rabbitmq and kafka ones) with "name": null.',
     format: Object,
     default: {} as Record<string, unknown>,
   },

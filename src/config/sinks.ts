@@ -41,6 +41,36 @@ function withPropertyMapsAsText(entry: Record<string, unknown>, keys: readonly s
   return out;
 }
 
+/** Property names that can carry a secret (sasl.password, ssl.key.password, ssl.key.pem, sasl.oauthbearer.client.secret, ...). */
+const SECRET_PROPERTY = /pass|secret|pem|key|token|jaas|oauthbearer|credential/i;
+
+/**
+ * A sink's redacted options with its free-form property maps as objects, each value whose
+ * name can carry a secret replaced like convict's sensitive settings.
+ */
+function redactPropertyMaps(
+  options: Record<string, unknown>,
+  keys: readonly string[] | undefined,
+  /** The value as configured (convict's own redaction hides all of a sensitive map). */
+  valueOf: (key: string) => unknown,
+): Record<string, unknown> {
+  for (const k of keys ?? []) {
+    let map = valueOf(k);
+    if (typeof map === 'string') {
+      try {
+        map = map.trim() === '' ? {} : (JSON.parse(map) as unknown);
+      } catch {
+        map = '[Sensitive]';
+      }
+    }
+    if (typeof map === 'object' && map !== null) {
+      map = Object.fromEntries(Object.entries(map).map(([name, v]) => [name, SECRET_PROPERTY.test(name) ? '[Sensitive]' : v]));
+    }
+    options[k] = map;
+  }
+  return options;
+}
+
 /**
  * The raw `sinks` object with every kind's property maps as JSON text: needed before any
  * convict instance (the top-level one too) walks the sink entries.
@@ -137,7 +167,7 @@ export function loadSinks(raw: Record<string, unknown>, env: NodeJS.ProcessEnv):
       buffer: buffer as BufferOptions,
       addressing,
       options,
-      redacted: () => JSON.parse(c.toString()) as Record<string, unknown>,
+      redacted: () => redactPropertyMaps(JSON.parse(c.toString()) as Record<string, unknown>, SINK_KINDS.get(type)?.propertyMaps, (k) => c.get(k as never) as unknown),
     });
   }
   return { configs, problems };

@@ -9,9 +9,7 @@ import type { MessageHandler } from './zmq-ingress.js';
  */
 export type NcsaRejectReason =
   | 'frame-count'
-  | 'empty-path'
-  | 'path-too-long'
-  | 'path-not-printable'
+  | PathRejectReason
   | 'too-large'
   | 'body-not-object'
   | 'body-not-utf8'
@@ -48,17 +46,34 @@ export function validateNcsaMessage(frames: readonly Buffer[], validation: NcsaV
 
 /** A Zeek log path: 1 to 255 printable ASCII bytes, no spaces. */
 export function checkPath(frame: Buffer): string | { ok: false; reason: NcsaRejectReason; detail: string } {
-  if (frame.length === 0) return { ok: false, reason: 'empty-path', detail: 'empty log path' };
-  if (frame.length > MAX_PATH_BYTES) {
-    return { ok: false, reason: 'path-too-long', detail: `log path of ${frame.length} bytes exceeds ${MAX_PATH_BYTES}` };
-  }
-  for (let i = 0; i < frame.length; i++) {
-    const c = frame[i] as number;
+  // The length first: a huge path frame is not worth a string.
+  if (frame.length > MAX_PATH_BYTES) return pathTooLong(frame.length);
+  const path = frame.toString('latin1');
+  return pathProblem(path) ?? path;
+}
+
+/**
+ * Why `path` is not a Zeek log path, or undefined when it is one: the check of the SUB ingress's
+ * path frame, and of the path in a cluster batch's header (both end up in routing keys, topic
+ * names and metric labels).
+ */
+export function pathProblem(path: string): { ok: false; reason: PathRejectReason; detail: string } | undefined {
+  if (path.length === 0) return { ok: false, reason: 'empty-path', detail: 'empty log path' };
+  if (path.length > MAX_PATH_BYTES) return pathTooLong(Buffer.byteLength(path));
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
     if (c < 0x21 || c > 0x7e) {
-      return { ok: false, reason: 'path-not-printable', detail: `log path has byte 0x${c.toString(16).padStart(2, '0')} at ${i}` };
+      const what = c <= 0xff ? `byte 0x${c.toString(16).padStart(2, '0')}` : `character U+${c.toString(16).padStart(4, '0')}`;
+      return { ok: false, reason: 'path-not-printable', detail: `log path has ${what} at ${i}` };
     }
   }
-  return frame.toString('latin1');
+  return undefined;
+}
+
+export type PathRejectReason = 'empty-path' | 'path-too-long' | 'path-not-printable';
+
+function pathTooLong(bytes: number): { ok: false; reason: 'path-too-long'; detail: string } {
+  return { ok: false, reason: 'path-too-long', detail: `log path of ${bytes} bytes exceeds ${MAX_PATH_BYTES}` };
 }
 
 const isSpace = (c: number | undefined): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;

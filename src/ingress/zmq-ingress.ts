@@ -4,6 +4,7 @@ import { RateLimitedLog } from '../ops/log.js';
 import { LabelCap, senderLabel, type Metrics } from '../ops/metrics.js';
 import type { IngressDeps, RecordOutlet, RejectHook } from './deps.js';
 import { countSocketEvents } from './socket-events.js';
+import { BoundedCache } from '../util/bounded-cache.js';
 
 /** What the gateway needs from an ingress. */
 export interface Ingress {
@@ -164,9 +165,10 @@ export class ZmqIngress implements Ingress {
     const log = this.log;
     const deadLetter = this.opts.deadLetter;
     const current = (): Buffer[] => this.current;
-    const received = new Map<string, { inc(n: number): void }>();
+    // Paths and senders come from the network: cached and labelled up to a bound.
+    const received = new BoundedCache<{ inc(n: number): void }>(4096);
     const paths = new LabelCap();
-    const senders = new LabelCap(64);
+    const senders = new LabelCap();
     const rejected = new Map<string, { inc(): void }>();
     return {
       route: (record) => router.route(record),
@@ -179,12 +181,7 @@ export class ZmqIngress implements Ingress {
       },
       accepted(path, sender, records) {
         const key = sender === undefined ? path : `${path}\u0000${sender}`;
-        let c = received.get(key);
-        if (!c) {
-          c = metrics.recordsReceived.labels(name, paths.value(path), senders.value(senderLabel(sender)));
-          // Paths and senders come from the network: stop caching past a bound.
-          if (received.size < 4096) received.set(key, c);
-        }
+        const c = received.get(key) ?? received.keep(key, metrics.recordsReceived.labels(name, paths.value(path), senders.value(senderLabel(sender))));
         c.inc(records);
       },
     };

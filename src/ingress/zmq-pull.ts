@@ -2,7 +2,7 @@ import * as zmq from 'zeromq';
 import { decodeLogWriteMessage } from '../zeek/binary/log-write.js';
 import { ZeekBinV1Decoder } from '../zeek/binary/bin-v1.js';
 import type { DecodeOptions, TimestampMode } from '../zeek/types.js';
-import { ncsaHandler, type NcsaValidation } from './ncsa.js';
+import { ncsaHandler, pathProblem, type NcsaValidation } from './ncsa.js';
 import { createZmqIngress, ingressSocketOptions, type Ingress, type MessageHandler } from './zmq-ingress.js';
 import type { IngressDeps } from './deps.js';
 
@@ -90,6 +90,12 @@ export function clusterHandler(ingress: string, cfg: PullIngressConfig): Message
       return;
     }
     const { batch, sender } = r;
+    // Checked like an NCSA path frame: the path becomes routing keys, topics and metric labels.
+    const bad = pathProblem(batch.path);
+    if (bad) {
+      sink.reject(bad.reason, `${bad.detail} (batch of ${batch.records.length} records)`);
+      return;
+    }
     if (writers.size > 0 && !writers.has(batch.writer)) {
       sink.reject('writer-filtered', `batch of ${batch.records.length} ${batch.path} records from writer ${batch.writer}`);
       return;

@@ -38,6 +38,8 @@ export class RateLimitedLog {
     private readonly logger: Logger,
     private readonly intervalMs = 10_000,
     private readonly now: () => number = Date.now,
+    /** Keys remembered at once: some carry names from the network (an exchange per path). */
+    private readonly maxKeys = 1024,
   ) {}
 
   warn(key: string, fields: Record<string, unknown>, msg: string): void {
@@ -60,7 +62,13 @@ export class RateLimitedLog {
       return;
     }
     const suppressed = entry?.suppressed ?? 0;
+    if (entry === undefined && this.last.size >= this.maxKeys) this.forget();
     this.last.set(key, { at: t, suppressed: 0 });
     this.logger[level](suppressed > 0 ? { ...fields, suppressed } : fields, msg);
+  }
+
+  /** Makes room for a new key: the oldest one goes (its next line only loses its count of suppressed ones). */
+  private forget(): void {
+    this.last.delete(this.last.keys().next().value as string);
   }
 }

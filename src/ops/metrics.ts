@@ -82,7 +82,7 @@ export const METRICS = {
     name: 'zeek_gateway_sink_dropped_total',
     help: 'Records a sink gave up on, per sink and reason (buffer-full, unroutable, too-large, shutdown, ...).',
     labelNames: ['sink', 'reason'],
-    doc: '`buffer-full`, `unroutable`, `no_exchange`, `access_refused`, `message_too_large`, `unknown_topic`, `shutdown`, …',
+    doc: '`buffer-full`, `unroutable`, `no_exchange`, `access_refused`, `message_too_large`, `unknown_topic`, `invalid_address` (a rendered exchange, routing key or topic the broker cannot take), `shutdown`, …',
   },
   deadLetters: {
     type: 'counter',
@@ -204,13 +204,16 @@ export class Metrics {
   }
 }
 
+/** Distinct values a label from the network (log path, sender node) may take; more show as `_other`. */
+export const NETWORK_LABEL_VALUES = 256;
+
 /**
  * Caps the distinct values a label may take. Paths and sender ids come from the
  * network; without a cap, hostile or buggy senders could grow the series without bound.
  */
 export class LabelCap {
   private readonly seen = new Set<string>();
-  constructor(private readonly max = 256, private readonly overflow = '_other') {}
+  constructor(private readonly max = NETWORK_LABEL_VALUES, private readonly overflow = '_other') {}
 
   value(v: string): string {
     if (this.seen.has(v)) return v;

@@ -74,16 +74,24 @@ export function validateRoutes(
   defaultRoute: unknown,
   sinkNames: ReadonlySet<string>,
   addressKeys: readonly string[],
+  /** Why a sink that routes name cannot be used (removed or switched off by a config file), by name. */
+  unavailable: ReadonlyMap<string, string> = new Map(),
 ): string[] {
   const errors: string[] = [];
   const allowed = allowedKeys(addressKeys);
+  const sinks = { names: sinkNames, unavailable };
   if (!Array.isArray(routes)) {
     errors.push('routing.routes: must be an array of routes');
   } else {
-    routes.forEach((r, i) => validateRoute(r, `routing.routes[${i}]`, allowed.route, allowed, sinkNames, errors));
+    routes.forEach((r, i) => validateRoute(r, `routing.routes[${i}]`, allowed.route, allowed, sinks, errors));
   }
-  if (defaultRoute !== null) validateRoute(defaultRoute, 'routing.defaultRoute', allowed.defaultRoute, allowed, sinkNames, errors);
+  if (defaultRoute !== null) validateRoute(defaultRoute, 'routing.defaultRoute', allowed.defaultRoute, allowed, sinks, errors);
   return errors;
+}
+
+interface KnownSinks {
+  names: ReadonlySet<string>;
+  unavailable: ReadonlyMap<string, string>;
 }
 
 function validateRoute(
@@ -91,7 +99,7 @@ function validateRoute(
   at: string,
   keys: ReadonlySet<string>,
   allowed: Allowed,
-  sinks: ReadonlySet<string>,
+  sinks: KnownSinks,
   errors: string[],
 ): void {
   if (!isObject(r)) {
@@ -117,8 +125,9 @@ function validateRoute(
       return;
     }
     for (const k of Object.keys(d)) if (!allowed.destination.has(k)) errors.push(`${dat}.${k}: unknown key`);
-    if (typeof d.sink !== 'string' || !sinks.has(d.sink)) {
-      errors.push(`${dat}.sink: unknown sink ${JSON.stringify(d.sink)} (configured: ${[...sinks].join(', ') || 'none'})`);
+    if (typeof d.sink !== 'string' || !sinks.names.has(d.sink)) {
+      const why = typeof d.sink === 'string' ? sinks.unavailable.get(d.sink) : undefined;
+      errors.push(`${dat}.sink: ${why ?? `unknown sink ${JSON.stringify(d.sink)} (configured: ${[...sinks.names].join(', ') || 'none'})`}`);
     }
     validateAddress(d, dat, allowed.address, errors);
   });

@@ -1,9 +1,10 @@
-import type { LogRecord, Address } from '../record.js';
+import { HeldRecord, type LogRecord, type Address } from '../record.js';
 import { LabelCap, type Metrics } from '../ops/metrics.js';
 import type { SinkInput } from './sink-input.js';
 import { EnvelopeBuilder } from './envelope.js';
 import { FieldExtractor } from './extract-field.js';
 import type { RoutingTable, UnroutedReason } from './table.js';
+import { BoundedCache } from '../util/bounded-cache.js';
 
 interface Delivery {
   readonly sink: SinkInput;
@@ -27,7 +28,7 @@ const MAX_CACHED_PATHS = 4096;
  * Knows nothing about brokers; sinks know nothing about routes.
  */
 export class Router {
-  private readonly plans = new Map<string, RuntimePlan>();
+  private readonly plans = new BoundedCache<RuntimePlan>(MAX_CACHED_PATHS);
   private readonly blockingSinks: SinkInput[];
   private readonly pathLabels = new LabelCap();
 
@@ -43,14 +44,25 @@ export class Router {
     const plan = this.plans.get(record.path) ?? this.compile(record.path);
     plan.counter.inc();
     const deliveries = plan.deliveries;
-    let tagged: Buffer | undefined;
+    let last: Delivery | undefined;
+    let payload = record.json;
+    let held: LogRecord = record;
     for (let i = 0; i < deliveries.length; i++) {
       const d = deliveries[i] as Delivery;
-      let payload: Buffer;
-      if (d.envelope.envelope === 'raw') payload = record.json;
-      else payload = tagged ??= d.envelope.build(record.json);
-      const address = d.key ? { ...d.address, key: d.key.extract(record.json) ?? null } : d.address;
-      d.sink.offer({ record, payload, address });
+      const memory = d.sink.memory;
+      // Each sink holds its records in memory of its own, so that what it holds is all it
+      // keeps alive (a cluster record is a view into a decoder slab shared by many records).
+      if (last === undefined || d.sink !== last.sink || d.envelope !== last.envelope) {
+        payload = d.envelope.build(record.json, memory);
+        held = new HeldRecord(record, payload, d.envelope.jsonStart, d.envelope.jsonStart + record.json.length);
+      }
+      last = d;
+      let address = d.address;
+      if (d.key) {
+        const key = d.key.extract(record.json);
+        address = { ...address, key: key ? memory.copy(key) : null };
+      }
+      d.sink.offer({ record: held, payload, address });
     }
   }
 
@@ -89,7 +101,6 @@ export class Router {
       ? this.metrics.recordsUnrouted.labels(label, p.unrouted)
       : this.metrics.recordsRouted.labels(label);
     const plan = { deliveries, counter, unrouted: p.unrouted };
-    if (this.plans.size < MAX_CACHED_PATHS) this.plans.set(rawPath, plan);
-    return plan;
+    return this.plans.keep(rawPath, plan);
   }
 }

@@ -1,4 +1,5 @@
 import type { OutboundMessage } from '../record.js';
+import type { EnvelopeMemory } from './envelope.js';
 
 /**
  * What routing needs of a sink (the buffer stage implements it): it takes messages and,
@@ -7,6 +8,8 @@ import type { OutboundMessage } from '../record.js';
 export interface SinkInput {
   /** True when a full sink holds the ingress back (whenFull: block). */
   readonly blocking: boolean;
+  /** The sink's own memory: envelopes and keys are written into it, so held records pin nothing else. */
+  readonly memory: EnvelopeMemory;
   offer(message: OutboundMessage): void;
   isFull(): boolean;
   /** Resolves when the sink has room again. */

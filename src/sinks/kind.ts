@@ -1,5 +1,6 @@
 import type { Logger } from '../ops/log.js';
 import type { BufferOptions } from '../buffer/index.js';
+import type { Address } from '../record.js';
 import type { Transport } from './transport.js';
 
 /**
@@ -48,6 +49,12 @@ export interface SinkKind<O = never> {
   readonly propertyMaps?: readonly string[];
   /** Buffer defaults of this kind where they differ from the shared ones. */
   readonly bufferDefaults?: Partial<Omit<BufferOptions, 'spool'>>;
+  /**
+   * Why the broker cannot take this rendered address (too long, illegal characters), or
+   * undefined. Checked per record before publishing: such a record is refused on its own
+   * (`invalid_address`) instead of failing its batch on every retry.
+   */
+  validateAddress?(address: Address): string | undefined;
   /** Checks that span several options; each problem names its key. */
   validate?(options: O): Array<{ key: string; message: string }>;
   create(options: O, ctx: { name: string; logger: Logger }): Transport;

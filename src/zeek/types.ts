@@ -79,6 +79,8 @@ export type RejectReason =
   | 'bad-length'
   /** A field, record, set or vector count is negative or cannot fit in the remaining bytes. */
   | 'bad-count'
+  /** The schema has no fields (no Zeek log stream has none; its records would be free on the wire). */
+  | 'no-fields'
   /** A present value carries a tag that cannot be logged (void, pattern, any, record, ...). */
   | 'bad-type'
   /** A top-level value's tag differs from its field's tag (a Zeek logger disables the writer). */
@@ -99,6 +101,7 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'truncated',
   'bad-length',
   'bad-count',
+  'no-fields',
   'bad-type',
   'type-mismatch',
   'bad-family',

@@ -1,14 +1,31 @@
-// Measuring what a test's objects keep alive: a full garbage collection, then live objects or bytes.
-import v8 from 'node:v8';
-import vm from 'node:vm';
+// Memory measured, not guessed: a full garbage collection without --expose-gc on the command line.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
-v8.setFlagsFromString('--expose-gc');
-const collect = vm.runInNewContext('gc') as () => void;
+let collect: (() => void) | undefined;
+
+/** Runs a full garbage collection. */
+export function gc(): void {
+  if (collect === undefined) {
+    setFlagsFromString('--expose-gc');
+    collect = runInNewContext('gc') as () => void;
+  }
+  collect();
+}
+
+/** process.memoryUsage() after full collections, with turns of the event loop between them (finalizers, pending frees). */
+export async function memoryAfterGc(): Promise<NodeJS.MemoryUsage> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setImmediate(r));
+  }
+  return process.memoryUsage();
+}
 
 /** Heap and ArrayBuffer bytes in use after two full collections. */
 export function usedBytes(): number {
-  collect();
-  collect();
+  gc();
+  gc();
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
 }
@@ -19,8 +36,8 @@ export function usedBytes(): number {
  */
 export async function stillAlive(refs: ReadonlyArray<WeakRef<object>>): Promise<number> {
   await new Promise((r) => setImmediate(r));
-  collect();
-  collect();
+  gc();
+  gc();
   let n = 0;
   for (const r of refs) if (r.deref() !== undefined) n++;
   return n;

@@ -20,6 +20,7 @@ test('passwords, SASL secrets and CURVE keys never show in check-config, logs or
     amqpPassword: 'amqp-pw-51be02',
     saslPassword: 'sasl-pw-c0ffee',
     fromFile: 'file-pw-9d8e7f',
+    librdkafkaPassword: 'rdk-pw-4e1d2a',
   };
   writeFileSync(join(dir, 'pw'), `${secrets.fromFile}\n`);
   const httpPort = await freePort();
@@ -46,6 +47,13 @@ test('passwords, SASL secrets and CURVE keys never show in check-config, logs or
           brokers: [`127.0.0.1:${deadPort}`],
           sasl: { mechanism: 'scram-sha-512', username: 'zeek', password: secrets.saslPassword },
         },
+        // librdkafka properties can carry credentials too.
+        rdk: {
+          type: 'kafka',
+          client: 'librdkafka',
+          brokers: [`127.0.0.1:${deadPort}`],
+          librdkafkaOptions: { 'security.protocol': 'sasl_plaintext', 'sasl.mechanisms': 'PLAIN', 'sasl.username': 'zeek', 'sasl.password': secrets.librdkafkaPassword },
+        },
       },
     }),
   );
@@ -57,6 +65,17 @@ test('passwords, SASL secrets and CURVE keys never show in check-config, logs or
   assert.equal(code, 0, checked);
   assert.match(checked, /\[Sensitive\]/);
   for (const s of all) assert.ok(!checked.includes(s), `check-config shows a secret: ${s}`);
+  assert.match(checked, /"sasl.mechanisms": "PLAIN"/, 'the librdkafka properties that hold no secret are shown');
+
+  // An invalid librdkafkaOptions is reported without its value.
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ sinks: { kafka: { client: 'librdkafka', librdkafkaOptions: { 'Bad.Name': 1, 'sasl.password': secrets.librdkafkaPassword } } } }));
+  const invalid = runCli(['check-config', '--config', bad]);
+  const code2 = await invalid.exit;
+  const refused = invalid.output();
+  assert.equal(code2, 2, refused);
+  assert.match(refused, /sinks\.kafka\.librdkafkaOptions: "Bad\.Name" is not a librdkafka property name/);
+  assert.ok(!refused.includes(secrets.librdkafkaPassword), `the error shows a secret: ${refused}`);
 
   // Running: every sink fails to connect and logs why; the secrets must not be in those lines.
   const run = runCli(['run', '--config', config], { ZLG_LOG_LEVEL: 'debug' });

@@ -1,6 +1,7 @@
 // The amqp sink kind (RabbitMQ): its options, address keys and transport.
 import type { SinkKind } from '../kind.js';
 import { withNdjson } from '../shared/ndjson.js';
+import { amqpAddressProblem } from './address.js';
 import { amqpSchema, type AmqpOptions } from './options.js';
 import { createAmqpTransport } from './transport.js';
 
@@ -20,5 +21,6 @@ export const amqpKind: SinkKind<AmqpOptions> = {
   // publisher's rate in the benchmark, 1 batch 65%).
   address: (s) => ({ target: s.template('exchange'), routingKey: s.template('routingKey') }),
   bufferDefaults: { maxInFlight: 20 },
+  validateAddress: amqpAddressProblem,
   create: (o, ctx) => withNdjson(createAmqpTransport(o, ctx), o.recordsPerMessage),
 };

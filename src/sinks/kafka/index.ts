@@ -4,6 +4,7 @@ import type { SinkKind } from '../kind.js';
 import { withNdjson } from '../shared/ndjson.js';
 import type { TransportContext } from '../shared/transport-options.js';
 import type { Transport } from '../transport.js';
+import { kafkaAddressProblem } from './address.js';
 import { KafkaTransport } from './kafkajs.js';
 import { RdKafkaTransport, rdkafkaProblems } from './librdkafka.js';
 import { kafkaOptionProblems, kafkaSchema, type KafkaOptions } from './options.js';
@@ -32,6 +33,7 @@ export const kafkaKind: SinkKind<KafkaOptions> = {
   },
   address: (s) => ({ target: s.template('topic'), keyField: s.value('keyField') || undefined }),
   propertyMaps: ['librdkafkaOptions'],
+  validateAddress: kafkaAddressProblem,
   validate: validateKafkaOptions,
   create: (o, ctx) => withNdjson(createKafkaTransport(o, ctx), o.recordsPerMessage),
 };

@@ -86,6 +86,9 @@ export const kafkaSchema = {
     format: librdkafkaOptionsFormat,
     // Text, not {}: convict would JSON-parse the text form back into dotted keys it cannot walk.
     default: '' as Record<string, string | number | boolean> | string,
+    // It can carry sasl.password: never echoed in a validation error. check-config shows the
+    // properties that cannot hold a secret.
+    sensitive: true,
   },
   brokers: {
     doc: 'Bootstrap brokers: a list of host:port, or one string with them comma-separated (as environment variables give it).',
@@ -192,5 +195,5 @@ export function kafkaOptionProblems(o: KafkaOptions): Array<{ key: string; messa
   return errors;
 }
 
-/** Kafka's legal topic names; others would fail at the broker for every retry. */
-export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+/** Kafka's legal topic names (Topic.validate: "." and ".." are not); others would fail at the broker for every retry. */
+export const TOPIC_NAME = /^(?!\.\.?$)[a-zA-Z0-9._-]{1,249}$/;

@@ -42,8 +42,11 @@ export class ZeekBinV1Decoder {
     const r = this.reader.reset(payload);
     const { stream, writer, filter, path, schema } = this.heads.read(r);
     const nFields = schema.types.length;
+    // Zeek logs no stream without columns. Without fields records cost nothing on the wire:
+    // 61 bytes would declare 100,000 `{}` records.
+    if (nFields === 0) throw new DecodeFailure('no-fields', `batch of ${path} has a schema without fields`);
     const nRecords = r.u32('num_records');
-    if (nFields > 0 && nRecords > r.remaining / (nFields * VALUE_HEADER_BYTES)) {
+    if (nRecords > r.remaining / (nFields * VALUE_HEADER_BYTES)) {
       throw new DecodeFailure('bad-count', `num_records ${nRecords} x ${nFields} fields cannot fit in ${r.remaining} bytes`);
     }
     if (nRecords > maxRecords) throw new DecodeFailure('too-large', `num_records ${nRecords} > ${maxRecords}`);

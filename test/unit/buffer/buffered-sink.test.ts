@@ -135,6 +135,40 @@ test('records the broker refuses are counted, handed over and not retried', asyn
   assert.equal(transport.batches.length, 1);
 });
 
+test('records whose address the broker cannot take are refused before sending; the transport never sees them', async () => {
+  const transport = new FakeTransport();
+  const metrics = new Metrics();
+  const rejected: string[] = [];
+  const checked: string[] = [];
+  const sink = new BufferedSink('s1', 'fake', transport, { ...base, maxRecords: 100, batchMaxRecords: 10 }, {
+    metrics,
+    logger: silentLogger(),
+    onRejected: (m, reason) => rejected.push(`${m.payload}:${reason}`),
+    validateAddress: (a) => {
+      checked.push(a.target);
+      return a.target.length > 10 ? 'too long' : undefined;
+    },
+  });
+  const long = 'x'.repeat(11);
+  for (const [target, p] of [['conn', 'a'], ['conn', 'b'], [long, 'c'], ['conn', 'd'], [long, 'e'], ['dns', 'f']] as const) {
+    sink.offer({ ...message(target, p), address: { target } });
+  }
+  await until(() => sink.records === 0);
+  assert.deepEqual(payloads(transport.delivered), ['a', 'b', 'd', 'f']);
+  assert.deepEqual(transport.batches, [4], 'one send, of the good records only');
+  assert.deepEqual(rejected, ['c:invalid_address', 'e:invalid_address']);
+  assert.equal(await metricValue(metrics, 'zeek_gateway_sink_dropped_total', { sink: 's1', reason: 'invalid_address' }), 2);
+  assert.equal(await metricValue(metrics, 'zeek_gateway_sink_retries_total', { sink: 's1' }), 0);
+  // An address is checked when it differs from the last good one, not per record.
+  assert.deepEqual(checked, ['conn', long, long, 'dns']);
+
+  // A batch of nothing but bad addresses settles without a send.
+  sink.offer({ ...message(long, 'g'), address: { target: long } });
+  await until(() => sink.records === 0);
+  assert.deepEqual(transport.batches, [4]);
+  assert.deepEqual(rejected.at(-1), 'g:invalid_address');
+});
+
 test('drain waits for acknowledgement and reports what is left after the timeout', async () => {
   const { sink, transport } = make({ maxRecords: 100 });
   transport.mode = 'manual';

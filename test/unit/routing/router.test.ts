@@ -50,8 +50,13 @@ test('fans a record out to every destination with its envelope, address and key'
   const k = transports.kafka.delivered[0]!;
   assert.equal(k.address.target, 'zeek-conn');
   assert.equal(k.address.key?.toString(), 'CAbc');
-  // The tagged payload is built once and shared between destinations.
-  assert.equal(k.payload, tagged!.payload);
+  // Each sink holds its copy in memory of its own, so that one sink's backlog pins nothing of the other's.
+  assert.equal(k.payload.toString(), tagged!.payload.toString());
+  assert.notEqual(k.payload.buffer, tagged!.payload.buffer);
+  assert.equal(k.payload.buffer, k.address.key!.buffer, 'the key is held in the sink memory too');
+  // The record travels as the range of the payload that holds it.
+  assert.equal(tagged!.record.json.toString(), '{"ts":1.0,"uid":"CAbc"}');
+  assert.equal(tagged!.record.json.buffer, tagged!.payload.buffer);
 });
 
 test('counts routed and unrouted records per path and reason', async () => {

@@ -1,10 +1,9 @@
 // The decoder fuzz loop, shared by fuzz.test.ts (CI length) and scripts/fuzz-decoder.ts
 // (long runs): mutate real captures, decode, and check the invariants.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { ZeekBinV1Decoder } from '../../../../src/zeek/binary/bin-v1.js';
 import { decodeLogWriteMessage } from '../../../../src/zeek/binary/log-write.js';
 import { REJECT_REASONS, type DecodeOptions, type RejectReason, type TimestampMode } from '../../../../src/zeek/types.js';
+import { gc } from '../../../helpers/memory.js';
 import { makeRng, mutateMessage } from '../../../helpers/mutate.js';
 import { PCAPS, loadCapture } from '../../../helpers/testdata.js';
 
@@ -17,12 +16,6 @@ export function loadFuzzCorpus(): Buffer[][] {
     if (i % 40 === 0) corpus.push(m);
   });
   return corpus;
-}
-
-/** `gc()` without --expose-gc on the command line. */
-function getGc(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
 }
 
 export interface FuzzStats {
@@ -45,7 +38,6 @@ const MODES: TimestampMode[] = ['epoch', 'millis', 'millis-unsigned', 'iso8601']
  */
 export function fuzzDecoder(corpus: readonly Buffer[][], iterations: number, seed: number, onProgress?: (s: FuzzStats) => void): FuzzStats {
   const rng = makeRng(seed);
-  const gc = getGc();
   const decoder = new ZeekBinV1Decoder();
   const stats: FuzzStats = { iterations: 0, accepted: 0, records: 0, rejected: {}, heapGrowth: 0, arrayBufferGrowth: 0 };
   const warmup = Math.min(2000, Math.floor(iterations / 10));
