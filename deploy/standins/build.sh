@@ -46,11 +46,11 @@ needs() {
   return 0
 }
 
-# build IMAGE KEY CONTEXT: docker build with the host network (the build steps fetch from Debian).
+# build IMAGE KEY CONTEXT [ARGS...]: docker build with the host network (the build steps fetch from Debian).
 build() {
   local start=$SECONDS
   log "building $1"
-  docker build -q --network host --label "zlg.standin=$2" --build-arg "BASE=$BASE" -t "$1" "$3" >/dev/null ||
+  docker build -q --network host --label "zlg.standin=$2" --build-arg "BASE=$BASE" "${@:4}" -t "$1" "$3" >/dev/null ||
     die "building $1 failed"
   log "$1: built in $((SECONDS - start))s"
 }
@@ -100,11 +100,21 @@ node_image() {
   npm_version=$(tar -xzOf "$tgz" package/CHANGELOG.md |
     awk '!v && match($0, /upgrade npm to [0-9.]*[0-9]/) { v = substr($0, RSTART + 15, RLENGTH - 15) } END { print v }')
   [[ -n $npm_version ]] || die "the npm version bundled with Node $version was not found"
-  needs "$NODE_IMAGE" "node-$version-npm-$npm_version" || return 0
+  local key
+  key=node-$version-npm-$npm_version-$(sha256sum <"$HERE/node/Dockerfile" | cut -c1-8)
+  [[ ! -s ${NODE_EXTRA_CA_CERTS:-} ]] || key+=-ca-$(sha256sum <"$NODE_EXTRA_CA_CERTS" | cut -c1-12)
+  needs "$NODE_IMAGE" "$key" || return 0
   ctx=$(mktemp -d)
   cp "$HERE/node/Dockerfile" "$ctx/" && cp "$tgz" "$ctx/node.tgz"
+  local ca_arg=()
+  if [[ -s ${NODE_EXTRA_CA_CERTS:-} ]]; then
+    cp "$NODE_EXTRA_CA_CERTS" "$ctx/extra-ca.crt"
+    ca_arg=(--build-arg EXTRA_CA_CERTS=/usr/local/share/zlg-standin/extra-ca.crt)
+  else
+    : >"$ctx/extra-ca.crt"
+  fi
   (cd "$ctx" && npm pack --silent "npm@$npm_version" >/dev/null && mv npm-*.tgz npm.tgz) || die "npm pack npm@$npm_version failed"
-  build "$NODE_IMAGE" "node-$version-npm-$npm_version" "$ctx"
+  build "$NODE_IMAGE" "$key" "$ctx" "${ca_arg[@]}"
   rm -rf "$ctx"
 }
 

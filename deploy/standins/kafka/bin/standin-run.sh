@@ -6,7 +6,7 @@ props=/opt/kafka/config/server.properties
 : >"$props"
 while IFS='=' read -r var value; do
   case $var in KAFKA_HEAP_OPTS | KAFKA_OPTS | KAFKA_JVM_PERFORMANCE_OPTS | KAFKA_LOG4J_OPTS | KAFKA_GC_LOG_OPTS) continue ;; esac
-  name=$(printf '%s' "${var#KAFKA_}" | tr 'A-Z' 'a-z' | sed -e 's/___/-/g' -e 's/__/@/g' -e 's/_/./g' -e 's/@/_/g')
+  name=$(printf '%s' "${var#KAFKA_}" | tr '[:upper:]' '[:lower:]' | sed -e 's/___/-/g' -e 's/__/@/g' -e 's/_/./g' -e 's/@/_/g')
   printf '%s=%s\n' "$name" "$value" >>"$props"
 done < <(env | grep '^KAFKA_')
 : "${CLUSTER_ID:?CLUSTER_ID is required}"
