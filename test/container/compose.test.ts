@@ -7,6 +7,7 @@
 // Not part of `npm test`: `npm run test:container` (CI runs it).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { collectAmqp, collectKafka, kafkaClient, type AmqpMessage } from '../helpers/brokers.js';
 import { ComposeProject, buildGatewayImage, docker, inspect, requireDocker, scrapeMetric } from '../helpers/docker.js';
@@ -45,13 +46,34 @@ async function workerState(): Promise<string> {
   return id ? inspect(id, '{{.State.Status}} {{.State.ExitCode}}') : 'none';
 }
 
-/** Start time of a service's container, and when its first passing healthcheck ended. */
-async function times(service: string): Promise<{ started: number; healthy: number }> {
-  const id = await stack.container(service);
-  const started = Date.parse(await inspect(id, '{{.State.StartedAt}}'));
-  const log = JSON.parse(await inspect(id, '{{json .State.Health}}')) as { Log: Array<{ End: string; ExitCode: number }> } | null;
-  const passed = (log?.Log ?? []).filter((l) => l.ExitCode === 0).map((l) => Date.parse(l.End));
-  return { started, healthy: passed.length ? Math.min(...passed) : NaN };
+/**
+ * Watches the engine's events for the project's containers while `during` runs (a stream: the
+ * engine keeps only its last 256 events, and healthchecks make many), and returns when each service
+ * first started and first turned healthy.
+ */
+async function startAndHealthy(during: () => Promise<unknown>): Promise<Map<string, { started: number; healthy: number }>> {
+  const watch = spawn('docker', ['events', '--filter', 'type=container', '--filter', `label=com.docker.compose.project=${stack.name}`,
+    '--format', '{{.TimeNano}} {{.Status}} {{index .Actor.Attributes "com.docker.compose.service"}}']);
+  let out = '';
+  watch.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  try {
+    await new Promise((r) => setTimeout(r, 500)); // subscribed before anything starts
+    await during();
+  } finally {
+    watch.kill();
+  }
+  const t = new Map<string, { started: number; healthy: number }>();
+  for (const line of out.trim().split('\n')) {
+    const m = /^(\d+) (.+) (\S+)$/.exec(line);
+    if (!m) continue;
+    const [, nanos, status, service] = m;
+    const at = Number(BigInt(nanos!) / 1_000_000n);
+    const e = t.get(service!) ?? { started: NaN, healthy: NaN };
+    if (status === 'start' && Number.isNaN(e.started)) e.started = at;
+    if (status === 'health_status: healthy' && Number.isNaN(e.healthy)) e.healthy = at;
+    t.set(service!, e);
+  }
+  return t;
 }
 
 /** Records on a topic from the host: the first `count`. */
@@ -114,11 +136,11 @@ after(async () => {
 
 test('the stack starts in the order its healthchecks enforce; the cluster captures reach Kafka and RabbitMQ byte for byte', async () => {
   // `up` returns once every service has started, each after the services it waits for are healthy.
-  await stack.run(['up', '-d'], { timeoutMs: 600_000 });
-  const t = Object.fromEntries(await Promise.all(['rabbitmq', 'kafka', 'gateway', 'zeek-manager', 'zeek-worker'].map(async (s) => [s, await times(s)] as const)));
+  const t = await startAndHealthy(() => stack.run(['up', '-d'], { timeoutMs: 600_000 }));
   for (const [service, deps] of [['gateway', ['rabbitmq', 'kafka']], ['zeek-manager', ['gateway']], ['zeek-worker', ['gateway', 'zeek-manager']]] as const) {
     for (const dep of deps) {
-      assert.ok(t[dep]!.healthy <= t[service]!.started, `${service} started after ${dep} was healthy (${JSON.stringify(t)})`);
+      const [d, s] = [t.get(dep), t.get(service)];
+      assert.ok(d && s && d.healthy <= s.started, `${service} started after ${dep} was healthy: ${JSON.stringify(Object.fromEntries(t))}`);
     }
   }
 
