@@ -6,7 +6,7 @@
 #     up      the engine, the compose CLI and the stand-in images, each only if missing:
 #             - an engine: one that already answers `docker info` is used as it is; otherwise
 #               Debian's docker.io is installed (apt-get) and dockerd started with its own data
-#               directory ($ZLG_DOCKER_ROOT, default /var/lib/zeek-log-gateway/docker)
+#               directory ($ZLG_DOCKER_ROOT, default /var/lib/zeek-log-gateway-docker)
 #             - `docker compose` (v2): built once from the Go module proxy into
 #               $ZLG_CACHE/docker-compose-<version> and linked as a CLI plugin
 #             - the stand-in images for what cannot be pulled here (deploy/standins/build.sh)
@@ -23,7 +23,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/certs.sh"
 
 COMPOSE_VERSION=${ZLG_COMPOSE_VERSION:-v2.40.3}
-DATA_ROOT=${ZLG_DOCKER_ROOT:-/var/lib/zeek-log-gateway/docker}
+DATA_ROOT=${ZLG_DOCKER_ROOT:-/var/lib/zeek-log-gateway-docker}
 DDIR=$ZLG_STATE/docker
 PID_FILE=$DDIR/dockerd.pid
 DLOG=$DDIR/dockerd.log
