@@ -20,7 +20,7 @@
 # node-rdkafka's 500 MB build tree, the 16 MB it loads: the addon and build/deps/librdkafka*.so).
 # Deployment guide: docs/deployment.md.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
@@ -61,6 +61,9 @@ COPY --from=build /src/dist ./dist
 # /etc/zeek-log-gateway/config.json, or override single settings with ZLG_* variables.
 COPY config ./config
 COPY config/docker.json /etc/zeek-log-gateway/config.json
+# The sinks' disk spool (config/docker.json): owned by the gateway's user, so that a volume
+# mounted here (docker-compose.yml: gateway-spool) starts out writable for it.
+RUN install -d -o node -g node /var/spool/zeek-log-gateway
 
 USER node
 # HTTP (/metrics, /healthz, /readyz), cluster PULL ingress, NCSA SUB ingress.

@@ -62,7 +62,7 @@ apt_install() {
     if ! find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -60 2>/dev/null | grep -q .; then
       DEBIAN_FRONTEND=noninteractive apt-get update -qq
     fi &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 \
         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@" >/dev/null
   } || rc=$?
   if ((made_policy)); then rm -f /usr/sbin/policy-rc.d; fi

@@ -7,6 +7,7 @@
 #     kill    SIGKILL, for fault tests; `start` brings it back on the same data, unformatted
 #     start   same as up (never reformats a formatted log dir)
 #     reset   down, delete all topics and data, format and start afresh
+#     jars    only fetch the jars (if needed) and print their folder (the Kafka stand-in image uses them)
 #
 # Listeners (127.0.0.1 only): 9092 PLAINTEXT, 9093 SSL, 9094 SASL_SSL (PLAIN, SCRAM-SHA-256,
 # SCRAM-SHA-512; user zlg, password zlg-secret), 9095 KRaft controller.
@@ -33,7 +34,11 @@ SCRAM_USER=zlg
 SCRAM_PASSWORD=zlg-secret
 
 fetch_jars() {
-  [[ -f $LIBS/.complete ]] && return 0
+  # .complete holds the hash of the pom the jars came from: a changed list is fetched again.
+  local want
+  want=$(sha256sum "$HERE/kafka/pom.xml" | cut -d' ' -f1)
+  [[ -f $LIBS/.complete && $(cat "$LIBS/.complete") == "$want" ]] && return 0
+  mkdir -p "$ZLG_STATE"
   command -v mvn >/dev/null || apt_install maven
   log "fetching Kafka $KAFKA_VERSION jars from Maven Central into $LIBS"
   local tmp=$LIBS.tmp
@@ -41,10 +46,13 @@ fetch_jars() {
   mvn -B -q -f "$HERE/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
     dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" >"$ZLG_STATE/mvn.log" 2>&1 ||
     { tail -n 20 "$ZLG_STATE/mvn.log" >&2; die "mvn could not fetch Kafka $KAFKA_VERSION (log: $ZLG_STATE/mvn.log)"; }
-  # Renamed into place only when complete, so an interrupted fetch is never mistaken for a good one.
-  touch "$tmp/.complete"
-  rm -rf "$LIBS"
+  # Renamed into place only when complete, so an interrupted fetch is never mistaken for a good
+  # one; the old folder is moved aside, not emptied, so a broker running from it keeps its jars.
+  echo "$want" >"$tmp/.complete"
+  rm -rf "$LIBS.old"
+  if [[ -d $LIBS ]]; then mv "$LIBS" "$LIBS.old"; fi
   mv "$tmp" "$LIBS"
+  rm -rf "$LIBS.old"
 }
 
 # is_broker PID: the pid runs kafka.Kafka (not a recycled number; a zombie's cmdline is empty).
@@ -199,15 +207,16 @@ cmd_status() {
   port_open 9092
 }
 
-case "${1:-}" in up | start | down | kill | reset) lock kafka ;; esac
+case "${1:-}" in up | start | down | kill | reset) lock kafka ;; jars) lock kafka-jars ;; esac
 case "${1:-}" in
   up | start) cmd_up ;;
   down) cmd_down ;;
   kill) cmd_kill ;;
   reset) cmd_reset ;;
   status) cmd_status ;;
+  jars) fetch_jars >&2 && echo "$LIBS" ;;
   *)
-    echo "usage: $0 up|down|status|kill|start|reset" >&2
+    echo "usage: $0 up|down|status|kill|start|reset|jars" >&2
     exit 2
     ;;
 esac

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Runs the test suite with node's built-in runner. TypeScript is loaded through tsx.
 // Node 20's runner has no glob support, so test files are collected here.
-// Usage: node scripts/run-tests.mjs [unit|integration|<path fragment>...]
+// Usage: node scripts/run-tests.mjs [unit|integration|container|<path fragment>...]
+// test/container/ (a Docker engine: scripts/docker.sh up) runs only when a filter names it
+// (`npm run test:container`), so `npm test` needs no engine.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -17,7 +19,10 @@ function collect(dir) {
 }
 
 const filters = process.argv.slice(2);
-const files = collect('test').filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+const CONTAINER = join('test', 'container');
+const files = collect('test').filter((f) =>
+  filters.length === 0 ? !f.startsWith(CONTAINER) : filters.some((x) => f.includes(x) && (!f.startsWith(CONTAINER) || x.includes('container'))),
+);
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);

@@ -198,9 +198,9 @@ function collectTimeout(opts: CollectOptions): number {
  */
 export async function collectAmqp(
   queue: string,
-  opts: CollectOptions & { endpoint?: AmqpEndpoint } = {},
+  opts: CollectOptions & { endpoint?: AmqpEndpoint; /** another broker than the local one, e.g. a container's */ url?: string } = {},
 ): Promise<AmqpMessage[]> {
-  const { url, socketOptions } = amqpEndpoint(opts.endpoint);
+  const { url, socketOptions } = opts.url ? { url: opts.url, socketOptions: {} } : amqpEndpoint(opts.endpoint);
   const want = opts.count ?? Infinity;
   const timeoutMs = collectTimeout(opts);
   return withAmqp(url, socketOptions, async (open) => {

@@ -38,10 +38,10 @@ const one = (op: string): string => {
   return found[0]!.args;
 };
 
-test('two stages on a pinned Node 20 slim image', () => {
+test('two stages on a pinned Node 24 slim image', () => {
   assert.equal(from.length, 2);
   const base = args.get('NODE_IMAGE');
-  assert.match(base ?? '', /^node:20(\.\d+){0,2}-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
+  assert.match(base ?? '', /^node:24(\.\d+){0,2}-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
   assert.deepEqual(from.map((f) => f.args), ['${NODE_IMAGE} AS build', '${NODE_IMAGE} AS runtime']);
 });
 
@@ -49,7 +49,8 @@ test('build stage: npm ci with dev dependencies, then npm run build; runtime: pr
   const build = dockerfile.filter((i) => i.stage === 0 && i.op === 'RUN').map((i) => i.args);
   assert.deepEqual(build, ['npm ci --ignore-scripts --no-audit --no-fund', 'npm run build']);
   const run = runtime.filter((i) => i.op === 'RUN').map((i) => i.args);
-  assert.equal(run.length, 1);
+  assert.equal(run.length, 2);
+  assert.equal(run[1], 'install -d -o node -g node /var/spool/zeek-log-gateway', 'the spool folder belongs to the user the gateway runs as');
   assert.match(run[0]!, /^npm ci --omit=dev --ignore-scripts --no-audit --no-fund && /);
   assert.match(run[0]!, /node -e "require\('zeromq'\)/, 'the native addon must load at build time');
   assert.ok(runtime.some((i) => i.op === 'COPY' && i.args === '--from=build /src/dist ./dist'));
