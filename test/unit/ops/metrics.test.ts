@@ -19,6 +19,7 @@ const INTERFACE: Record<string, [type: string, labels: string[]]> = {
   zeek_gateway_sink_buffer_bytes: ['gauge', ['sink']],
   zeek_gateway_sink_spool_bytes: ['gauge', ['sink']],
   zeek_gateway_sink_spool_lost_records_total: ['counter', ['sink']],
+  zeek_gateway_sink_spool_write_errors_total: ['counter', ['sink', 'code']],
   zeek_gateway_sink_connected: ['gauge', ['sink']],
   zeek_gateway_delivery_latency_seconds: ['histogram', ['sink']],
   zeek_gateway_zmq_events_total: ['counter', ['ingress', 'event']],
