@@ -77,6 +77,7 @@ export class Gateway {
       lost.inc(lostRecords - reported);
       reported = lostRecords;
     };
+    this.metrics.spoolMaxBytes.labels(sink).set(config.maxBytes);
     refresh();
     this.metrics.onScrape(refresh);
     return store;

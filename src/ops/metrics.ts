@@ -88,6 +88,24 @@ export class Metrics {
     registers: [this.registry],
     collect: this.runScrapeHooks,
   });
+  readonly sinkBufferMaxRecords = new Gauge({
+    name: 'zeek_gateway_sink_buffer_max_records',
+    help: 'High-water mark of a sink\'s memory buffer in records (buffer.maxRecords); absent for a spooled sink.',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkBufferMaxBytes = new Gauge({
+    name: 'zeek_gateway_sink_buffer_max_bytes',
+    help: 'High-water mark of a sink\'s memory buffer in payload bytes (buffer.maxBytes); absent for a spooled sink.',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly spoolMaxBytes = new Gauge({
+    name: 'zeek_gateway_sink_spool_max_bytes',
+    help: 'Size limit of a sink\'s disk spool (buffer.spool.maxBytes).',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
   readonly spoolDiskBytes = new Gauge({
     name: 'zeek_gateway_sink_spool_bytes',
     help: 'Bytes of spool files on disk, per sink with a disk spool.',
@@ -127,13 +145,27 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly configReloads = new Counter({
+    name: 'zeek_gateway_config_reloads_total',
+    help: 'Configuration reloads (SIGHUP, POST /-/reload), per result: success, or failure (the previous configuration stays in force).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'zeek_gateway_' });
+    // Both results are exported from the start, so a failure shows as an increase from 0.
+    this.configReloads.labels('success');
+    this.configReloads.labels('failure');
   }
 
   /** Registers a function that refreshes scrape-time gauges. */
-  onScrape(hook: () => void): void {
+  onScrape(hook: () => void): () => void {
     this.scrapeHooks.push(hook);
+    return () => {
+      const i = this.scrapeHooks.indexOf(hook);
+      if (i >= 0) this.scrapeHooks.splice(i, 1);
+    };
   }
 }
 
