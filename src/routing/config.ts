@@ -1,4 +1,5 @@
 import { ENVELOPES, type Envelope } from './envelope.js';
+import type { TimestampMode } from '../zeek/types.js';
 import { unknownTemplateVariables } from './template.js';
 
 /**
@@ -14,9 +15,26 @@ export interface AddressOptions {
   routingKey?: string | undefined;
   /** Kafka topic. */
   topic?: string | undefined;
-  /** Kafka message key: the name of a record field (e.g. `uid`); '' for no key. */
+  /** Kafka message key: the name of a record field (e.g. `uid`, its name before renaming); '' for no key. */
   keyField?: string | undefined;
+  /** Inline envelope: `_system_name` ('' none, `{sender}` the sender node, else literal). */
+  systemName?: string | undefined;
+  /** Inline envelope: add `_write_ts` (receive time, in `timestamps` format). */
+  writeTs?: boolean | undefined;
+  /** Format of `_write_ts` and of the `timeFields` converted on this route (records arrive as epoch). */
+  timestamps?: TimestampMode | undefined;
+  /** Top-level fields converted from epoch to `timestamps` on this route (default ['ts']). */
+  timeFields?: string[] | undefined;
+  /** Replaces `.` in top-level field names (Zeek's Log::default_scope_sep), e.g. `_`. */
+  scopeSeparator?: string | undefined;
+  /** Renames top-level fields, applied after scopeSeparator (Zeek's Log::default_field_name_map). */
+  fieldNameMap?: Record<string, string> | undefined;
 }
+
+/** The options that shape a route's payload bytes (as opposed to its address). */
+export const OUTPUT_KEYS = ['envelope', 'systemName', 'writeTs', 'timestamps', 'timeFields', 'scopeSeparator', 'fieldNameMap'] as const;
+export type OutputOptions = Pick<AddressOptions, (typeof OUTPUT_KEYS)[number]>;
+const TIMESTAMP_MODES: readonly string[] = ['epoch', 'millis', 'millis-unsigned', 'iso8601'];
 
 export interface DestinationConfig extends AddressOptions {
   sink: string;
@@ -48,7 +66,7 @@ export interface RoutingConfig {
   defaultRoute: DefaultRouteConfig | null;
 }
 
-const ADDRESS_KEYS = ['envelope', 'exchange', 'routingKey', 'topic', 'keyField'] as const;
+const ADDRESS_KEYS = ['exchange', 'routingKey', 'topic', 'keyField', ...OUTPUT_KEYS] as const;
 const ROUTE_KEYS = new Set<string>(['name', 'match', 'exclude', 'destinations', 'continue', ...ADDRESS_KEYS]);
 const DEFAULT_ROUTE_KEYS = new Set<string>(['destinations', ...ADDRESS_KEYS]);
 const DESTINATION_KEYS = new Set<string>(['sink', ...ADDRESS_KEYS]);
@@ -106,6 +124,7 @@ function validateAddress(o: Record<string, unknown>, at: string, errors: string[
   if (o.envelope !== undefined && !ENVELOPES.includes(o.envelope as Envelope)) {
     errors.push(`${at}.envelope: must be one of ${ENVELOPES.join(', ')}`);
   }
+  validateOutput(o, at, errors);
   for (const k of ['exchange', 'routingKey', 'topic', 'keyField'] as const) {
     const v = o[k];
     if (v === undefined) continue;
@@ -115,5 +134,20 @@ function validateAddress(o: Record<string, unknown>, at: string, errors: string[
     }
     const bad = unknownTemplateVariables(v);
     if (bad.length) errors.push(`${at}.${k}: unknown template variable {${bad.join('}, {')}}`);
+  }
+}
+
+function validateOutput(o: Record<string, unknown>, at: string, errors: string[]): void {
+  for (const k of ['systemName', 'scopeSeparator'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'string') errors.push(`${at}.${k}: must be a string`);
+  }
+  if (o.writeTs !== undefined && typeof o.writeTs !== 'boolean') errors.push(`${at}.writeTs: must be true or false`);
+  if (o.timestamps !== undefined && !TIMESTAMP_MODES.includes(o.timestamps as string)) {
+    errors.push(`${at}.timestamps: must be one of ${TIMESTAMP_MODES.join(', ')}`);
+  }
+  if (o.timeFields !== undefined && !isStringArray(o.timeFields)) errors.push(`${at}.timeFields: must be an array of field names`);
+  const map = o.fieldNameMap;
+  if (map !== undefined && (!isObject(map) || Object.values(map).some((v) => typeof v !== 'string' || v === ''))) {
+    errors.push(`${at}.fieldNameMap: must map field names to non-empty new names`);
   }
 }

@@ -1,29 +1,110 @@
 /**
  * The envelope a route puts around each record. `tagged` is TRAPMINE's convention,
- * `{"conn": {...}}`; `raw` is the record as Zeek wrote it. Built by concatenating
- * bytes: the record's JSON is never parsed or re-serialized.
+ * `{"conn": {...}}`; `raw` is the record as Zeek wrote it; `inline` is Corelight's
+ * streaming shape, `{"_path":"conn",["_system_name":..,]["_write_ts":..,]...}`.
+ * Built by concatenating bytes: the record's JSON is never parsed or re-serialized.
  */
-export type Envelope = 'tagged' | 'raw';
-export const ENVELOPES: readonly Envelope[] = ['tagged', 'raw'];
+import { formatDouble } from '../zeek/json/dtoa.js';
+import { MAX_TIME_CHARS, writeIso8601, writeMillis } from '../zeek/json/time-format.js';
+import type { TimestampMode } from '../zeek/types.js';
 
+export type Envelope = 'tagged' | 'raw' | 'inline';
+export const ENVELOPES: readonly Envelope[] = ['tagged', 'raw', 'inline'];
+
+/** `_system_name` from the record's sender (cluster node id); see {@link InlineOptions}. */
+export const SENDER = '{sender}';
+
+export interface InlineOptions {
+  /** `_system_name`: '' leaves it out, {@link SENDER} is the sender node (left out when unknown), anything else is literal. */
+  readonly systemName?: string | undefined;
+  /** Add `_write_ts`, the time the gateway received the record. */
+  readonly writeTs?: boolean | undefined;
+  /** Format of `_write_ts` (Zeek's json_timestamps modes). */
+  readonly timestamps?: TimestampMode | undefined;
+}
+
+/** The part of a record an envelope needs besides its bytes. */
+export interface EnvelopeInput {
+  readonly json: Buffer;
+  readonly sender?: string | undefined;
+  /** Wall-clock receive time in ms since the epoch (only read for `_write_ts`). */
+  readonly receivedAtMs?: number | undefined;
+}
+
+const OPEN = 0x7b; // '{'
 const CLOSE = 0x7d; // '}'
+const MAX_CACHED_SENDERS = 1024;
 
 /** Precomputes what an envelope adds for one path; build() then costs one copy. */
 export class EnvelopeBuilder {
   private readonly prefix: Buffer | undefined;
+  private readonly senderPrefixes = new Map<string, Buffer>();
+  private readonly timeScratch = Buffer.alloc(MAX_TIME_CHARS + 16);
 
-  constructor(readonly envelope: Envelope, tag: string) {
+  constructor(
+    readonly envelope: Envelope,
+    tag: string,
+    private readonly inline: InlineOptions = {},
+  ) {
     // JSON.stringify escapes the path exactly as a JSON string must be.
-    this.prefix = envelope === 'tagged' ? Buffer.from(`{${JSON.stringify(tag)}:`) : undefined;
+    if (envelope === 'tagged') this.prefix = Buffer.from(`{${JSON.stringify(tag)}:`);
+    else if (envelope === 'inline') {
+      const name = inline.systemName ?? '';
+      const system = name === '' || name === SENDER ? '' : `,"_system_name":${JSON.stringify(name)}`;
+      this.prefix = Buffer.from(`{"_path":${JSON.stringify(tag)}${system}`);
+    }
   }
 
-  build(json: Buffer): Buffer {
+  build(record: EnvelopeInput | Buffer): Buffer {
+    const json = Buffer.isBuffer(record) ? record : record.json;
     const prefix = this.prefix;
     if (prefix === undefined) return json;
-    const out = Buffer.allocUnsafe(prefix.length + json.length + 1);
-    prefix.copy(out, 0);
-    json.copy(out, prefix.length);
-    out[out.length - 1] = CLOSE;
+    if (this.envelope === 'tagged') {
+      const out = Buffer.allocUnsafe(prefix.length + json.length + 1);
+      prefix.copy(out, 0);
+      json.copy(out, prefix.length);
+      out[out.length - 1] = CLOSE;
+      return out;
+    }
+    return this.splice(json, Buffer.isBuffer(record) ? undefined : record);
+  }
+
+  /** Inline: our members go right after the record's opening brace. */
+  private splice(json: Buffer, meta: EnvelopeInput | undefined): Buffer {
+    let open = 0;
+    while (open < json.length && json[open] !== OPEN) open++;
+    // Not an object (ingress validation keeps these out): delivered as it came, not lost.
+    if (open === json.length) return json;
+    const prefix = this.inline.systemName === SENDER && meta?.sender !== undefined ? this.senderPrefix(meta.sender) : this.prefix!;
+    const ts = this.inline.writeTs ? this.writeTs(meta?.receivedAtMs ?? Date.now()) : undefined;
+    let rest = open + 1;
+    while (rest < json.length && (json[rest] === 0x20 || json[rest] === 0x0a || json[rest] === 0x0d || json[rest] === 0x09)) rest++;
+    const empty = json[rest] === CLOSE;
+    const tsLen = ts === undefined ? 0 : ts.length;
+    const out = Buffer.allocUnsafe(prefix.length + tsLen + (empty ? 0 : 1) + json.length - rest);
+    let p = prefix.copy(out, 0);
+    if (ts !== undefined) p += ts.copy(out, p);
+    if (!empty) out[p++] = 0x2c; // ,
+    json.copy(out, p, rest);
     return out;
+  }
+
+  private senderPrefix(sender: string): Buffer {
+    let b = this.senderPrefixes.get(sender);
+    if (b === undefined) {
+      b = Buffer.concat([this.prefix!, Buffer.from(`,"_system_name":${JSON.stringify(sender)}`)]);
+      if (this.senderPrefixes.size < MAX_CACHED_SENDERS) this.senderPrefixes.set(sender, b);
+    }
+    return b;
+  }
+
+  private writeTs(ms: number): Buffer {
+    const mode = this.inline.timestamps ?? 'epoch';
+    const s = ms / 1000;
+    if (mode === 'epoch') return Buffer.from(`,"_write_ts":${formatDouble(s)}`);
+    const out = this.timeScratch;
+    let p = out.write(',"_write_ts":', 0, 'latin1');
+    p = mode === 'iso8601' ? writeIso8601(out, p, s) : writeMillis(out, p, s, mode === 'millis-unsigned');
+    return Buffer.from(out.subarray(0, p));
   }
 }

@@ -1,5 +1,5 @@
 import { compileGlob, matchesAny } from './glob.js';
-import type { AddressOptions, DestinationConfig, RoutingConfig } from './config.js';
+import { OUTPUT_KEYS, type AddressOptions, type DestinationConfig, type OutputOptions, type RoutingConfig } from './config.js';
 import type { Envelope } from './envelope.js';
 import { renderTemplate, type TemplateVars } from './template.js';
 
@@ -14,6 +14,11 @@ export interface SinkAddressing extends AddressOptions {
 export interface ResolvedDestination {
   readonly sink: string;
   readonly envelope: Envelope;
+  /**
+   * Everything that shapes the payload bytes (envelope included) when a route sets more
+   * than the envelope; equal formats share one payload per record.
+   */
+  readonly format?: OutputOptions | undefined;
   readonly target: string;
   readonly routingKey?: string | undefined;
   /** Field whose value becomes the Kafka message key, if any. */
@@ -92,10 +97,14 @@ export class RoutingTable {
     if (!sink) throw new Error(`unknown sink ${d.sink}`); // config validation rejects this earlier
     const pick = <K extends keyof AddressOptions>(k: K): AddressOptions[K] => d[k] ?? route[k] ?? sink[k];
     const envelope = pick('envelope') ?? 'tagged';
+    const shaped: Record<string, unknown> = { envelope };
+    for (const k of OUTPUT_KEYS) if (k !== 'envelope' && pick(k) !== undefined) shaped[k] = pick(k);
+    const format = Object.keys(shaped).length > 1 ? { format: shaped as OutputOptions } : {};
     if (sink.kind === 'amqp') {
       return {
         sink: sink.name,
         envelope,
+        ...format,
         target: renderTemplate(pick('exchange') ?? '', vars),
         routingKey: renderTemplate(pick('routingKey') ?? '{path}', vars),
       };
@@ -105,10 +114,11 @@ export class RoutingTable {
       return {
         sink: sink.name,
         envelope,
+        ...format,
         target: renderTemplate(pick('topic') ?? 'zeek-{path}', vars),
         keyField: keyField ? keyField : undefined,
       };
     }
-    return { sink: sink.name, envelope, target: vars.path };
+    return { sink: sink.name, envelope, ...format, target: vars.path };
   }
 }

@@ -86,3 +86,37 @@ test('only a full blocking sink makes the ingress wait', async () => {
   transports.amqp.ack();
   await until(() => resumed, 1000, 'resume');
 });
+
+test('each distinct output format is rendered once per record and shared by its destinations', async () => {
+  const metrics = new Metrics();
+  const addressing = new Map<string, SinkAddressing>([
+    ['a', { name: 'a', kind: 'console', envelope: 'tagged' }],
+    ['b', { name: 'b', kind: 'console', envelope: 'tagged' }],
+  ]);
+  const transports = { a: new FakeTransport(), b: new FakeTransport() };
+  const opts = {
+    maxRecords: 10, maxBytes: 1 << 20, whenFull: 'block', batchMaxRecords: 100, batchMaxBytes: 1 << 20,
+    maxInFlight: 1, retryInitialMs: 5, retryMaxMs: 10,
+  } as const;
+  const sinks = new Map([
+    ['a', new BufferedSink('a', 'console', transports.a, opts, { metrics, logger: silentLogger() })],
+    ['b', new BufferedSink('b', 'console', transports.b, opts, { metrics, logger: silentLogger() })],
+  ]);
+  const elastic = { envelope: 'inline', scopeSeparator: '_', timestamps: 'iso8601', systemName: '{sender}' } as const;
+  const table = new RoutingTable(
+    {
+      include: [], exclude: [], stripFilterSuffix: false, defaultRoute: null,
+      routes: [{ match: ['conn'], destinations: [{ sink: 'a', ...elastic }, { sink: 'b', ...elastic }, { sink: 'b', envelope: 'raw' }, { sink: 'a' }] }],
+    },
+    addressing,
+  );
+  const router = new Router(table, sinks, metrics);
+  router.route(record('conn', '{"ts":1254722767.49206,"id.orig_h":"10.0.0.1"}', 'worker-1'));
+  await until(() => transports.a.delivered.length === 2 && transports.b.delivered.length === 2);
+  const [aInline, aTagged] = transports.a.delivered;
+  const [bInline, bRaw] = transports.b.delivered;
+  assert.equal(aInline!.payload.toString(), '{"_path":"conn","_system_name":"worker-1","ts":"2009-10-05T06:06:07.492060Z","id_orig_h":"10.0.0.1"}');
+  assert.equal(bInline!.payload, aInline!.payload, 'one rendering for two destinations with equal options');
+  assert.equal(bRaw!.payload.toString(), '{"ts":1254722767.49206,"id.orig_h":"10.0.0.1"}');
+  assert.equal(aTagged!.payload.toString(), '{"conn":{"ts":1254722767.49206,"id.orig_h":"10.0.0.1"}}');
+});
