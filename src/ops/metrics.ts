@@ -26,6 +26,12 @@ export class Metrics {
     labelNames: ['ingress', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly schemaChanges = new Counter({
+    name: 'zeek_gateway_schema_changes_total',
+    help: "Changes of a log path's schema (fields added, removed or retyped) in a sender's cluster batches, per path.",
+    labelNames: ['path'] as const,
+    registers: [this.registry],
+  });
   readonly recordsRouted = new Counter({
     name: 'zeek_gateway_records_routed_total',
     help: 'Records that matched at least one destination, per path.',
