@@ -5,8 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { ZeekBinV1Decoder } from '../src/zeek/bin-v1.js';
-import { decodeLogWriteMessage } from '../src/zeek/log-write.js';
+import { ZeekBinV1Decoder } from '../src/zeek/binary/bin-v1.js';
+import { decodeLogWriteMessage } from '../src/zeek/binary/log-write.js';
 import { loadCapture, readLogLines } from '../test/helpers/testdata.js';
 
 const REPS = Number(process.argv[2] ?? 9);

@@ -1,15 +1,15 @@
 // librdkafka Kafka ceiling (a child process of the suite): a bare node-rdkafka producer sending the
 // replay's records, tagged exactly as the gateway tags them (envelope, zeek-path and zeek-sender
 // headers, no key), with the librdkafka configuration the gateway derives from its default Kafka
-// options (rdkafkaConfig of src/sinks/kafka-rdkafka.ts: acks=-1, no compression, murmur2_random,
+// options (rdkafkaConfig of src/sinks/kafka/librdkafka.ts: acks=-1, no compression, murmur2_random,
 // the same timeouts and retries) — taken from the gateway's own code, so that they cannot drift.
 // librdkafka batches by itself; the producer keeps up to `window` records awaiting their delivery
 // reports, as a throughput-minded producer would, and polls for the reports every millisecond.
 import type { OutboundRecord } from './lib/data.js';
 import { KAFKA_BROKERS, topicOf } from './lib/brokers.js';
 import { AckWindow, serveCeiling, type CeilingClient, type CeilingJob } from './lib/ceiling-client.js';
-import { defaultKafkaOptions } from '../src/sinks/kafka.js';
-import { loadRdkafka, rdkafkaConfig } from '../src/sinks/kafka-rdkafka.js';
+import { defaultKafkaOptions } from '../src/sinks/kafka/options.js';
+import { loadRdkafka, rdkafkaConfig } from '../src/sinks/kafka/librdkafka.js';
 
 export interface RdkafkaProducerJob extends CeilingJob {
   prefix: string;

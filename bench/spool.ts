@@ -4,10 +4,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { SpoolStore, type FsyncPolicy } from '../src/sinks/spool-store.js';
-import { MemoryStore } from '../src/sinks/memory-store.js';
-import type { MessageStore } from '../src/sinks/store.js';
-import type { OutboundMessage } from '../src/sinks/message.js';
+import { SpoolStore, type FsyncPolicy } from '../src/buffer/spool/store.js';
+import { MemoryStore } from '../src/buffer/memory-store.js';
+import type { MessageStore } from '../src/buffer/store.js';
+import type { OutboundMessage } from '../src/record.js';
 import { silentLogger } from '../src/ops/log.js';
 import { message, tick } from '../test/helpers/records.js';
 

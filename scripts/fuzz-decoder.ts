@@ -1,7 +1,7 @@
 // Long fuzz run of the Zeek cluster log-batch decoder (the CI test runs 100,000).
 // Usage: node --import tsx scripts/fuzz-decoder.ts [iterations=5000000] [seed=random]
 // A failure prints the seed, iteration and mutation ops, so it can be replayed.
-import { fuzzDecoder, loadFuzzCorpus } from '../test/unit/zeek/fuzz-loop.js';
+import { fuzzDecoder, loadFuzzCorpus } from '../test/unit/zeek/binary/fuzz-loop.js';
 
 const iterations = Number(process.argv[2] ?? 5_000_000);
 const seed = process.argv[3] !== undefined ? Number(process.argv[3]) : Math.floor(Math.random() * 2 ** 32);

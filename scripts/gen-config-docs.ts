@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { schema } from '../src/config/schema.js';
 import { sinkSchema } from '../src/config/sinks.js';
-import { SINK_KINDS } from '../src/sinks/registry.js';
+import { SINK_KINDS } from '../src/sinks/index.js';
 
 const OUT = 'docs/configuration.md';
 

@@ -13,8 +13,8 @@ import {
   decodeCheckpoint,
   segmentNumber,
   validSegmentHeader,
-} from '../src/sinks/spool-format.js';
-import { FrameReader } from '../src/sinks/spool-reader.js';
+} from '../src/buffer/spool/format.js';
+import { FrameReader } from '../src/buffer/spool/reader.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -3,11 +3,11 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from './config/load.js';
 import { Gateway } from './gateway.js';
-import { generateKeypair } from './ingress/curve.js';
+import { generateKeypair } from './ingress/curve/index.js';
 import { startHttp } from './ops/http.js';
 import { createLogger } from './ops/log.js';
 import { Metrics } from './ops/metrics.js';
-import { registerReplayCommand } from './tools/replay-command.js';
+import { registerReplayCommand } from './tools/replay/command.js';
 
 const EXIT_CONFIG = 2;
 

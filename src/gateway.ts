@@ -3,11 +3,11 @@ import type { GatewayConfig } from './config/load.js';
 import {
   applyCurveServer,
   describeCurveConfig,
-  monitorSocketEvents,
   startZapHandler,
   type ResolvedCurveConfig,
   type ZapHandler,
-} from './ingress/curve.js';
+} from './ingress/curve/index.js';
+import { monitorSocketEvents } from './ingress/socket-events.js';
 import type { IngressDeps } from './ingress/deps.js';
 import type { Ingress } from './ingress/zmq-ingress.js';
 import { createPullIngress } from './ingress/zmq-pull.js';
@@ -17,11 +17,11 @@ import type { Metrics } from './ops/metrics.js';
 import { DeadLetters } from './routing/dead-letters.js';
 import { Router } from './routing/router.js';
 import { RoutingTable, type SinkAddressing } from './routing/table.js';
-import { BufferedSink } from './sinks/buffered-sink.js';
-import type { OutboundMessage } from './sinks/message.js';
-import { DryRunTransport } from './sinks/dry-run.js';
-import { SINK_KINDS } from './sinks/registry.js';
-import { SpoolStore, spoolOptionsFor, type SpoolConfig } from './sinks/spool-store.js';
+import { BufferedSink } from './buffer/index.js';
+import type { OutboundMessage } from './record.js';
+import { DryRunTransport } from './sinks/shared/dry-run.js';
+import { SINK_KINDS } from './sinks/index.js';
+import { SpoolStore, spoolOptionsFor, type SpoolConfig } from './buffer/index.js';
 
 export interface Readiness {
   ready: boolean;

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { decodeLogWriteMessage } from '../../src/zeek/log-write.js';
+import type { decodeLogWriteMessage } from '../../src/zeek/binary/log-write.js';
 
 type Decode = typeof decodeLogWriteMessage;
 
@@ -180,7 +180,7 @@ function locate(name: string): { spec: DatasetSpec; source: string; file: string
 export async function prepareDataset(name: string): Promise<void> {
   const { spec, source, file } = locate(name);
   if (existsSync(file)) return;
-  const distDecoder = new URL('../../dist/zeek/log-write.js', import.meta.url).href;
+  const distDecoder = new URL('../../dist/zeek/binary/log-write.js', import.meta.url).href;
   const decode = spec.kind === 'cluster' ? ((await import(distDecoder)) as { decodeLogWriteMessage: Decode }).decodeLogWriteMessage : undefined;
   writeCache(file, parseCapture(spec, source, decode));
 }

@@ -1,5 +1,5 @@
 // The benchmark's scenarios and the options that size them.
-import type { KafkaClient } from '../../src/sinks/kafka.js';
+import type { KafkaClient } from '../../src/sinks/kafka/options.js';
 
 export type SinkKind = 'kafka' | 'amqp';
 export type { KafkaClient };

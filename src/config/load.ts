@@ -1,7 +1,7 @@
 import convict from 'convict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CurveConfigError, resolveCurveConfig, type CurveSettings, type ResolvedCurveConfig } from '../ingress/curve.js';
+import { CurveConfigError, resolveCurveConfig, type CurveSettings, type ResolvedCurveConfig } from '../ingress/curve/index.js';
 import type { SubIngressConfig } from '../ingress/zmq-sub.js';
 import type { PullIngressConfig } from '../ingress/zmq-pull.js';
 import { validateRoutes, type RoutingConfig } from '../routing/config.js';

@@ -1,6 +1,6 @@
 import { subIngressSchema } from '../ingress/zmq-sub.js';
 import { pullIngressSchema } from '../ingress/zmq-pull.js';
-import { curveSchema } from '../ingress/curve.js';
+import { curveSchema } from '../ingress/curve/index.js';
 import { withEnv } from './env.js';
 import { deadLetterSchema } from '../routing/dead-letters.js';
 

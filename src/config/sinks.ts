@@ -1,9 +1,8 @@
 import convict from 'convict';
-import { bufferSchema, type BufferOptions } from '../sinks/buffer-options.js';
-import { spoolProblems, type SpoolConfig } from '../sinks/spool-options.js';
+import { bufferSchema, spoolProblems, type BufferOptions, type SpoolConfig } from '../buffer/index.js';
 import type { AddressOptions } from '../routing/config.js';
 import { ENVELOPES, type Envelope } from '../routing/envelope.js';
-import { SINK_KINDS } from '../sinks/registry.js';
+import { SINK_KINDS } from '../sinks/index.js';
 import { withEnv } from './env.js';
 import { convictProblems } from './load.js';
 

@@ -1,6 +1,6 @@
 import * as zmq from 'zeromq';
-import { decodeLogWriteMessage } from '../zeek/log-write.js';
-import { ZeekBinV1Decoder } from '../zeek/bin-v1.js';
+import { decodeLogWriteMessage } from '../zeek/binary/log-write.js';
+import { ZeekBinV1Decoder } from '../zeek/binary/bin-v1.js';
 import type { DecodeOptions, TimestampMode } from '../zeek/types.js';
 import { ncsaHandler, type NcsaValidation } from './ncsa.js';
 import { createZmqIngress, ingressSocketOptions, type Ingress, type MessageHandler } from './zmq-ingress.js';

@@ -1,7 +1,6 @@
-import type { LogRecord } from '../record.js';
+import type { LogRecord, OutboundMessage } from '../record.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { BufferedSink } from '../sinks/buffered-sink.js';
-import type { OutboundMessage } from '../sinks/message.js';
+import type { BufferedSink } from '../buffer/index.js';
 import type { RoutingTable } from './table.js';
 
 export interface DeadLetterConfig {

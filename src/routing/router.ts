@@ -1,7 +1,6 @@
-import type { LogRecord } from '../record.js';
+import type { LogRecord, Address } from '../record.js';
 import { LabelCap, type Metrics } from '../ops/metrics.js';
-import type { BufferedSink } from '../sinks/buffered-sink.js';
-import type { Address } from '../sinks/message.js';
+import type { BufferedSink } from '../buffer/index.js';
 import { EnvelopeBuilder } from './envelope.js';
 import { FieldExtractor } from './extract-field.js';
 import type { RoutingTable, UnroutedReason } from './table.js';

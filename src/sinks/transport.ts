@@ -1,4 +1,4 @@
-import type { OutboundMessage } from './message.js';
+import type { OutboundMessage } from '../record.js';
 
 /**
  * What a broker adapter implements. The generic BufferedSink owns the buffer,

@@ -1,9 +1,9 @@
 // Public surface of the Zeek cluster log-batch decoder.
-export { decodeLogWriteMessage } from './log-write.js';
-export { ZeekBinV1Decoder } from './bin-v1.js';
-export { formatDouble } from './dtoa.js';
-export { formatAddr } from './addr.js';
-export { zeekJsonString } from './escape.js';
+export { decodeLogWriteMessage } from './binary/log-write.js';
+export { ZeekBinV1Decoder } from './binary/bin-v1.js';
+export { formatDouble } from './json/dtoa.js';
+export { formatAddr } from './json/addr.js';
+export { zeekJsonString } from './json/escape.js';
 export {
   TypeTag,
   REJECT_REASONS,

@@ -1,5 +1,5 @@
 // A controllable in-memory transport for unit tests of sink logic (not of brokers).
-import type { OutboundMessage } from '../../src/sinks/message.js';
+import type { OutboundMessage } from '../../src/record.js';
 import type { SendResult, Transport } from '../../src/sinks/transport.js';
 
 interface PendingSend {

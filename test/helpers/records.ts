@@ -1,6 +1,5 @@
 // Builders for records and outbound messages in unit tests.
-import type { LogRecord } from '../../src/record.js';
-import type { OutboundMessage } from '../../src/sinks/message.js';
+import type { LogRecord, OutboundMessage } from '../../src/record.js';
 
 export function record(path: string, json: string, sender?: string): LogRecord {
   return { path, json: Buffer.from(json), sender, ingress: 'test', receivedAt: performance.now() };

@@ -3,9 +3,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import amqp from 'amqplib';
 import net from 'node:net';
-import { AmqpTransport, defaultAmqpOptions, type AmqpOptions } from '../../src/sinks/amqp.js';
-import type { OutboundMessage } from '../../src/sinks/message.js';
-import { withNdjson } from '../../src/sinks/ndjson.js';
+import { AmqpTransport } from '../../src/sinks/amqp/transport.js';
+import { defaultAmqpOptions, type AmqpOptions } from '../../src/sinks/amqp/options.js';
+import type { OutboundMessage } from '../../src/record.js';
+import { withNdjson } from '../../src/sinks/shared/ndjson.js';
 import type { Transport } from '../../src/sinks/transport.js';
 import { silentLogger } from '../../src/ops/log.js';
 import {

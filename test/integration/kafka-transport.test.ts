@@ -3,11 +3,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
-import { createKafkaTransport, defaultKafkaOptions, type KafkaClient, type KafkaOptions } from '../../src/sinks/kafka.js';
+import { createKafkaTransport } from '../../src/sinks/kafka/index.js';
+import { defaultKafkaOptions, type KafkaClient, type KafkaOptions } from '../../src/sinks/kafka/options.js';
 import type { Transport } from '../../src/sinks/transport.js';
-import { withNdjson } from '../../src/sinks/ndjson.js';
-import { lz4Codec, registerKafkaCodecs, type KafkaCompression } from '../../src/sinks/codecs.js';
-import type { OutboundMessage } from '../../src/sinks/message.js';
+import { withNdjson } from '../../src/sinks/shared/ndjson.js';
+import { lz4Codec, registerKafkaCodecs, type KafkaCompression } from '../../src/sinks/kafka/compression.js';
+import type { OutboundMessage } from '../../src/record.js';
 import { silentLogger } from '../../src/ops/log.js';
 import {
   CA_FILE,

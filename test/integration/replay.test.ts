@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as zmq from 'zeromq';
-import { replay, ReplayError, type ReplayOptions } from '../../src/tools/replay.js';
-import { ZeekLogParser } from '../../src/zeek/tsv.js';
+import { replay, ReplayError, type ReplayOptions } from '../../src/tools/replay/index.js';
+import { ZeekLogParser } from '../../src/zeek/tsv/parser.js';
 import { eventually, freePort, metricValue, startGateway } from '../helpers/gateway.js';
 import { loadCapture, readTestFile, testdataPath } from '../helpers/testdata.js';
 

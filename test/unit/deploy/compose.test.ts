@@ -13,7 +13,7 @@ import { loadConfig, type GatewayConfig } from '../../../src/config/load.js';
 import { envVariables } from '../../../src/config/env.js';
 import { schema } from '../../../src/config/schema.js';
 import { sinkSchema } from '../../../src/config/sinks.js';
-import { ZEEK_ENV, generateKeypair } from '../../../src/ingress/curve.js';
+import { ZEEK_ENV, generateKeypair } from '../../../src/ingress/curve/index.js';
 
 const ROOT = process.cwd();
 const read = (p: string): string => readFileSync(join(ROOT, p), 'utf8');

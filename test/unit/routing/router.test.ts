@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Router } from '../../../src/routing/router.js';
 import { RoutingTable, type SinkAddressing } from '../../../src/routing/table.js';
-import { BufferedSink } from '../../../src/sinks/buffered-sink.js';
+import { BufferedSink } from '../../../src/buffer/buffered-sink.js';
 import { Metrics } from '../../../src/ops/metrics.js';
 import { silentLogger } from '../../../src/ops/log.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';

@@ -1,0 +1,324 @@
+import type { Logger } from '../ops/log.js';
+import { RateLimitedLog } from '../ops/log.js';
+import { LabelCap, type Metrics } from '../ops/metrics.js';
+import type { BufferOptions } from './options.js';
+import { MemoryStore } from './memory-store.js';
+import type { OutboundMessage } from '../record.js';
+import type { Batch, MessageStore } from './store.js';
+import type { Transport } from '../sinks/transport.js';
+
+/** Receives records a sink gives up on for good (broker refusal), e.g. a dead-letter sink. */
+export type RejectHandler = (message: OutboundMessage, reason: string, sink: string) => void;
+
+export interface BufferedSinkDeps {
+  metrics: Metrics;
+  logger: Logger;
+  onRejected?: RejectHandler | undefined;
+  /** Sinks that must be connected for /readyz (default true). */
+  required?: boolean | undefined;
+  /** Opens where records wait (a disk spool); in memory when absent. Called by start(). */
+  openStore?: (() => Promise<MessageStore>) | undefined;
+}
+
+/**
+ * A sink: a bounded buffer in front of one broker transport. It owns the high-water
+ * marks, the when-full policy, batching, retries with backoff and the sink metrics.
+ * A record leaves the buffer only when the broker acknowledged it (or refused it for
+ * good, which is counted and handed to the reject handler).
+ *
+ * The high-water mark is checked per offered record; under `block` the buffer takes
+ * the record and reports itself full, so the ingress stops reading before the next
+ * message. The overshoot is therefore at most one ingress message (a cluster batch).
+ */
+export class BufferedSink {
+  private store: MessageStore = new MemoryStore();
+  private inFlightBatches = 0;
+  /** Failed batches wait here until every in-flight batch settled, then go back in order. */
+  private failed: Batch[] = [];
+  private consecutiveFailures = 0;
+  private retryAt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private scheduled = false;
+  private closed = false;
+  private writableWaiters: Array<() => void> = [];
+  private emptyWaiters: Array<() => void> = [];
+
+  private readonly log: RateLimitedLog;
+  private readonly pathLabels = new LabelCap();
+  private readonly published = new Map<string, { inc(n: number): void }>();
+  private readonly acked = new Map<string, { inc(n: number): void }>();
+  private readonly latency;
+  private readonly connectedGauge;
+  readonly required: boolean;
+
+  constructor(
+    readonly name: string,
+    readonly kind: string,
+    private readonly transport: Transport,
+    readonly options: BufferOptions,
+    private readonly deps: BufferedSinkDeps,
+  ) {
+    this.required = deps.required ?? true;
+    this.log = new RateLimitedLog(deps.logger.child({ sink: name }));
+    this.latency = deps.metrics.deliveryLatency.labels(name);
+    this.connectedGauge = deps.metrics.sinkConnected.labels(name);
+    this.connectedGauge.set(0);
+    deps.metrics.onScrape(() => {
+      deps.metrics.sinkBufferRecords.labels(name).set(this.records);
+      deps.metrics.sinkBufferBytes.labels(name).set(this.bytes);
+    });
+    transport.onStateChange = (connected) => this.onConnectionChange(connected);
+  }
+
+  get blocking(): boolean {
+    return this.options.whenFull === 'block';
+  }
+
+  /** Records held: waiting plus awaiting acknowledgement. */
+  get records(): number {
+    return this.store.records;
+  }
+
+  get bytes(): number {
+    return this.store.bytes;
+  }
+
+  /** Held records survive a restart (a disk spool) instead of being lost at close. */
+  get keepsRecords(): boolean {
+    return this.store.persistent === true;
+  }
+
+  isConnected(): boolean {
+    return this.transport.isConnected();
+  }
+
+  isFull(): boolean {
+    // A spool has its own size limit and counts records that are only on disk.
+    return this.store.full ?? (this.records >= this.options.maxRecords || this.bytes >= this.options.maxBytes);
+  }
+
+  async start(): Promise<void> {
+    if (this.deps.openStore) {
+      this.store = await this.deps.openStore();
+      // Records kept from the previous run go out first.
+      if (this.store.records > 0) {
+        this.deps.logger.info({ sink: this.name, records: this.store.records }, 'delivering records kept in the spool');
+        this.schedule();
+      }
+    }
+    await this.transport.start();
+  }
+
+  /** Takes a record for delivery, applying the when-full policy. Never throws. */
+  offer(message: OutboundMessage): void {
+    if (this.closed) {
+      this.drop(1, 'closed');
+      return;
+    }
+    if (this.isFull()) {
+      if (this.options.whenFull === 'drop-newest') {
+        this.drop(1, 'buffer-full');
+        return;
+      }
+      if (this.options.whenFull === 'drop-oldest') {
+        // Only waiting records can go; in-flight ones are already with the broker.
+        this.drop(1, 'buffer-full');
+        if (!this.store.dropOldest()) return;
+      }
+    }
+    this.store.push(message);
+    this.schedule();
+  }
+
+  /** Resolves once the buffer is below its high-water mark (immediately if it is). */
+  whenWritable(): Promise<void> {
+    if (!this.isFull() || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.writableWaiters.push(resolve));
+  }
+
+  /**
+   * Waits until everything held was acknowledged or `timeoutMs` passed, and returns
+   * how many records are still undelivered.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    if (this.records > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.emptyWaiters.push(resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    return this.records;
+  }
+
+  /** Stops sending and closes the broker connection. Held records are counted as dropped. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    const left = this.records;
+    if (left > 0) {
+      if (this.store.persistent) this.deps.logger.warn({ sink: this.name, records: left }, 'undelivered records kept in the spool for the next start');
+      else this.drop(left, 'shutdown');
+    }
+    this.releaseWaiters();
+    await this.transport.close();
+    await this.store.close();
+  }
+
+  private drop(count: number, reason: string): void {
+    this.deps.metrics.sinkDropped.labels(this.name, reason).inc(count);
+    if (reason !== 'shutdown') {
+      this.log.warn(`drop:${reason}`, { reason, policy: this.options.whenFull }, 'sink dropped records');
+    }
+  }
+
+  private onConnectionChange(connected: boolean): void {
+    this.connectedGauge.set(connected ? 1 : 0);
+    if (connected) {
+      // A fresh connection: retry right away instead of waiting out the backoff.
+      this.consecutiveFailures = 0;
+      this.retryAt = 0;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.schedule();
+    }
+  }
+
+  /** Coalesces wake-ups so that records offered in one tick travel in one batch. */
+  private schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    if (now < this.retryAt || this.failed.length > 0) {
+      if (this.failed.length === 0) this.armRetryTimer(this.retryAt - now);
+      return;
+    }
+    while (this.inFlightBatches < this.options.maxInFlight) {
+      const batch = this.store.take(this.options.batchMaxRecords, this.options.batchMaxBytes);
+      if (batch === undefined) break;
+      this.inFlightBatches++;
+      void this.send(batch);
+    }
+  }
+
+  private armRetryTimer(delay: number): void {
+    if (this.retryTimer !== undefined) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.schedule();
+    }, delay);
+    // A pending retry alone must not keep a stopping process alive.
+    this.retryTimer.unref();
+  }
+
+  private async send(batch: Batch): Promise<void> {
+    this.countByPath(this.published, this.deps.metrics.sinkPublished, batch.messages);
+    let ok = false;
+    try {
+      const result = await this.transport.send(batch.messages);
+      ok = true;
+      this.consecutiveFailures = 0;
+      const rejected = result.rejected ?? [];
+      let refused: Set<OutboundMessage> | undefined;
+      if (rejected.length > 0) {
+        refused = new Set();
+        for (const r of rejected) {
+          refused.add(r.message);
+          this.drop(1, r.reason);
+          this.deps.onRejected?.(r.message, r.reason, this.name);
+        }
+      }
+      this.acknowledge(batch.messages, refused);
+    } catch (err) {
+      this.consecutiveFailures++;
+      const delay = Math.min(
+        this.options.retryMaxMs,
+        this.options.retryInitialMs * 2 ** Math.min(this.consecutiveFailures - 1, 20),
+      );
+      this.retryAt = Date.now() + delay;
+      this.deps.metrics.sinkRetries.labels(this.name).inc();
+      this.log.warn(
+        'send-failed',
+        { err: (err as Error).message, records: batch.messages.length, retryInMs: delay, held: this.records },
+        'batch not acknowledged; will retry',
+      );
+      this.failed.push(batch);
+    } finally {
+      this.inFlightBatches--;
+      if (ok) this.store.settle(batch);
+      // Failed batches go back once nothing is in flight, whether the last one to settle failed or not.
+      if (this.failed.length > 0) this.requeueFailedWhenSettled();
+      this.afterSettle();
+    }
+  }
+
+  /** Failed batches go back to the front in their original order once nothing else is in flight. */
+  private requeueFailedWhenSettled(): void {
+    if (this.inFlightBatches > 0) return;
+    this.store.giveBack(this.failed);
+    this.failed = [];
+    this.armRetryTimer(Math.max(0, this.retryAt - Date.now()));
+  }
+
+  private acknowledge(messages: readonly OutboundMessage[], refused: Set<OutboundMessage> | undefined): void {
+    const now = performance.now();
+    const acked = refused ? messages.filter((m) => !refused.has(m)) : messages;
+    for (const m of acked) this.latency.observe((now - m.record.receivedAt) / 1000);
+    this.countByPath(this.acked, this.deps.metrics.sinkAcked, acked);
+  }
+
+  private countByPath(
+    cache: Map<string, { inc(n: number): void }>,
+    counter: Metrics['sinkAcked'],
+    messages: readonly OutboundMessage[],
+  ): void {
+    // Batches are mostly one path: count runs instead of one increment per record.
+    let i = 0;
+    while (i < messages.length) {
+      const path = (messages[i] as OutboundMessage).record.path;
+      let j = i + 1;
+      while (j < messages.length && (messages[j] as OutboundMessage).record.path === path) j++;
+      let child = cache.get(path);
+      if (child === undefined) {
+        child = counter.labels(this.name, this.pathLabels.value(path));
+        cache.set(path, child);
+      }
+      child.inc(j - i);
+      i = j;
+    }
+  }
+
+  private afterSettle(): void {
+    if (!this.isFull()) this.releaseWritable();
+    if (this.records === 0) {
+      const waiters = this.emptyWaiters;
+      this.emptyWaiters = [];
+      for (const w of waiters) w();
+    }
+    this.schedule();
+  }
+
+  private releaseWritable(): void {
+    if (this.writableWaiters.length === 0) return;
+    const waiters = this.writableWaiters;
+    this.writableWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private releaseWaiters(): void {
+    this.releaseWritable();
+    const waiters = this.emptyWaiters;
+    this.emptyWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,252 @@
+// Kafka transport logic against a stand-in producer: grouping, refusal isolation, state.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import convict from 'convict';
+import kafkajs from 'kafkajs';
+import type { Producer, ProducerBatch } from 'kafkajs';
+import { KafkaTransport, groupByTopic, kafkaClientConfig, permanentRefusal, toKafkaMessage } from '../../../../src/sinks/kafka/kafkajs.js';
+import { validateKafkaOptions } from '../../../../src/sinks/kafka/index.js';
+import { defaultKafkaOptions, kafkaSchema, type KafkaOptions } from '../../../../src/sinks/kafka/options.js';
+import type { OutboundMessage } from '../../../../src/record.js';
+import { silentLogger } from '../../../../src/ops/log.js';
+import { record, until } from '../../../helpers/records.js';
+
+const { KafkaJSProtocolError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSConnectionError } =
+  kafkajs as unknown as Record<string, new (...args: unknown[]) => Error>;
+
+function protocolError(type: string, retriable = false): Error {
+  return new KafkaJSProtocolError!({ type, code: 1, retriable, message: type });
+}
+
+function msg(payload: string, topic = 'zeek-conn', key?: string | null, sender?: string): OutboundMessage {
+  return {
+    record: record('conn', payload, sender),
+    payload: Buffer.from(payload),
+    address: { target: topic, key: key === undefined || key === null ? key : Buffer.from(key) },
+  };
+}
+
+function options(over: Partial<KafkaOptions> = {}): KafkaOptions {
+  return { ...defaultKafkaOptions(), reconnectIntervalMs: 10, ...over };
+}
+
+/** A producer stand-in: records sendBatch calls and answers through `behave`. */
+class FakeProducer {
+  readonly batches: ProducerBatch[] = [];
+  connectFails = 0;
+  connects = 0;
+  behave: (b: ProducerBatch) => Promise<unknown> = async () => [];
+  private readonly listeners = new Map<string, () => void>();
+  readonly events = { CONNECT: 'producer.connect', DISCONNECT: 'producer.disconnect' };
+
+  on(event: string, fn: () => void): () => void {
+    this.listeners.set(event, fn);
+    return () => {};
+  }
+  async connect(): Promise<void> {
+    this.connects++;
+    if (this.connectFails > 0) {
+      this.connectFails--;
+      throw new KafkaJSConnectionError!('Connection error: connect ECONNREFUSED');
+    }
+    this.listeners.get(this.events.CONNECT)?.();
+  }
+  async disconnect(): Promise<void> {
+    this.listeners.get(this.events.DISCONNECT)?.();
+  }
+  sendBatch(b: ProducerBatch): Promise<unknown> {
+    this.batches.push(b);
+    return this.behave(b);
+  }
+  /** Payloads of a sendBatch call, per topic. */
+  payloads(i: number): Record<string, string[]> {
+    const b = this.batches[i];
+    return Object.fromEntries((b?.topicMessages ?? []).map((t) => [t.topic, t.messages.map((m) => String(m.value))]));
+  }
+}
+
+function transport(over: Partial<KafkaOptions> = {}): { t: KafkaTransport; p: FakeProducer; states: boolean[] } {
+  const p = new FakeProducer();
+  const t = new KafkaTransport(options(over), { name: 'kafka', logger: silentLogger() }, () => p as unknown as Producer);
+  const states: boolean[] = [];
+  t.onStateChange = (up) => states.push(up);
+  return { t, p, states };
+}
+
+describe('kafka options', () => {
+  it('validates with convict, including text from the environment', () => {
+    const c = convict(kafkaSchema);
+    c.load({ brokers: 'a:9092, b:9093', acks: '1', compression: 'zstd' });
+    c.validate({ allowed: 'strict' });
+    for (const bad of [{ brokers: [] }, { brokers: ['nohost'] }, { acks: 2 }, { compression: 'brotli' }]) {
+      const x = convict(kafkaSchema);
+      x.load(bad);
+      assert.throws(() => x.validate({ allowed: 'strict' }), Error, JSON.stringify(bad));
+    }
+  });
+
+  it('hides the SASL password', () => {
+    const c = convict(kafkaSchema);
+    c.load({ sasl: { mechanism: 'plain', username: 'u', password: 'hunter2' } });
+    assert.ok(!c.toString().includes('hunter2'));
+  });
+
+  it('checks the idempotent producer constraints and SASL user', () => {
+    assert.deepEqual(validateKafkaOptions(options()), []);
+    const keys = validateKafkaOptions(
+      options({ idempotent: true, acks: 1, maxInFlightRequests: 5, sasl: { mechanism: 'scram-sha-512', username: '', password: '', passwordFile: '' } }),
+    ).map((e) => e.key);
+    assert.deepEqual(keys, ['acks', 'maxInFlightRequests', 'sasl.username']);
+    assert.deepEqual(validateKafkaOptions(options({ idempotent: true, acks: -1, maxInFlightRequests: 1 })), []);
+    assert.throws(() => transport({ idempotent: true }), /maxInFlightRequests/);
+  });
+
+  it('builds the kafkajs client config: brokers list, retries, SASL', () => {
+    const c = kafkaClientConfig(
+      options({ brokers: 'k1:9094,k2:9094', sasl: { mechanism: 'scram-sha-256', username: 'zeek', password: 'pw', passwordFile: '' } }),
+    );
+    assert.deepEqual(c.brokers, ['k1:9094', 'k2:9094']);
+    assert.deepEqual(c.sasl, { mechanism: 'scram-sha-256', username: 'zeek', password: 'pw' });
+    assert.deepEqual(c.retry, { retries: 3, initialRetryTime: 300, maxRetryTime: 5000 });
+    assert.equal(c.ssl, undefined);
+  });
+});
+
+describe('kafka message mapping', () => {
+  it('groups by topic keeping the order within each topic', () => {
+    const g = groupByTopic([msg('1', 'a'), msg('2', 'b'), msg('3', 'a')]);
+    assert.deepEqual(
+      g.map((x) => [x.topic, x.messages.map((m) => m.payload.toString())]),
+      [
+        ['a', ['1', '3']],
+        ['b', ['2']],
+      ],
+    );
+  });
+
+  it('maps key, headers and value', () => {
+    const m = toKafkaMessage(msg('{"x":1}', 't', 'C1', 'worker-1'));
+    assert.deepEqual(m.key, Buffer.from('C1'));
+    assert.deepEqual(m.headers, { 'zeek-path': 'conn', 'zeek-sender': 'worker-1' });
+    assert.equal(String(m.value), '{"x":1}');
+    assert.equal('key' in toKafkaMessage(msg('{}', 't', null)), false);
+    assert.deepEqual(toKafkaMessage(msg('{}', 't')).headers, { 'zeek-path': 'conn' });
+  });
+
+  it('finds permanent refusals inside kafkajs wrappers', () => {
+    const tooLarge = new KafkaJSNonRetriableError!(protocolError('MESSAGE_TOO_LARGE'), { cause: protocolError('MESSAGE_TOO_LARGE') });
+    assert.deepEqual(permanentRefusal(tooLarge), { scope: 'record', reason: 'message_too_large' });
+    assert.deepEqual(permanentRefusal(protocolError('TOPIC_AUTHORIZATION_FAILED')), {
+      scope: 'topic',
+      reason: 'topic_authorization_failed',
+    });
+    const retried = new KafkaJSNumberOfRetriesExceeded!(protocolError('NOT_LEADER_FOR_PARTITION', true), { retryCount: 3, retryTime: 1 });
+    assert.equal(permanentRefusal(retried), undefined);
+  });
+});
+
+describe('kafka transport', () => {
+  it('sends one sendBatch per call, grouped by topic, with acks, timeout and compression', async () => {
+    const { t, p } = transport({ compression: 'gzip' });
+    await t.start();
+    assert.deepEqual(await t.send([msg('1', 'a'), msg('2', 'b'), msg('3', 'a')]), {});
+    assert.equal(p.batches.length, 1);
+    assert.deepEqual(p.payloads(0), { a: ['1', '3'], b: ['2'] });
+    assert.equal(p.batches[0]?.acks, -1);
+    assert.equal(p.batches[0]?.timeout, 30_000);
+    assert.equal(p.batches[0]?.compression, kafkajs.CompressionTypes.GZIP);
+  });
+
+  it('refuses records with invalid topic names without sending them', async () => {
+    const { t, p } = transport();
+    await t.start();
+    const r = await t.send([msg('1', ''), msg('2', 'ok'), msg('3', 'bad topic')]);
+    assert.deepEqual(r.rejected?.map((x) => [x.message.payload.toString(), x.reason]), [
+      ['1', 'invalid_topic'],
+      ['3', 'invalid_topic'],
+    ]);
+    assert.deepEqual(p.payloads(0), { ok: ['2'] });
+  });
+
+  it('isolates a record too large by splitting, and delivers the rest', async () => {
+    const { t, p } = transport();
+    await t.start();
+    p.behave = async (b) => {
+      const all = (b.topicMessages ?? []).flatMap((x) => x.messages.map((m) => String(m.value)));
+      if (all.includes('BIG')) throw new KafkaJSNonRetriableError!(protocolError('MESSAGE_TOO_LARGE'), { cause: protocolError('MESSAGE_TOO_LARGE') });
+      return [];
+    };
+    const batch = ['1', '2', 'BIG', '4', '5', '6'].map((x, i) => msg(x, i % 2 ? 'a' : 'b'));
+    const r = await t.send(batch);
+    assert.deepEqual(r.rejected?.map((x) => [x.message.payload.toString(), x.reason]), [['BIG', 'message_too_large']]);
+    const delivered = new Set(p.batches.slice(1).flatMap((_, i) => Object.values(p.payloads(i + 1)).flat()));
+    for (const x of ['1', '2', '4', '5', '6']) assert.ok(delivered.has(x), `${x} delivered`);
+    assert.ok(p.batches.length <= 1 + 2 + 2 * 2, 'splits by topic, then halves');
+  });
+
+  it('refuses a whole topic at once on a topic-level refusal', async () => {
+    const { t, p } = transport();
+    await t.start();
+    p.behave = async (b) => {
+      if ((b.topicMessages ?? []).some((x) => x.topic === 'secret')) throw protocolError('TOPIC_AUTHORIZATION_FAILED');
+      return [];
+    };
+    const r = await t.send([msg('1', 'secret'), msg('2', 'open'), msg('3', 'secret')]);
+    assert.deepEqual(r.rejected?.map((x) => x.message.payload.toString()), ['1', '3']);
+    assert.equal(p.batches.length, 3);
+  });
+
+  it('a transient failure rejects the whole batch for the sink to retry', async () => {
+    const { t, p, states } = transport();
+    await t.start();
+    p.behave = async () => {
+      throw new KafkaJSNumberOfRetriesExceeded!(protocolError('NOT_LEADER_FOR_PARTITION', true), { retryCount: 3, retryTime: 1 });
+    };
+    await assert.rejects(t.send([msg('1')]), /Kafka/);
+    assert.equal(t.isConnected(), true, 'a refusal is not a disconnection');
+    assert.deepEqual(states, [true]);
+  });
+
+  it('goes down on connection errors, rejects at once meanwhile, and reconnects in the background', async () => {
+    const { t, p, states } = transport();
+    await t.start();
+    p.behave = async () => {
+      throw new KafkaJSNumberOfRetriesExceeded!(new KafkaJSConnectionError!('Connection error: ECONNREFUSED'), { retryCount: 3, retryTime: 1 });
+    };
+    p.connectFails = 2;
+    await assert.rejects(t.send([msg('1')]), /ECONNREFUSED/);
+    assert.equal(t.isConnected(), false);
+    const calls = p.batches.length;
+    await assert.rejects(t.send([msg('2')]), /not connected/);
+    assert.equal(p.batches.length, calls, 'no attempt while down');
+    p.behave = async () => [];
+    await until(() => t.isConnected(), 2000, 'reconnect');
+    assert.ok(p.connects >= 3);
+    assert.deepEqual(await t.send([msg('3')]), {});
+    assert.deepEqual(states, [true, false, true]);
+    await t.close();
+  });
+
+  it('bounds a send that never completes by sendTimeoutMs', async () => {
+    const { t, p } = transport({ sendTimeoutMs: 50 });
+    await t.start();
+    p.behave = () => new Promise(() => {});
+    const started = Date.now();
+    await assert.rejects(t.send([msg('1')]), /within 50 ms/);
+    assert.ok(Date.now() - started < 1000);
+    assert.equal(t.isConnected(), false);
+    await t.close();
+  });
+
+  it('start() does not throw when the cluster is down, unless failFast', async () => {
+    const down = transport();
+    down.p.connectFails = 1;
+    await down.t.start();
+    assert.equal(down.t.isConnected(), false);
+    await until(() => down.t.isConnected(), 2000, 'background connect');
+    await down.t.close();
+    const strict = transport({ failFast: true });
+    strict.p.connectFails = 1;
+    await assert.rejects(strict.t.start(), /cannot connect/);
+  });
+});
