@@ -1,22 +1,20 @@
-// Kafka transport: one kafkajs producer, one sendBatch per batch, permanent per-record
-// refusals isolated by splitting instead of failing the batch forever.
+// Kafka transport on kafkajs: one producer, one sendBatch per batch (the batch logic, shared
+// with the @platformatic/kafka transport, is in batch.ts).
 import kafkajs from 'kafkajs';
 import type { KafkaConfig, LogEntry, Message, Producer, ProducerConfig, SASLOptions, TopicMessages } from 'kafkajs';
 import { RateLimitedLog, type Logger } from '../../ops/log.js';
 import { compressionType } from './compression.js';
-import { KafkaConnection } from './connection.js';
-import { TOPIC_NAME, kafkaOptionProblems, type KafkaOptions } from './options.js';
+import { BatchKafkaTransport, errorsIn, groupByTopic } from './batch.js';
+import type { KafkaOptions } from './options.js';
 import { messageHeaders } from '../shared/headers.js';
 import type { OutboundMessage } from '../../record.js';
 import { asList, loadTls, resolveSecret, type TransportContext } from '../shared/transport-options.js';
-import type { SendResult, Transport } from '../transport.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
-/** Broker refusals that retrying cannot fix. Record-level ones are isolated by splitting the batch. */
-const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TIMESTAMP']);
-const TOPIC_ERRORS = new Set(['INVALID_TOPIC_EXCEPTION', 'TOPIC_AUTHORIZATION_FAILED']);
-/** Errors meaning the cluster is out of reach (as opposed to refusing something). */
+export { groupByTopic, permanentRefusal } from './batch.js';
+
+/** kafkajs errors meaning the cluster is out of reach (as opposed to refusing something). */
 const CONNECTION_ERRORS = new Set([
   'KafkaJSConnectionError',
   'KafkaJSConnectionClosedError',
@@ -26,36 +24,12 @@ const CONNECTION_ERRORS = new Set([
   'KafkaJSSendTimeout',
 ]);
 
-type Refusal = { scope: 'record' | 'topic'; reason: string };
-
-/** The permanent refusal inside a (possibly wrapped) kafkajs error, if it is one. */
-export function permanentRefusal(err: unknown): Refusal | undefined {
-  for (let e = err as { type?: string; cause?: unknown; name?: string } | undefined, depth = 0; e && depth < 8; depth++) {
-    if (e.type && RECORD_ERRORS.has(e.type)) return { scope: 'record', reason: e.type.toLowerCase() };
-    if (e.type && TOPIC_ERRORS.has(e.type)) return { scope: 'topic', reason: e.type.toLowerCase() };
-    e = e.cause as typeof e;
-  }
-  return undefined;
-}
-
 function isConnectionError(err: unknown): boolean {
-  for (let e = err as { name?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 8; depth++) {
+  for (const e of errorsIn(err)) {
     if (e.name && CONNECTION_ERRORS.has(e.name)) return true;
     if (e.message === 'The producer is disconnected') return true;
-    e = e.cause as typeof e;
   }
   return false;
-}
-
-/** Groups a batch by topic, keeping the batch order within each topic. */
-export function groupByTopic(batch: readonly OutboundMessage[]): Array<{ topic: string; messages: OutboundMessage[] }> {
-  const byTopic = new Map<string, OutboundMessage[]>();
-  for (const m of batch) {
-    let list = byTopic.get(m.address.target);
-    if (!list) byTopic.set(m.address.target, (list = []));
-    list.push(m);
-  }
-  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
 export function toKafkaMessage(m: OutboundMessage): Message {
@@ -109,30 +83,13 @@ export type ProducerFactory = (config: KafkaConfig, producer: ProducerConfig) =>
 
 const defaultProducerFactory: ProducerFactory = (config, producer) => new Kafka(config).producer(producer);
 
-class SendTimeoutError extends Error {
-  override name = 'KafkaJSSendTimeout';
-}
-
-export class KafkaTransport implements Transport {
-  onStateChange?: ((connected: boolean) => void) | undefined;
-
-  private readonly log: Logger;
-  private readonly limited: RateLimitedLog;
+export class KafkaTransport extends BatchKafkaTransport {
   private readonly producer: Producer;
   private readonly compression: number;
   private readonly acks: number;
-  private readonly connection: KafkaConnection;
-  private closing = false;
 
-  constructor(
-    private readonly options: KafkaOptions,
-    ctx: TransportContext,
-    factory: ProducerFactory = defaultProducerFactory,
-  ) {
-    const problems = kafkaOptionProblems(options);
-    if (problems.length > 0) throw new Error(problems.map((p) => `${p.key} ${p.message}`).join('; '));
-    this.log = ctx.logger.child({ sink: ctx.name, transport: 'kafka' });
-    this.limited = new RateLimitedLog(this.log);
+  constructor(options: KafkaOptions, ctx: TransportContext, factory: ProducerFactory = defaultProducerFactory) {
+    super(options, ctx, 'kafkajs');
     this.compression = compressionType(options.compression);
     this.acks = Number(options.acks);
     const config = kafkaClientConfig(options);
@@ -146,19 +103,8 @@ export class KafkaTransport implements Transport {
       maxInFlightRequests: options.maxInFlightRequests || undefined,
       retry: { retries: options.retry.retries, initialRetryTime: options.retry.initialRetryTimeMs, maxRetryTime: options.retry.maxRetryTimeMs },
     });
-    this.connection = new KafkaConnection(
-      this.log,
-      this.limited,
-      options.reconnectIntervalMs,
-      () => this.producer.connect(),
-      (up) => this.onStateChange?.(up),
-    );
     this.producer.on(this.producer.events.CONNECT, () => this.connection.set(true));
     this.producer.on(this.producer.events.DISCONNECT, () => this.connection.set(false));
-  }
-
-  isConnected(): boolean {
-    return this.connection.connected;
   }
 
   start(): Promise<void> {
@@ -172,86 +118,20 @@ export class KafkaTransport implements Transport {
     this.connection.close();
   }
 
-  async send(batch: readonly OutboundMessage[]): Promise<SendResult> {
-    if (this.closing) throw new Error('Kafka transport closed');
-    if (!this.connection.connected) throw new Error('Kafka: not connected to the cluster');
-    const rejected: Array<{ message: OutboundMessage; reason: string }> = [];
-    const sendable: OutboundMessage[] = [];
-    for (const m of batch) {
-      if (TOPIC_NAME.test(m.address.target)) sendable.push(m);
-      else rejected.push({ message: m, reason: 'invalid_topic' });
-    }
-    if (sendable.length > 0) {
-      try {
-        await this.sendOnce(sendable);
-      } catch (err) {
-        if (!permanentRefusal(err)) throw this.failed(err);
-        rejected.push(...(await this.isolate(sendable)));
-      }
-    }
-    return rejected.length > 0 ? { rejected } : {};
+  protected reconnect(): Promise<void> {
+    return this.producer.connect();
   }
 
-  /**
-   * Splits a batch the broker refused for good until the refused records stand alone,
-   * sending the rest. Parts already written before the refusal may be written again
-   * (at-least-once), which only happens in this rare path.
-   */
-  private async isolate(batch: readonly OutboundMessage[]): Promise<Array<{ message: OutboundMessage; reason: string }>> {
-    const rejected: Array<{ message: OutboundMessage; reason: string }> = [];
-    const work: OutboundMessage[][] = groupByTopic(batch).map((g) => g.messages);
-    while (work.length > 0) {
-      const part = work.shift() as OutboundMessage[];
-      try {
-        await this.sendOnce(part);
-        continue;
-      } catch (err) {
-        const refusal = permanentRefusal(err);
-        if (!refusal) throw this.failed(err);
-        // A topic-wide refusal covers the whole (single-topic) part; a record-level one is narrowed down.
-        if (refusal.scope === 'topic' || part.length === 1) {
-          for (const message of part) rejected.push({ message, reason: refusal.reason });
-          this.limited.error(
-            `refused:${refusal.reason}`,
-            { reason: refusal.reason, topic: part[0]?.address.target, records: part.length },
-            'Kafka refused records for good',
-          );
-        } else {
-          const mid = part.length >> 1;
-          work.unshift(part.slice(0, mid), part.slice(mid));
-        }
-      }
-    }
-    return rejected;
+  protected isConnectionError(err: unknown): boolean {
+    return isConnectionError(err);
   }
 
-  private async sendOnce(batch: readonly OutboundMessage[]): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new SendTimeoutError(`Kafka: batch not acknowledged within ${this.options.sendTimeoutMs} ms`)),
-        this.options.sendTimeoutMs,
-      );
+  protected async produce(batch: readonly OutboundMessage[]): Promise<void> {
+    await this.producer.sendBatch({
+      topicMessages: toTopicMessages(batch),
+      acks: this.acks,
+      timeout: this.options.ackTimeoutMs,
+      compression: this.compression,
     });
-    try {
-      await Promise.race([
-        this.producer.sendBatch({
-          topicMessages: toTopicMessages(batch),
-          acks: this.acks,
-          timeout: this.options.ackTimeoutMs,
-          compression: this.compression,
-        }),
-        timeout,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Notes what a failed send says about the connection, and returns the error to throw. */
-  private failed(err: unknown): Error {
-    if (isConnectionError(err)) this.connection.lost();
-    const e = err instanceof Error ? err : new Error(String(err));
-    return e.message.startsWith('Kafka') ? e : new Error(`Kafka: ${e.message}`, { cause: e });
   }
 }
