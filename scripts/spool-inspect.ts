@@ -9,6 +9,7 @@ import {
   CHECKPOINT_FILE,
   SEGMENT_HEADER_BYTES,
   bodyId,
+  bodySkipped,
   decodeBody,
   decodeCheckpoint,
   segmentNumber,
@@ -57,6 +58,12 @@ for (const name of names.filter((n) => segmentNumber(n) !== undefined)) {
         continue;
       }
       const id = bodyId(step.body);
+      const skipped = bodySkipped(step.body);
+      if (skipped > 0) {
+        // Ids let go unwritten (delivered or dropped while the disk refused writes).
+        if (shown.length < maxShown) shown.push(`    ids ${id}..${id + skipped - 1}: delivered or dropped before they could be written`);
+        continue;
+      }
       records++;
       if (first < 0) first = id;
       last = id;

@@ -21,7 +21,7 @@ import { BufferedSink } from './buffer/index.js';
 import type { OutboundMessage } from './record.js';
 import { DryRunTransport } from './sinks/shared/dry-run.js';
 import { SINK_KINDS } from './sinks/index.js';
-import { SpoolStore, spoolOptionsFor, type SpoolConfig } from './buffer/index.js';
+import { openSinkSpool, type SpoolConfig } from './buffer/index.js';
 
 export interface Readiness {
   ready: boolean;
@@ -55,7 +55,7 @@ export class Gateway {
       if (!kind) throw new Error(`unknown sink type ${s.type}`);
       const transport = dryRun ? new DryRunTransport(s.name, s.type) : kind.create(s.options as never, { name: s.name, logger });
       const onRejected = (m: OutboundMessage, reason: string, sink: string): void => this.deadLetters?.fromSink(m, reason, sink);
-      const openStore = s.buffer.spool?.enabled ? () => this.openSpool(s.name, s.buffer.spool as SpoolConfig) : undefined;
+      const openStore = s.buffer.spool?.enabled ? () => openSinkSpool(s.name, s.buffer.spool as SpoolConfig, metrics, logger) : undefined;
       this.sinks.set(
         s.name,
         new BufferedSink(s.name, s.type, transport, s.buffer, { metrics, logger, required: s.required, onRejected, openStore }),
@@ -64,22 +64,6 @@ export class Gateway {
     }
     this.router = new Router(new RoutingTable(config.routing, addressing), this.sinks, metrics);
     this.deadLetters = this.createDeadLetters(addressing);
-  }
-
-  private async openSpool(sink: string, config: SpoolConfig): Promise<SpoolStore> {
-    const store = await SpoolStore.open(spoolOptionsFor(config, sink), { logger: this.logger.child({ sink }) });
-    // The store counts records lost to damage, at open and while running; the counter follows it.
-    const lost = this.metrics.spoolLost.labels(sink);
-    let reported = 0;
-    const refresh = (): void => {
-      const { diskBytes, lostRecords } = store.stats;
-      this.metrics.spoolDiskBytes.labels(sink).set(diskBytes);
-      lost.inc(lostRecords - reported);
-      reported = lostRecords;
-    };
-    refresh();
-    this.metrics.onScrape(refresh);
-    return store;
   }
 
   private createDeadLetters(addressing: ReadonlyMap<string, SinkAddressing>): DeadLetters | undefined {

@@ -100,6 +100,7 @@ export class BufferedSink {
   async start(): Promise<void> {
     if (this.deps.openStore) {
       this.store = await this.deps.openStore();
+      this.store.onWritable = () => this.storeWritable();
       // Records kept from the previous run go out first.
       if (this.store.records > 0) {
         this.deps.logger.info({ sink: this.name, records: this.store.records }, 'delivering records kept in the spool');
@@ -305,6 +306,12 @@ export class BufferedSink {
       this.emptyWaiters = [];
       for (const w of waiters) w();
     }
+    this.schedule();
+  }
+
+  /** The store can take records again without a batch having settled (a spool's disk has space again). */
+  private storeWritable(): void {
+    if (!this.isFull()) this.releaseWritable();
     this.schedule();
   }
 

@@ -14,3 +14,4 @@ export {
   type SpoolDamage,
   type SpoolOptions,
 } from './spool/store.js';
+export { openSinkSpool } from './spool/metrics.js';

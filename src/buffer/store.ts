@@ -23,6 +23,8 @@ export interface MessageStore {
   readonly full?: boolean;
   /** True when held records survive a restart (a spool): shutdown keeps them instead of dropping them. */
   readonly persistent?: boolean;
+  /** Set by the sink: called when a store that was full for a reason of its own (a disk that refused writes) takes records again. */
+  onWritable?: (() => void) | undefined;
   /** Appends a record at the back. */
   push(message: OutboundMessage): void;
   /** Forgets the oldest waiting record; false when none is waiting (all are in flight). */

@@ -101,6 +101,12 @@ export class Metrics {
     labelNames: ['sink'] as const,
     registers: [this.registry],
   });
+  readonly spoolWriteErrors = new Counter({
+    name: 'zeek_gateway_sink_spool_write_errors_total',
+    help: 'Failed writes to a sink’s spool, per error code (ENOSPC: the disk is full). The records are held in memory, the sink counts as full, and the write is retried every second.',
+    labelNames: ['sink', 'code'] as const,
+    registers: [this.registry],
+  });
   readonly sinkConnected = new Gauge({
     name: 'zeek_gateway_sink_connected',
     help: '1 while the sink is connected to its broker, else 0.',

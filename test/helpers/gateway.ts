@@ -7,7 +7,7 @@ import * as zmq from 'zeromq';
 import { loadConfig } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway.js';
 import { Metrics } from '../../src/ops/metrics.js';
-import { createLogger, silentLogger } from '../../src/ops/log.js';
+import { createLogger, silentLogger, type Logger } from '../../src/ops/log.js';
 
 /** A free TCP port on 127.0.0.1 (bound and released). */
 export async function freePort(): Promise<number> {
@@ -30,9 +30,9 @@ export interface RunningGateway {
 /**
  * Starts a gateway from a config object layered over config/default.json, exactly as
  * `--config file` would. The shipped default sinks are disabled unless the test
- * redefines them. Set ZLG_TEST_LOG=debug to see the gateway's logs.
+ * redefines them. Set ZLG_TEST_LOG=debug to see the gateway's logs (or pass a logger).
  */
-export async function startGateway(config: Record<string, unknown>): Promise<RunningGateway> {
+export async function startGateway(config: Record<string, unknown>, opts: { logger?: Logger } = {}): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'zlg-test-'));
   const file = join(dir, 'config.json');
   const sinks = (config.sinks ?? {}) as Record<string, unknown>;
@@ -45,7 +45,7 @@ export async function startGateway(config: Record<string, unknown>): Promise<Run
   const { config: loaded } = loadConfig([file], {});
   const metrics = new Metrics();
   const level = process.env.ZLG_TEST_LOG;
-  const logger = level ? createLogger({ level: level as 'debug' }) : silentLogger();
+  const logger = opts.logger ?? (level ? createLogger({ level: level as 'debug' }) : silentLogger());
   const gateway = new Gateway(loaded, metrics, logger);
   await gateway.start();
   return { gateway, metrics, stop: (linger = 5000) => gateway.stop(linger) };

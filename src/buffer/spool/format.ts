@@ -20,6 +20,9 @@ import type { OutboundMessage } from '../../record.js';
  *     [varint + utf8 sender] [varint + utf8 routingKey] [varint + bytes key]
  *     [varint count, then varint + utf8 name and value per header]
  *     [varint offset + varint length of the record JSON inside the payload | varint + bytes record JSON]
+ *   A skip frame (flags FLAG_SKIP) has only a varint count after the flags: the `count`
+ *   ids from its id on were let go without being written (delivered or dropped while
+ *   the disk refused writes). Not records, and not lost: the ids stay contiguous.
  *
  * Checkpoint: `ZSCK`, u32 LE version, u32 LE cursor low, u32 LE cursor high, u32 LE
  * CRC32 of the first 16 bytes. The cursor is the oldest record id not yet settled.
@@ -43,6 +46,7 @@ const FLAG_KEY_NULL = 8;
 const FLAG_HEADERS = 16;
 const FLAG_JSON_SLICE = 32;
 const FLAG_JSON_OWN = 64;
+const FLAG_SKIP = 128;
 
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
 
@@ -175,16 +179,8 @@ export class FrameEncoder {
     }
 
     const total = FRAME_HEADER_BYTES + size;
-    if (this.buf.length < total) this.buf = Buffer.allocUnsafe(Math.max(total, this.buf.length * 2));
+    let o = this.begin(size, id, wallMs, flags);
     const b = this.buf;
-    FRAME_MAGIC.copy(b, 0);
-    b.writeUInt32LE(size, 4);
-    let o = FRAME_HEADER_BYTES;
-    b.writeUInt32LE(id % 0x1_0000_0000, o);
-    b.writeUInt32LE(Math.floor(id / 0x1_0000_0000), o + 4);
-    b.writeDoubleLE(wallMs, o + 8);
-    b[o + 16] = flags;
-    o += 17;
     o = putBytes(b, o, payload);
     o = putStr(b, o, record.path);
     o = putStr(b, o, record.ingress);
@@ -199,8 +195,35 @@ export class FrameEncoder {
     if (flags & FLAG_JSON_SLICE) o = putVarint(b, putVarint(b, o, jsonAt), record.json.length);
     if (flags & FLAG_JSON_OWN) o = putBytes(b, o, record.json);
     if (o !== total) throw new Error(`spool frame size mismatch: ${o} != ${total}`);
-    b.writeUInt32LE(frameCrc(b, 0, size), 8);
-    return b.subarray(0, total);
+    return this.seal(size);
+  }
+
+  /** A skip frame: the `count` ids from `id` on were let go unwritten. Valid until the next call. */
+  encodeSkip(id: number, count: number): Buffer {
+    const size = 8 + 8 + 1 + varintBytes(count);
+    putVarint(this.buf, this.begin(size, id, Date.now(), FLAG_SKIP), count);
+    return this.seal(size);
+  }
+
+  /** Writes the frame header and the body's fixed fields; returns where the rest of the body goes. */
+  private begin(size: number, id: number, wallMs: number, flags: number): number {
+    const total = FRAME_HEADER_BYTES + size;
+    if (this.buf.length < total) this.buf = Buffer.allocUnsafe(Math.max(total, this.buf.length * 2));
+    const b = this.buf;
+    FRAME_MAGIC.copy(b, 0);
+    b.writeUInt32LE(size, 4);
+    const o = FRAME_HEADER_BYTES;
+    b.writeUInt32LE(id % 0x1_0000_0000, o);
+    b.writeUInt32LE(Math.floor(id / 0x1_0000_0000), o + 4);
+    b.writeDoubleLE(wallMs, o + 8);
+    b[o + 16] = flags;
+    return o + 17;
+  }
+
+  /** Sets the checksum of the frame of `size` body bytes; returns the frame. */
+  private seal(size: number): Buffer {
+    this.buf.writeUInt32LE(frameCrc(this.buf, 0, size), 8);
+    return this.buf.subarray(0, FRAME_HEADER_BYTES + size);
   }
 }
 
@@ -264,6 +287,14 @@ class BodyReader {
 
 export function bodyId(body: Buffer): number {
   return body.readUInt32LE(0) + body.readUInt32LE(4) * 0x1_0000_0000;
+}
+
+/** How many ids a skip frame's body stands for; 0 for a record. */
+export function bodySkipped(body: Buffer): number {
+  if (((body[16] as number) & FLAG_SKIP) === 0) return 0;
+  const r = new BodyReader(body);
+  r.o = 17;
+  return r.varint();
 }
 
 /** Payload size of a body without decoding the rest (recovery counts bytes this way). */

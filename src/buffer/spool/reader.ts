@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { FRAME_HEADER_BYTES, FRAME_MAGIC, checkFrame } from './format.js';
+import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_BODY_BYTES, bodyId, checkFrame } from './format.js';
 
 /** One step through a segment: a whole, checksummed frame, or a stretch of damage before the next one. */
 export type Step =
@@ -54,6 +54,26 @@ export class FrameReader {
         return { kind: 'damage', offset: start, size: at - start, tail: false };
       }
     }
+  }
+
+  /**
+   * The frames that begin in a torn tail [from, end): each frame header found there (the
+   * magic and a plausible length) is a record whose write did not complete. Its id when
+   * enough of the body survived. A tail of zeros (space allocated, never written) has none.
+   */
+  tornFrames(from: number): Array<number | undefined> {
+    const ids: Array<number | undefined> = [];
+    for (let at = this.findMagic(from); at < this.end; at = this.findMagic(at)) {
+      const len = this.load(at, 8) ? this.buf.readUInt32LE(at - this.bufAt + 4) : undefined;
+      if (len !== undefined && (len < 17 || len > MAX_BODY_BYTES)) {
+        at++;
+        continue;
+      }
+      ids.push(this.load(at, FRAME_HEADER_BYTES + 8) ? bodyId(this.buf.subarray(at - this.bufAt + FRAME_HEADER_BYTES)) : undefined);
+      if (len === undefined) break; // cut inside the header: nothing after it
+      at += FRAME_HEADER_BYTES + len;
+    }
+    return ids;
   }
 
   /** Makes bytes [at, at + n) readable in the window; false if they are not all there. */

@@ -6,6 +6,7 @@ import {
   SEGMENT_HEADER_BYTES,
   bodyId,
   bodyPayloadBytes,
+  bodySkipped,
   decodeCheckpoint,
   segmentNumber,
   validSegmentHeader,
@@ -20,7 +21,7 @@ export interface SpoolDamage {
   /** Unreadable stretches skipped (a bad checksum, a torn tail, garbage, a bad header). */
   regions: number;
   bytes: number;
-  /** Records known to be missing: gaps in the record ids, after the cursor. At least this many. */
+  /** Records known to be missing, after the cursor: gaps in the record ids, frames begun in a torn tail. At least this many. */
   lostRecords: number;
   /** The file ends in an incomplete or zeroed frame (a crash or power cut while writing). */
   tornTail: boolean;
@@ -43,12 +44,21 @@ export interface Recovered {
   damage: SpoolDamage[];
 }
 
+/** Longest stretch of reading and checksumming before the scan yields to the event loop. */
+const YIELD_AFTER_MS = 10;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * Scans a spool directory: every frame's checksum is verified, damage is skipped and
  * counted, and nothing makes the spool refuse to open. Files that are not ours are
- * left alone.
+ * left alone. Yields to the event loop every few milliseconds: a full spool takes seconds.
+ *
+ * Records known lost: gaps in the ids of readable records, and the frames begun in a
+ * torn tail after the last readable record (a tail of zeros, allocated but never
+ * written, holds none). Torn tails are cut off, so that the next start does not count
+ * them again (the file is never appended to again: a new run starts a new segment).
  */
-export function recover(dir: string, logger: Logger): Recovered {
+export async function recover(dir: string, logger: Logger): Promise<Recovered> {
   fs.mkdirSync(dir, { recursive: true });
   const numbered: Array<{ name: string; number: number }> = [];
   const foreign: string[] = [];
@@ -86,6 +96,10 @@ export function recover(dir: string, logger: Logger): Recovered {
     damage,
   };
   let prevId = -1;
+  let yieldAt = performance.now() + YIELD_AFTER_MS;
+  // Frames begun in torn tails since the last readable record, with their (known or next) ids.
+  let torn: Array<{ damage: SpoolDamage; id: number }> = [];
+  const damaged: Array<{ path: string; damage: SpoolDamage }> = [];
   for (const { name, number } of numbered) {
     const path = join(dir, name);
     const d: SpoolDamage = { file: name, regions: 0, bytes: 0, lostRecords: 0, tornTail: false };
@@ -97,6 +111,7 @@ export function recover(dir: string, logger: Logger): Recovered {
       continue;
     }
     let segment: Segment | undefined;
+    let tailAt: number | undefined;
     try {
       const size = fs.fstatSync(fd).size;
       const header = Buffer.alloc(SEGMENT_HEADER_BYTES);
@@ -104,28 +119,41 @@ export function recover(dir: string, logger: Logger): Recovered {
       segment = { number, path, start: headerOk ? SEGMENT_HEADER_BYTES : 0, end: size, firstId: -1, lastId: -1 };
       const reader = new FrameReader(fd, segment.start, size);
       for (let step = reader.next(); step !== undefined; step = reader.next()) {
+        if (performance.now() >= yieldAt) {
+          await yieldToEventLoop();
+          yieldAt = performance.now() + YIELD_AFTER_MS;
+        }
         if (step.kind === 'damage') {
           d.regions++;
           d.bytes += step.size;
-          d.tornTail ||= step.tail;
+          if (step.tail) {
+            d.tornTail = true;
+            tailAt = step.offset;
+            let id = prevId;
+            for (const known of reader.tornFrames(step.offset)) torn.push({ damage: d, id: (id = known ?? id + 1) });
+          }
           continue;
         }
         const id = bodyId(step.body);
         if (id <= prevId) continue; // not newer than what came before: stale, never delivered twice
+        let skipped: number;
         let payloadBytes: number;
         try {
-          payloadBytes = bodyPayloadBytes(step.body);
+          skipped = bodySkipped(step.body);
+          payloadBytes = skipped > 0 ? 0 : bodyPayloadBytes(step.body);
         } catch {
           d.regions++; // checksummed but not a record we can read: a foreign or future writer
           d.bytes += step.size;
           continue;
         }
         if (prevId >= 0 && id > prevId + 1) d.lostRecords += Math.max(0, id - Math.max(prevId + 1, cursor));
-        prevId = id;
+        const lastId = id + Math.max(1, skipped) - 1;
+        prevId = lastId;
+        torn = []; // behind a readable record: lost ones show as a gap in the ids, counted above
         if (segment.firstId < 0) segment.firstId = id;
-        segment.lastId = id;
-        out.maxId = id;
-        if (id < cursor) continue;
+        segment.lastId = lastId;
+        out.maxId = lastId;
+        if (skipped > 0 || id < cursor) continue;
         out.records++;
         out.bytes += payloadBytes;
         out.first ??= { segment, offset: step.offset };
@@ -137,14 +165,31 @@ export function recover(dir: string, logger: Logger): Recovered {
     } finally {
       fs.closeSync(fd);
     }
+    if (segment !== undefined && tailAt !== undefined) segment.end = cutTornTail(path, tailAt, segment.end, logger);
     if (segment !== undefined) out.segments.push(segment);
     if (d.regions > 0 || d.lostRecords > 0) {
       damage.push(d);
-      logger.warn(
-        { file: path, damagedStretches: d.regions, damagedBytes: d.bytes, lostRecords: d.lostRecords, tornTail: d.tornTail },
-        'spool segment is damaged: its good records are kept, the damaged parts skipped',
-      );
+      damaged.push({ path, damage: d });
     }
   }
+  // Torn after the last readable record: lost unless delivered before (behind the cursor).
+  for (const t of torn) if (t.id > out.maxId && t.id >= cursor) t.damage.lostRecords++;
+  for (const { path, damage: d } of damaged) {
+    logger.warn(
+      { file: path, damagedStretches: d.regions, damagedBytes: d.bytes, lostRecords: d.lostRecords, tornTail: d.tornTail },
+      'spool segment is damaged: its good records are kept, the damaged parts skipped',
+    );
+  }
   return out;
+}
+
+/** Cuts a segment's torn tail off; its new end (the old one if the cut failed: it is then reported again next time). */
+function cutTornTail(path: string, at: number, end: number, logger: Logger): number {
+  try {
+    fs.truncateSync(path, at);
+    return at;
+  } catch (err) {
+    logger.warn({ file: path, err: (err as Error).message }, 'spool segment’s torn tail could not be cut off');
+    return end;
+  }
 }

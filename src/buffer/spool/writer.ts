@@ -54,8 +54,8 @@ export class SegmentWriter {
     return this.current;
   }
 
-  /** Writes one frame; throws if it could not (the segment is then left as it was, if possible). */
-  append(frame: Buffer, id: number): { segment: Segment; offset: number } {
+  /** Writes one frame whose ids run from `id` to `lastId`; throws if it could not (the segment is then left as it was, if possible). */
+  append(frame: Buffer, id: number, lastId = id): { segment: Segment; offset: number } {
     let seg = this.current;
     if (
       seg === undefined ||
@@ -80,7 +80,7 @@ export class SegmentWriter {
     }
     seg.end += frame.length;
     if (seg.firstId < 0) seg.firstId = id;
-    seg.lastId = id;
+    seg.lastId = lastId;
     this.dirty = this.policy !== 'always';
     return { segment: seg, offset };
   }

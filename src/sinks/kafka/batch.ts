@@ -7,6 +7,7 @@ import type { TransportContext } from '../shared/transport-options.js';
 import type { SendResult, Transport } from '../transport.js';
 import { KafkaConnection } from './connection.js';
 import { TOPIC_NAME, kafkaOptionProblems, type KafkaOptions } from './options.js';
+import { groupByTopic } from './topics.js';
 
 /** Broker refusals that retrying cannot fix. Record-level ones are isolated by splitting the batch. */
 const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TIMESTAMP']);
@@ -47,17 +48,6 @@ export function permanentRefusal(err: unknown): Refusal | undefined {
     if (name && TOPIC_ERRORS.has(name)) return { scope: 'topic', reason: name.toLowerCase() };
   }
   return undefined;
-}
-
-/** Groups a batch by topic, keeping the batch order within each topic. */
-export function groupByTopic(batch: readonly OutboundMessage[]): Array<{ topic: string; messages: OutboundMessage[] }> {
-  const byTopic = new Map<string, OutboundMessage[]>();
-  for (const m of batch) {
-    let list = byTopic.get(m.address.target);
-    if (!list) byTopic.set(m.address.target, (list = []));
-    list.push(m);
-  }
-  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
 export class SendTimeoutError extends Error {

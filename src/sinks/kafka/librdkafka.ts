@@ -9,6 +9,7 @@ import { KafkaConnection } from './connection.js';
 import { asList, resolveSecret, type TransportContext } from '../shared/transport-options.js';
 import { TOPIC_NAME, librdkafkaProperties, type KafkaOptions } from './options.js';
 import { SIZE_REFUSALS, type SendResult, type Transport } from '../transport.js';
+import { UNKNOWN_TOPIC, UnknownTopics, type Attempt, type Refused } from './topics.js';
 
 /** The part of node-rdkafka's API this transport uses (declared here: the package is optional). */
 interface RdError extends Error {
@@ -23,7 +24,10 @@ interface RdDeliveryReport {
 interface RdProducer {
   connect(options: { timeout?: number }, cb: (err: RdError | null) => void): unknown;
   disconnect(timeout: number, cb: () => void): unknown;
-  getMetadata(options: { timeout?: number }, cb: (err: RdError | null) => void): unknown;
+  getMetadata(
+    options: { timeout?: number; topic?: string; allTopics?: boolean },
+    cb: (err: RdError | null, metadata?: { topics: Array<{ name: string; partitions: unknown[] }> }) => void,
+  ): unknown;
   produce(
     topic: string,
     partition: number | null,
@@ -47,6 +51,8 @@ const ERR = {
   ALL_BROKERS_DOWN: -187,
   QUEUE_FULL: -184,
   MSG_SIZE_TOO_LARGE_LOCAL: -172, // ERR__MSG_SIZE_TOO_LARGE: larger than message.max.bytes
+  UNKNOWN_TOPIC_LOCAL: -188, // ERR__UNKNOWN_TOPIC: librdkafka knows the topic does not exist
+  UNKNOWN_TOPIC: 3, // ERR_UNKNOWN_TOPIC_OR_PART: the cluster says so
   INVALID_TOPIC: 17,
   MSG_SIZE_TOO_LARGE: 10,
   RECORD_LIST_TOO_LARGE: 18,
@@ -65,6 +71,9 @@ const PERMANENT = new Map<number, string>([
   [ERR.INVALID_TOPIC, 'invalid_topic_exception'],
   [ERR.TOPIC_AUTHORIZATION_FAILED, 'topic_authorization_failed'],
 ]);
+
+/** Errors saying a topic does not exist: the records wait for it (topics.ts), then are refused. */
+const TOPIC_MISSING = new Set<number>([ERR.UNKNOWN_TOPIC_LOCAL, ERR.UNKNOWN_TOPIC]);
 
 /** The librdkafka error code of an error from node-rdkafka, also when it lost the code on the way. */
 function errorCode(err: RdError): number {
@@ -89,7 +98,7 @@ export function loadRdkafka(): { module?: RdModule; error?: string } {
     loaded = { module: require('node-rdkafka') as RdModule };
     try {
       const RdError = require('node-rdkafka/lib/error') as new (code: number) => Error;
-      for (const code of [...PERMANENT.keys(), ERR.ALL_BROKERS_DOWN]) {
+      for (const code of [...PERMANENT.keys(), ...TOPIC_MISSING, ERR.ALL_BROKERS_DOWN]) {
         const text = new RdError(code).message.split(': ')[1];
         if (text) codeByMessage.set(text.toLowerCase(), code);
       }
@@ -123,11 +132,18 @@ export function rdkafkaConfig(o: KafkaOptions): { global: Record<string, unknown
     // murmur2 on the key, like the Java client and the kafkajs transport: same key, same partition.
     partitioner: 'murmur2_random',
     'enable.idempotence': o.idempotent,
+    // One produce request at a time per broker connection (unless maxInFlightRequests says
+    // otherwise): librdkafka then retries a refused request before it sends the next one, so
+    // records keep their order across its retries, like the kafkajs client's one request per batch.
+    'max.in.flight.requests.per.connection': o.maxInFlightRequests || 1,
     'compression.codec': o.compression,
     'allow.auto.create.topics': o.allowAutoTopicCreation,
+    // librdkafka holds records for a topic it does not know this long, then fails them.
+    'topic.metadata.propagation.max.ms': o.unknownTopicWaitMs,
     'socket.connection.setup.timeout.ms': Math.max(1000, o.connectionTimeoutMs),
     'socket.timeout.ms': Math.max(10, o.requestTimeoutMs),
-    'message.send.max.retries': o.retry.retries,
+    // No retry count (librdkafka's default is unlimited): message.timeout.ms bounds the retries.
+    // A count that ran out would fail a request's records while later ones of the partition go through.
     'retry.backoff.ms': Math.max(1, o.retry.initialRetryTimeMs),
     'retry.backoff.max.ms': Math.max(1, o.retry.initialRetryTimeMs, o.retry.maxRetryTimeMs),
     'reconnect.backoff.ms': Math.min(100, reconnectMax),
@@ -138,7 +154,6 @@ export function rdkafkaConfig(o: KafkaOptions): { global: Record<string, unknown
     'linger.ms': 2,
     dr_cb: true,
   };
-  if (o.maxInFlightRequests > 0) global['max.in.flight.requests.per.connection'] = o.maxInFlightRequests;
   const sasl = o.sasl.mechanism !== 'none';
   global['security.protocol'] = o.tls.enabled ? (sasl ? 'sasl_ssl' : 'ssl') : sasl ? 'sasl_plaintext' : 'plaintext';
   if (o.tls.enabled) {
@@ -167,14 +182,16 @@ export function rdkafkaConfig(o: KafkaOptions): { global: Record<string, unknown
 class Delivery {
   remaining: number;
   error: Error | undefined;
-  readonly rejected: Array<{ message: OutboundMessage; reason: string }> = [];
-  readonly done: Promise<SendResult>;
+  readonly rejected: Refused = [];
+  /** Records whose topic does not exist. */
+  readonly missing: OutboundMessage[] = [];
+  readonly done: Promise<Attempt>;
   private settle!: (e?: Error) => void;
 
   constructor(records: number) {
     this.remaining = records;
-    this.done = new Promise<SendResult>((resolve, reject) => {
-      this.settle = (e) => (e ? reject(e) : resolve(this.rejected.length > 0 ? { rejected: this.rejected } : {}));
+    this.done = new Promise<Attempt>((resolve, reject) => {
+      this.settle = (e) => (e ? reject(e) : resolve(this));
     });
   }
 
@@ -211,6 +228,7 @@ export class RdKafkaTransport implements Transport {
   private readonly limited: RateLimitedLog;
   private readonly producer: RdProducer;
   private readonly connection: KafkaConnection;
+  private readonly unknownTopics: UnknownTopics;
   private closing = false;
   private started = false;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -237,6 +255,7 @@ export class RdKafkaTransport implements Transport {
     this.connection = new KafkaConnection(this.log, this.limited, options.reconnectIntervalMs, probe, (up) => this.onStateChange?.(up));
     this.producer.on('delivery-report', (err, report) => this.onReport(err, report));
     this.producer.on('event.error', (err) => this.onError(err));
+    this.unknownTopics = new UnknownTopics({ waitMs: options.unknownTopicWaitMs, lookup: (topic) => this.topicExists(topic), log: this.limited });
     this.log.debug({ librdkafka: module.librdkafkaVersion }, 'librdkafka producer created');
   }
 
@@ -251,6 +270,7 @@ export class RdKafkaTransport implements Transport {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.unknownTopics.close();
     clearTimeout(this.pollTimer);
     for (const d of this.pending) d.abandon(new Error('Kafka transport closed'));
     this.pending.clear();
@@ -261,22 +281,39 @@ export class RdKafkaTransport implements Transport {
   async send(batch: readonly OutboundMessage[]): Promise<SendResult> {
     if (this.closing) throw new Error('Kafka transport closed');
     if (!this.connection.connected) throw new Error('Kafka: not connected to the cluster');
-    if (batch.length === 0) return {}; // nothing would ever report on it
-    const result = await this.sendAll(batch);
-    const sized = result.rejected?.filter((r) => SIZE_REFUSALS.has(r.reason)) ?? [];
-    if (sized.length <= 1) return result;
-    // The broker sizes whole record batches: one record too large refuses its batch-mates
-    // too. Each refused record goes again alone, so only the ones too large on their own stay refused.
-    const rejected = (result.rejected ?? []).filter((r) => !SIZE_REFUSALS.has(r.reason));
-    for (const r of sized) {
-      const alone = await this.sendAll([r.message]);
-      rejected.push(...(alone.rejected ?? []));
+    const sentAt = Date.now();
+    const { sendable, refused } = await this.unknownTopics.screen(batch);
+    const rejected: Refused = refused.map((message) => ({ message, reason: UNKNOWN_TOPIC }));
+    const first = await this.sendSized(sendable);
+    rejected.push(...first.rejected);
+    if (first.missing.length > 0) {
+      rejected.push(...(await this.unknownTopics.deliverMissing(first.missing, sentAt, (records) => this.sendSized(records))));
     }
     return rejected.length > 0 ? { rejected } : {};
   }
 
+  /**
+   * Produces records and resolves once librdkafka reported on each. The broker sizes whole
+   * record batches: one record too large refuses its batch-mates too, so each record refused
+   * for its size goes again alone, and only the ones too large on their own stay refused.
+   */
+  private async sendSized(batch: readonly OutboundMessage[]): Promise<Attempt> {
+    const result = await this.sendAll(batch);
+    const sized = result.rejected.filter((r) => SIZE_REFUSALS.has(r.reason));
+    if (sized.length <= 1) return result;
+    const rejected = result.rejected.filter((r) => !SIZE_REFUSALS.has(r.reason));
+    const missing = [...result.missing];
+    for (const r of sized) {
+      const alone = await this.sendAll([r.message]);
+      rejected.push(...alone.rejected);
+      missing.push(...alone.missing);
+    }
+    return { rejected, missing };
+  }
+
   /** Produces every record and resolves once librdkafka reported on each. */
-  private async sendAll(batch: readonly OutboundMessage[]): Promise<SendResult> {
+  private async sendAll(batch: readonly OutboundMessage[]): Promise<Attempt> {
+    if (batch.length === 0) return { rejected: [], missing: [] }; // nothing would ever report on it
     const d = new Delivery(batch.length);
     this.pending.add(d);
     this.pollSoon();
@@ -319,6 +356,11 @@ export class RdKafkaTransport implements Transport {
     } catch (err) {
       const code = errorCode(err as RdError);
       if (code === ERR.QUEUE_FULL) return 'queue-full';
+      if (TOPIC_MISSING.has(code)) {
+        d.missing.push(m);
+        d.skip(1);
+        return 'ok';
+      }
       const reason = PERMANENT.get(code);
       if (reason === undefined) {
         d.fail(new Error(`Kafka: ${(err as Error).message}`));
@@ -345,8 +387,10 @@ export class RdKafkaTransport implements Transport {
     const { d, m } = report.opaque as { d: Delivery; m: OutboundMessage };
     if (d.remaining <= 0) return; // the send gave up already
     if (err) {
-      const reason = PERMANENT.get(errorCode(err));
-      if (reason !== undefined) {
+      const code = errorCode(err);
+      const reason = PERMANENT.get(code);
+      if (TOPIC_MISSING.has(code)) d.missing.push(m);
+      else if (reason !== undefined) {
         d.rejected.push({ message: m, reason });
         this.limited.error(`refused:${reason}`, { reason, topic: m.address.target }, 'Kafka refused records for good');
       } else d.fail(new Error(`Kafka: ${err.message}`));
@@ -361,6 +405,16 @@ export class RdKafkaTransport implements Transport {
       // Records queued in librdkafka keep their message timeout; sends fail fast until reconnected.
     }
     this.limited.warn(`error:${code}`, { err: err.message, code }, 'librdkafka error');
+  }
+
+  /** Whether the cluster has the topic: a metadata request for it alone. */
+  private topicExists(topic: string): Promise<boolean> {
+    const timeout = Math.max(1000, this.options.requestTimeoutMs);
+    return new Promise((resolve, reject) =>
+      this.producer.getMetadata({ topic, allTopics: false, timeout }, (err, metadata) =>
+        err ? reject(err) : resolve((metadata?.topics.find((t) => t.name === topic)?.partitions.length ?? 0) > 0),
+      ),
+    );
   }
 
   private connect(): Promise<void> {

@@ -24,6 +24,7 @@ export interface KafkaOptions {
   maxInFlightRequests: number;
   compression: KafkaCompression;
   allowAutoTopicCreation: boolean;
+  unknownTopicWaitMs: number;
   ackTimeoutMs: number;
   connectionTimeoutMs: number;
   requestTimeoutMs: number;
@@ -115,7 +116,7 @@ export const kafkaSchema = {
     default: false,
   },
   maxInFlightRequests: {
-    doc: 'Produce requests in flight per broker connection; 0: unlimited.',
+    doc: 'Produce requests in flight per broker connection. 0: the default of each client that keeps records in order across its own retries: kafkajs sends one request per broker per batch (with buffer.maxInFlight 1 that is one at a time), librdkafka one request at a time. Above 1, librdkafka without idempotent may write a request it retries after later ones of the same partition.',
     format: 'nat',
     default: 0,
   },
@@ -128,6 +129,11 @@ export const kafkaSchema = {
     doc: 'Let the broker create missing topics (when its auto.create.topics.enable allows).',
     format: Boolean,
     default: true,
+  },
+  unknownTopicWaitMs: {
+    doc: 'How long records for a topic that does not exist (and is not auto-created) wait for it; then they are refused (zeek_gateway_sink_dropped_total{reason="unknown_topic"}, dead letters), and the topic is looked up again every 5 s while records for it arrive. The other topics of the sink keep flowing; the batch that found the topic missing waits with it.',
+    format: 'nat',
+    default: 10_000,
   },
   ackTimeoutMs: { doc: 'Time the broker may wait for the in-sync replicas (produce timeout).', format: 'nat', default: 30_000 },
   connectionTimeoutMs: { doc: 'Time allowed for a TCP (and TLS) connection.', format: 'nat', default: 3_000 },

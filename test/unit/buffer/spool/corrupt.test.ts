@@ -2,10 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { SpoolStore, type SpoolDamage, type SpoolOptions } from '../../../../src/buffer/spool/store.js';
 import { FRAME_MAGIC, SEGMENT_HEADER_BYTES } from '../../../../src/buffer/spool/format.js';
+import { openSinkSpool } from '../../../../src/buffer/spool/metrics.js';
+import { Metrics } from '../../../../src/ops/metrics.js';
 import { silentLogger } from '../../../../src/ops/log.js';
+import { metricValue } from '../../../helpers/gateway.js';
 import type { Batch } from '../../../../src/buffer/store.js';
 import { message, payloads } from '../../../helpers/records.js';
 
@@ -75,6 +78,37 @@ test('a torn tail (power cut mid-write): the partial record is skipped, the rest
   assert.equal(damage.length, 1);
   assert.equal(damage[0]?.tornTail, true);
   assert.equal(damage[0]?.regions, 1);
+});
+
+test('a torn last frame: exactly the torn record is counted lost (metric included), the others delivered; the next start does not count it again', async (t) => {
+  for (const keep of [30, 6]) {
+    // Cut inside the body (its id survives) and inside the frame header (it does not).
+    const { dir, o, segs } = await spool(t);
+    const file = join(dir, segs.at(-1) as string);
+    const last = frameOffsets(file).at(-1) as number;
+    fs.truncateSync(file, last + keep);
+    const metrics = new Metrics();
+    const store = await openSinkSpool(basename(dir), { ...o, enabled: true, dir: dirname(dir) }, metrics, silentLogger());
+    assert.equal(store.records, N - 1);
+    assert.equal(store.stats.lostRecords, 1, `cut ${keep} bytes into the last frame`);
+    assert.equal(await metricValue(metrics, 'zeek_gateway_sink_spool_lost_records_total', { sink: basename(dir) }), 1);
+    await store.close();
+    const { delivered, damage } = await reopen(o);
+    assert.deepEqual(delivered, range(0, N - 1), 'the good ones are still there');
+    assert.deepEqual(damage, [], 'the torn tail was cut off at the first start: not counted twice');
+    const { damage: third } = await reopen(o);
+    assert.deepEqual(third, []);
+  }
+});
+
+test('torn frames of records delivered before the crash are not counted as lost', async (t) => {
+  const { dir, o } = await spool(t, N);
+  const segs = fs.readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
+  const file = join(dir, segs.at(-1) as string);
+  fs.truncateSync(file, (frameOffsets(file).at(-1) as number) + 30);
+  const { delivered, damage } = await reopen(o);
+  assert.deepEqual(delivered, []);
+  assert.deepEqual(damage.map((d) => [d.tornTail, d.lostRecords]), [[true, 0]]);
 });
 
 test('a zero-filled tail (blocks allocated, never written): skipped as a torn tail, nothing lost', async (t) => {

@@ -3,21 +3,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { SpoolStore } from '../../../../src/buffer/spool/store.js';
 import { silentLogger } from '../../../../src/ops/log.js';
+import { usedBytes } from '../../../helpers/memory.js';
 import { message } from '../../../helpers/records.js';
 
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
-
-function used(): number {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 const MiB = 1024 * 1024;
 
@@ -31,18 +21,18 @@ test('memory stays bounded with 200k records spooled (memoryRecords 100), and th
   );
   const pad = 'x'.repeat(500);
   const total = 200_000;
-  const before = used();
+  const before = usedBytes();
   let peak = 0;
   for (let i = 0; i < total; i++) {
     s.push(message('conn', `{"n":${i},"pad":"${pad}"}`));
     if (i % 10_000 === 0) {
       assert.ok(s.stats.inMemory <= memoryRecords, `${s.stats.inMemory} in memory`);
-      peak = Math.max(peak, used() - before);
+      peak = Math.max(peak, usedBytes() - before);
     }
   }
   assert.equal(s.records, total);
   // Held in full, these records would take well over 100 MiB (payload alone ~100 MiB).
-  const afterPush = used() - before;
+  const afterPush = usedBytes() - before;
   assert.ok(afterPush < 24 * MiB, `grew ${(afterPush / MiB).toFixed(1)} MiB while spooling`);
   assert.ok(s.stats.diskBytes > 100 * MiB);
 
@@ -54,7 +44,7 @@ test('memory stays bounded with 200k records spooled (memoryRecords 100), and th
     }
     assert.ok(s.stats.inMemory <= memoryRecords, `${s.stats.inMemory} in memory`);
     s.settle(b);
-    if (next % 20_000 === 0) peak = Math.max(peak, used() - before);
+    if (next % 20_000 === 0) peak = Math.max(peak, usedBytes() - before);
   }
   assert.equal(next, total);
   assert.equal(s.records, 0);

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import convict from 'convict';
 import kafkajs from 'kafkajs';
 import type { Producer, ProducerBatch } from 'kafkajs';
-import { KafkaTransport, groupByTopic, kafkaClientConfig, permanentRefusal, toKafkaMessage } from '../../../../src/sinks/kafka/kafkajs.js';
+import { KafkaTransport, kafkaClientConfig, permanentRefusal, toKafkaMessage } from '../../../../src/sinks/kafka/kafkajs.js';
+import { groupByTopic } from '../../../../src/sinks/kafka/topics.js';
 import { validateKafkaOptions } from '../../../../src/sinks/kafka/index.js';
 import { defaultKafkaOptions, kafkaSchema, type KafkaOptions } from '../../../../src/sinks/kafka/options.js';
 import type { OutboundMessage } from '../../../../src/record.js';
@@ -194,6 +195,56 @@ describe('kafka transport', () => {
     const r = await t.send([msg('1', 'secret'), msg('2', 'open'), msg('3', 'secret')]);
     assert.deepEqual(r.rejected?.map((x) => x.message.payload.toString()), ['1', '3']);
     assert.equal(p.batches.length, 3);
+  });
+
+  it('delivers the other topics of a batch whose topic does not exist, then refuses that topic after the wait', async () => {
+    const topics = new Set(['open']);
+    const lookups: string[] = [];
+    const p = new FakeProducer();
+    const lookup = async (topic: string) => (lookups.push(topic), topics.has(topic));
+    const t = new KafkaTransport(options({ unknownTopicWaitMs: 1_500 }), { name: 'kafka', logger: silentLogger() }, () => p as unknown as Producer, lookup);
+    await t.start();
+    // What kafkajs throws after its metadata retries for a topic the cluster does not have.
+    p.behave = async (b) => {
+      if ((b.topicMessages ?? []).some((x) => !topics.has(x.topic))) {
+        throw new KafkaJSNumberOfRetriesExceeded!(protocolError('UNKNOWN_TOPIC_OR_PARTITION', true), { retryCount: 2, retryTime: 100 });
+      }
+      return [];
+    };
+    const t0 = Date.now();
+    const r = await t.send([msg('1', 'new'), msg('2', 'open'), msg('3', 'new')]);
+    assert.ok(Date.now() - t0 >= 1_400, 'waited for the topic');
+    assert.deepEqual(r.rejected?.map((x) => [x.message.payload.toString(), x.reason]), [['1', 'unknown_topic'], ['3', 'unknown_topic']]);
+    assert.deepEqual(p.payloads(1), { new: ['1', '3'] });
+    assert.deepEqual(p.payloads(2), { open: ['2'] }, 'the other topic delivered at once');
+    assert.equal(p.batches.length, 3, 'never resent while the lookup says missing');
+    assert.ok(lookups.length >= 1);
+
+    // Refused lately: refused at once, the rest sent, nothing looked up.
+    const looked = lookups.length;
+    const t1 = Date.now();
+    const again = await t.send([msg('4', 'new'), msg('5', 'open')]);
+    assert.ok(Date.now() - t1 < 500);
+    assert.deepEqual(again.rejected?.map((x) => x.message.payload.toString()), ['4']);
+    assert.deepEqual(p.payloads(3), { open: ['5'] });
+    assert.equal(lookups.length, looked);
+  });
+
+  it('delivers the records of a topic that appears while they wait', async () => {
+    const topics = new Set(['open']);
+    const p = new FakeProducer();
+    const lookup = async (topic: string) => topics.has(topic);
+    const t = new KafkaTransport(options({ unknownTopicWaitMs: 10_000 }), { name: 'kafka', logger: silentLogger() }, () => p as unknown as Producer, lookup);
+    await t.start();
+    p.behave = async (b) => {
+      if ((b.topicMessages ?? []).some((x) => !topics.has(x.topic))) throw protocolError('UNKNOWN_TOPIC_OR_PARTITION', true);
+      return [];
+    };
+    setTimeout(() => topics.add('new'), 300);
+    const t0 = Date.now();
+    assert.deepEqual(await t.send([msg('1', 'new'), msg('2', 'open')]), {});
+    assert.ok(Date.now() - t0 < 5_000, 'no longer than the topic took to appear');
+    assert.deepEqual(p.payloads(p.batches.length - 1), { new: ['1'] });
   });
 
   it('a transient failure rejects the whole batch for the sink to retry', async () => {

@@ -32,7 +32,9 @@ describe('librdkafka client options', () => {
     assert.equal(global['enable.idempotence'], false);
     assert.equal(global.dr_cb, true);
     assert.equal(global['linger.ms'], 2, 'the sink batches already: a short linger');
-    assert.equal('max.in.flight.requests.per.connection' in global, false, '0 = librdkafka default');
+    assert.equal(global['max.in.flight.requests.per.connection'], 1, 'one request at a time: retries keep the order');
+    assert.equal('message.send.max.retries' in global, false, 'retries bounded by message.timeout.ms, not a count');
+    assert.equal(global['topic.metadata.propagation.max.ms'], 10_000, 'a topic librdkafka does not know waits unknownTopicWaitMs');
     assert.deepEqual(topic, { 'request.required.acks': -1, 'request.timeout.ms': 30_000, 'message.timeout.ms': 45_000 });
   });
 

@@ -1,0 +1,183 @@
+// Topics, the same for every Kafka client: a batch grouped by topic, and records for a topic
+// that does not exist (and that nobody auto-creates). Those wait a bounded time for the topic to
+// appear, then are refused (unknown_topic) — while every other topic of the sink keeps flowing.
+// A client reports which of its records found their topic missing and answers lookups; the
+// waiting, caching and re-checking happen here.
+import type { RateLimitedLog } from '../../ops/log.js';
+import type { OutboundMessage } from '../../record.js';
+
+/** The refusal reason (zeek_gateway_sink_dropped_total{reason}, dead letters). */
+export const UNKNOWN_TOPIC = 'unknown_topic';
+
+/** Groups a batch by topic, keeping the batch order within each topic. */
+export function groupByTopic(batch: readonly OutboundMessage[]): Array<{ topic: string; messages: OutboundMessage[] }> {
+  const byTopic = new Map<string, OutboundMessage[]>();
+  for (const m of batch) {
+    let list = byTopic.get(m.address.target);
+    if (!list) byTopic.set(m.address.target, (list = []));
+    list.push(m);
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
+
+/** Records refused for good, with the reason. */
+export type Refused = Array<{ message: OutboundMessage; reason: string }>;
+
+/** What one send of some records did: the ones refused, and the ones whose topic does not exist. */
+export interface Attempt {
+  rejected: Refused;
+  missing: OutboundMessage[];
+}
+
+/** Whether the cluster has `topic` (without creating it); rejects when the cluster cannot tell. */
+export type TopicLookup = (topic: string) => Promise<boolean>;
+
+export interface UnknownTopicsOptions {
+  /** How long records wait for a missing topic, from the first send that found it missing. */
+  waitMs: number;
+  lookup: TopicLookup;
+  log: RateLimitedLog;
+  /** A refused topic is looked up again at most this often (while records for it arrive). */
+  recheckMs?: number;
+  /** While waiting, how often the topic is looked up. */
+  pollMs?: number;
+}
+
+/** A topic found missing: since when, and once its wait ran out, when it was last looked up. */
+interface Missing {
+  since: number;
+  checkedAt?: number;
+}
+
+/** Topics tracked at most; hostile paths must not grow this without bound. */
+const MAX_TOPICS = 10_000;
+
+export class UnknownTopics {
+  private readonly missing = new Map<string, Missing>();
+  private readonly recheckMs: number;
+  private readonly pollMs: number;
+  private closed = false;
+
+  constructor(private readonly o: UnknownTopicsOptions) {
+    this.recheckMs = o.recheckMs ?? 5_000;
+    this.pollMs = o.pollMs ?? 1_000;
+  }
+
+  /**
+   * Splits off the records of topics refused lately, to be refused at once instead of waiting
+   * again; a refused topic due for a re-check is looked up first (created since: it flows again).
+   */
+  async screen<M extends OutboundMessage>(batch: readonly M[]): Promise<{ sendable: M[]; refused: M[] }> {
+    if (this.missing.size === 0) return { sendable: batch as M[], refused: [] };
+    const refusing = new Map<string, boolean>();
+    for (const m of batch) {
+      const topic = m.address.target;
+      const entry = this.missing.get(topic);
+      if (entry?.checkedAt === undefined || refusing.has(topic)) continue;
+      let refuse = Date.now() - entry.checkedAt < this.recheckMs;
+      if (!refuse) {
+        refuse = !(await this.exists(topic));
+        if (refuse) this.refuse(topic, entry);
+        else this.missing.delete(topic);
+      }
+      refusing.set(topic, refuse);
+    }
+    if (![...refusing.values()].some(Boolean)) return { sendable: batch as M[], refused: [] };
+    const sendable: M[] = [];
+    const refused: M[] = [];
+    for (const m of batch) (refusing.get(m.address.target) ? refused : sendable).push(m);
+    return { sendable, refused };
+  }
+
+  /**
+   * Records a send that began at `sentAt` found without their topic: the records of each topic
+   * wait for it (deliverWhenKnown, the topics in parallel) and go again through `send`. Returns
+   * the records refused: those still without a topic when its wait ran out, and the ones `send`
+   * refused.
+   */
+  async deliverMissing(missing: readonly OutboundMessage[], sentAt: number, send: (records: OutboundMessage[]) => Promise<Attempt>): Promise<Refused> {
+    const rejected: Refused = [];
+    await Promise.all(
+      groupByTopic(missing).map(async ({ topic, messages }) => {
+        let pending = messages;
+        const delivered = await this.deliverWhenKnown(topic, sentAt, async () => {
+          const again = await send(pending);
+          rejected.push(...again.rejected);
+          pending = again.missing;
+          return pending.length === 0;
+        });
+        if (!delivered) for (const message of pending) rejected.push({ message, reason: UNKNOWN_TOPIC });
+      }),
+    );
+    return rejected;
+  }
+
+  /**
+   * A send that began at `sentAt` found `topic` missing. Waits until the topic exists and
+   * `resend` delivered its records (true), or until the wait that began when the topic was first
+   * found missing ran out (false: refuse them). `resend` returns false when it found the topic
+   * missing again. A topic refused before gets one look, no new wait.
+   */
+  async deliverWhenKnown(topic: string, sentAt: number, resend: () => Promise<boolean>): Promise<boolean> {
+    const entry = this.entry(topic, sentAt);
+    if (entry.checkedAt === undefined) {
+      for (let left = this.left(entry); left > 0; left = this.left(entry)) {
+        await new Promise((r) => setTimeout(r, Math.min(this.pollMs, left)));
+        // Closing ends the wait without a verdict: the send fails, the records stay where they were.
+        if (this.closed) throw new Error('Kafka transport closed');
+        if ((await this.exists(topic)) && (await resend())) return this.found(topic);
+      }
+      this.o.log.error(
+        'unknown-topic:refused',
+        { topic, waitedMs: Date.now() - entry.since, reason: UNKNOWN_TOPIC },
+        'Kafka topic does not exist: its records are refused (looked up again every few seconds while records for it arrive)',
+      );
+    } else if ((await this.exists(topic)) && (await resend())) return this.found(topic);
+    this.refuse(topic, entry);
+    return false;
+  }
+
+  /** Ends every wait (their sends reject). */
+  close(): void {
+    this.closed = true;
+  }
+
+  private left(entry: Missing): number {
+    return entry.since + this.o.waitMs - Date.now();
+  }
+
+  private entry(topic: string, sentAt: number): Missing {
+    let entry = this.missing.get(topic);
+    if (entry === undefined) {
+      if (this.missing.size >= MAX_TOPICS) this.missing.delete(this.missing.keys().next().value as string);
+      this.missing.set(topic, (entry = { since: sentAt }));
+      this.o.log.warn(
+        'unknown-topic:waiting',
+        { topic, waitMs: this.o.waitMs },
+        'Kafka topic does not exist: its records wait for it, the other topics keep flowing',
+      );
+    }
+    return entry;
+  }
+
+  /** The topic stays refused until a look at it, due recheckMs from now, finds it. */
+  private refuse(topic: string, entry: Missing): void {
+    entry.checkedAt = Date.now();
+    if (!this.missing.has(topic)) this.missing.set(topic, entry);
+  }
+
+  private found(topic: string): true {
+    this.missing.delete(topic);
+    return true;
+  }
+
+  /** Looks the topic up; a lookup that fails counts as missing (asked again later). */
+  private async exists(topic: string): Promise<boolean> {
+    try {
+      return await this.o.lookup(topic);
+    } catch (err) {
+      this.o.log.warn('unknown-topic:lookup', { topic, err: (err as Error).message }, 'Kafka topic lookup failed');
+      return false;
+    }
+  }
+}

@@ -1,0 +1,102 @@
+// A Kafka topic that does not exist, with topic auto-creation off (the producer's setting: the test
+// broker would auto-create): its records wait a bounded time, then are refused (unknown_topic, dead
+// letters) while every other topic of the sink keeps flowing. Both clients, against the real broker.
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KafkaClient } from '../../src/sinks/kafka/options.js';
+import { KAFKA_BROKERS, collectKafka, createKafkaTopics, requireKafka, uniqueName } from '../helpers/brokers.js';
+import { freePort, metricValue, ncsaPublisher, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { loadCapture } from '../helpers/testdata.js';
+
+/** Real NCSA messages: conn, dns and http records of one capture, in Zeek's order. */
+const capture = loadCapture('ncsa', 'wikipedia.jsonl').filter((m) => ['conn', 'dns', 'http'].includes(m[0]!.toString()));
+const ofPath = (messages: Buffer[][], path: string): string[] => messages.filter((m) => m[0]!.toString() === path).map((m) => m[1]!.toString());
+
+const values = (records: Array<{ value: Buffer | null }>): string[] => records.map((r) => r.value!.toString());
+
+/** A gateway whose one kafka sink writes each path to `<id>-<path>`, dead letters to `<id>-dead`. */
+async function gateway(client: KafkaClient, id: string, unknownTopicWaitMs: number): Promise<{ gw: RunningGateway; endpoint: string }> {
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const gw = await startGateway({
+    ingress: { sub: { endpoints: [endpoint] } },
+    sinks: {
+      k: {
+        type: 'kafka',
+        client,
+        brokers: KAFKA_BROKERS,
+        topic: `${id}-{path}`,
+        allowAutoTopicCreation: false,
+        unknownTopicWaitMs,
+        retry: { retries: 2, initialRetryTimeMs: 100, maxRetryTimeMs: 500 },
+      },
+    },
+    routing: { routes: [{ match: ['conn', 'dns', 'http'], envelope: 'raw', destinations: [{ sink: 'k' }] }] },
+    deadLetter: { sink: 'k', topic: `${id}-dead` },
+  });
+  return { gw, endpoint };
+}
+
+async function publish(endpoint: string, messages: Buffer[][]): Promise<void> {
+  const pub = await ncsaPublisher(endpoint);
+  for (const m of messages) await pub.send(m);
+  pub.close();
+}
+
+before(() => requireKafka());
+
+for (const client of ['kafkajs', 'librdkafka'] as KafkaClient[]) describe(`Kafka sink with a topic that does not exist (${client})`, () => {
+  it('delivers the other topics in order, refuses the missing topic after the wait into dead letters, and delivers it once created', async () => {
+    const id = uniqueName(`unknown-${client}`);
+    await createKafkaTopics([`${id}-conn`, `${id}-http`, `${id}-dead`]);
+    const { gw, endpoint } = await gateway(client, id, 3_000);
+    try {
+      // The capture three times: 102 conn records, 42 http, and 102 dns records for the missing topic.
+      const sent = [...capture, ...capture, ...capture];
+      const t0 = Date.now();
+      await publish(endpoint, sent);
+      const conn = await collectKafka(`${id}-conn`, { count: 102, timeoutMs: 30_000 });
+      assert.deepEqual(values(conn), ofPath(sent, 'conn'), 'every conn record, in order');
+      const http = await collectKafka(`${id}-http`, { count: 42, timeoutMs: 30_000 });
+      assert.deepEqual(values(http), ofPath(sent, 'http'));
+
+      const dead = await collectKafka(`${id}-dead`, { count: 102, timeoutMs: 30_000 });
+      const tookMs = Date.now() - t0;
+      assert.deepEqual(values(dead), ofPath(sent, 'dns'), 'the dns records are dead letters, in order');
+      for (const d of dead) {
+        assert.equal(d.headers['zeek-dead-letter-reason']?.toString(), 'unknown_topic');
+        assert.equal(d.headers['zeek-path']?.toString(), 'dns');
+      }
+      assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total', { sink: 'k', reason: 'unknown_topic' }), 102);
+      assert.ok(tookMs < 20_000, `refused after a bounded wait (${tookMs} ms)`);
+
+      // Created later, the topic starts flowing (a refused topic is looked up again every 5 s).
+      await createKafkaTopics([`${id}-dns`]);
+      await new Promise((r) => setTimeout(r, 5_500));
+      await publish(endpoint, capture);
+      const dns = await collectKafka(`${id}-dns`, { count: 34, timeoutMs: 30_000 });
+      assert.deepEqual(values(dns), ofPath(capture, 'dns'));
+      assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total', { sink: 'k', reason: 'unknown_topic' }), 102);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('delivers the records of a topic created during the wait, refusing none', async () => {
+    const id = uniqueName(`late-${client}`);
+    await createKafkaTopics([`${id}-conn`, `${id}-http`, `${id}-dead`]);
+    const { gw, endpoint } = await gateway(client, id, 20_000);
+    try {
+      await publish(endpoint, capture);
+      // The batch that found the dns topic missing delivers its other records at once, not after the wait.
+      await collectKafka(`${id}-conn`, { count: 1, timeoutMs: 10_000 });
+      await createKafkaTopics([`${id}-dns`]);
+      const conn = await collectKafka(`${id}-conn`, { count: 34, timeoutMs: 30_000 });
+      assert.deepEqual(values(conn), ofPath(capture, 'conn'));
+      const dns = await collectKafka(`${id}-dns`, { count: 34, timeoutMs: 30_000 });
+      assert.deepEqual(values(dns), ofPath(capture, 'dns'));
+      assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total', { sink: 'k', reason: 'unknown_topic' }), 0);
+    } finally {
+      await gw.stop();
+    }
+  });
+});

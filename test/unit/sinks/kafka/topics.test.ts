@@ -1,0 +1,120 @@
+// The client-neutral logic for Kafka topics that do not exist: bounded wait, refusal, cache, re-check.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { UnknownTopics } from '../../../../src/sinks/kafka/topics.js';
+import type { OutboundMessage } from '../../../../src/record.js';
+import { RateLimitedLog, silentLogger } from '../../../../src/ops/log.js';
+import { record } from '../../../helpers/records.js';
+
+const msg = (topic: string, n: number): OutboundMessage => ({
+  record: record('conn', `{"n":${n}}`),
+  payload: Buffer.from(`{"n":${n}}`),
+  address: { target: topic },
+});
+
+/** A cluster stand-in: the topics it has, and the lookups asked of it. */
+function cluster(...topics: string[]) {
+  const have = new Set(topics);
+  const lookups: string[] = [];
+  return { have, lookups, lookup: async (t: string) => (lookups.push(t), have.has(t)) };
+}
+
+function unknownTopics(c: ReturnType<typeof cluster>, waitMs: number, recheckMs = 5_000): UnknownTopics {
+  return new UnknownTopics({ waitMs, recheckMs, pollMs: 10, lookup: c.lookup, log: new RateLimitedLog(silentLogger()) });
+}
+
+describe('unknown Kafka topics', () => {
+  it('passes every record while no topic is known missing, without a lookup', async () => {
+    const c = cluster('a');
+    const u = unknownTopics(c, 100);
+    const batch = [msg('a', 1), msg('b', 2)];
+    const { sendable, refused } = await u.screen(batch);
+    assert.deepEqual([sendable, refused], [batch, []]);
+    assert.deepEqual(c.lookups, []);
+  });
+
+  it('waits the bounded time for a missing topic, then refuses it; later batches are refused at once', async () => {
+    const c = cluster('a');
+    const u = unknownTopics(c, 400);
+    let resends = 0;
+    const t0 = Date.now();
+    assert.equal(await u.deliverWhenKnown('b', t0, async () => (resends++, true)), false);
+    const waited = Date.now() - t0;
+    assert.ok(waited >= 390 && waited < 3000, `waited ${waited} ms`);
+    assert.equal(resends, 0, 'never resent while the topic is missing');
+    assert.ok(c.lookups.length >= 2, `looked up while waiting (${c.lookups.length})`);
+
+    const looked = c.lookups.length;
+    const t1 = Date.now();
+    const { sendable, refused } = await u.screen([msg('a', 1), msg('b', 2), msg('a', 3), msg('b', 4)]);
+    assert.ok(Date.now() - t1 < 200, 'refused without a new wait');
+    assert.deepEqual(sendable.map((m) => m.payload.toString()), ['{"n":1}', '{"n":3}']);
+    assert.deepEqual(refused.map((m) => m.payload.toString()), ['{"n":2}', '{"n":4}']);
+    assert.equal(c.lookups.length, looked, 'no lookup before the re-check is due');
+  });
+
+  it('the wait counts from when the send began: a report after the wait refuses at once', async () => {
+    const c = cluster();
+    const u = unknownTopics(c, 400);
+    const t0 = Date.now();
+    assert.equal(await u.deliverWhenKnown('b', t0 - 500, async () => true), false);
+    assert.ok(Date.now() - t0 < 200);
+  });
+
+  it('delivers the records of a topic that appears during the wait', async () => {
+    const c = cluster();
+    const u = unknownTopics(c, 5_000);
+    setTimeout(() => c.have.add('b'), 100);
+    let resends = 0;
+    const t0 = Date.now();
+    assert.equal(await u.deliverWhenKnown('b', t0, async () => (resends++, true)), true);
+    assert.ok(Date.now() - t0 < 3_000, 'stopped waiting once the topic was there');
+    assert.equal(resends, 1);
+    const batch = [msg('b', 1)];
+    assert.deepEqual((await u.screen(batch)).sendable, batch, 'no longer missing');
+  });
+
+  it('keeps waiting when the resend finds the topic missing again', async () => {
+    const c = cluster('b');
+    const u = unknownTopics(c, 400);
+    let resends = 0;
+    assert.equal(await u.deliverWhenKnown('b', Date.now(), async () => (resends++, false)), false);
+    assert.ok(resends >= 2, `resent ${resends} times`);
+  });
+
+  it('re-checks a refused topic once the re-check is due; created meanwhile, it flows again', async () => {
+    const c = cluster();
+    const u = unknownTopics(c, 0, 400);
+    assert.equal(await u.deliverWhenKnown('b', Date.now(), async () => true), false);
+    assert.equal((await u.screen([msg('b', 1)])).refused.length, 1);
+    await new Promise((r) => setTimeout(r, 450));
+    assert.equal((await u.screen([msg('b', 2)])).refused.length, 1, 'still missing at the re-check');
+    c.have.add('b');
+    assert.equal((await u.screen([msg('b', 3)])).refused.length, 1, 'the next re-check is not due yet');
+    await new Promise((r) => setTimeout(r, 450));
+    const batch = [msg('b', 4), msg('b', 5)];
+    assert.deepEqual(await u.screen(batch), { sendable: batch, refused: [] });
+    assert.deepEqual(c.lookups, ['b', 'b'], 'one lookup per due re-check, not one per record');
+  });
+
+  it('a refused topic reported missing again gets one look, not a new wait', async () => {
+    const c = cluster();
+    const u = unknownTopics(c, 400);
+    assert.equal(await u.deliverWhenKnown('b', Date.now(), async () => true), false);
+    const t0 = Date.now();
+    assert.equal(await u.deliverWhenKnown('b', Date.now(), async () => true), false);
+    assert.ok(Date.now() - t0 < 200);
+  });
+
+  it('a lookup that fails counts as missing, and the wait stays bounded', async () => {
+    const u = new UnknownTopics({
+      waitMs: 100,
+      pollMs: 10,
+      lookup: async () => Promise.reject(new Error('cluster unreachable')),
+      log: new RateLimitedLog(silentLogger()),
+    });
+    const t0 = Date.now();
+    assert.equal(await u.deliverWhenKnown('b', t0, async () => true), false);
+    assert.ok(Date.now() - t0 < 3_000);
+  });
+});
