@@ -1,13 +1,15 @@
 // What the Kafka transports that send a batch in one call (kafkajs, @platformatic/kafka) share:
 // topic-name checks, one produce call per batch bounded by sendTimeoutMs, permanent per-record
-// refusals isolated by splitting the batch instead of failing it forever, and the connection state.
+// refusals isolated by splitting the batch instead of failing it forever, a topic that does not
+// exist waited for and then refused (topics.ts) while the other topics are delivered, and the
+// connection state.
 import { RateLimitedLog, type Logger } from '../../ops/log.js';
 import type { OutboundMessage } from '../../record.js';
 import type { TransportContext } from '../shared/transport-options.js';
 import type { SendResult, Transport } from '../transport.js';
 import { KafkaConnection } from './connection.js';
 import { TOPIC_NAME, kafkaOptionProblems, type KafkaOptions } from './options.js';
-import { groupByTopic } from './topics.js';
+import { UNKNOWN_TOPIC, UnknownTopics, groupByTopic, type Refused } from './topics.js';
 
 /** Broker refusals that retrying cannot fix. Record-level ones are isolated by splitting the batch. */
 const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TIMESTAMP']);
@@ -50,6 +52,12 @@ export function permanentRefusal(err: unknown): Refusal | undefined {
   return undefined;
 }
 
+/** Whether a (possibly wrapped) Kafka client error says a topic does not exist. */
+export function topicMissing(err: unknown): boolean {
+  for (const e of errorsIn(err)) if ((e.type ?? e.apiId) === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+  return false;
+}
+
 export class SendTimeoutError extends Error {
   override name = 'KafkaJSSendTimeout';
 }
@@ -86,8 +94,24 @@ export abstract class BatchKafkaTransport implements Transport {
   protected abstract reconnect(): Promise<void>;
   /** Whether a failed send means the cluster is out of reach (rather than refusing something). */
   protected abstract isConnectionError(err: unknown): boolean;
+  /** Whether the topic exists, asked without creating it. */
+  protected abstract topicExists(topic: string): Promise<boolean>;
   abstract start(): Promise<void>;
   abstract close(): Promise<void>;
+
+  private unknown: UnknownTopics | undefined;
+
+  /** Made at the first send: topicExists belongs to the subclass, not ready during this constructor. */
+  private get unknownTopics(): UnknownTopics {
+    this.unknown ??= new UnknownTopics({ waitMs: this.options.unknownTopicWaitMs, lookup: (t) => this.topicExists(t), log: this.limited });
+    return this.unknown;
+  }
+
+  /** Stops the unknown-topic lookups and the connection probe (subclasses close their clients). */
+  protected closeShared(): void {
+    this.connection.close();
+    this.unknown?.close();
+  }
 
   isConnected(): boolean {
     return this.connection.connected;
@@ -96,30 +120,38 @@ export abstract class BatchKafkaTransport implements Transport {
   async send(batch: readonly OutboundMessage[]): Promise<SendResult> {
     if (this.closing) throw new Error('Kafka transport closed');
     if (!this.connection.connected) throw new Error('Kafka: not connected to the cluster');
-    const rejected: Array<{ message: OutboundMessage; reason: string }> = [];
-    const sendable: OutboundMessage[] = [];
+    const sentAt = Date.now();
+    const rejected: Refused = [];
+    const named: OutboundMessage[] = [];
     for (const m of batch) {
-      if (TOPIC_NAME.test(m.address.target)) sendable.push(m);
+      if (TOPIC_NAME.test(m.address.target)) named.push(m);
       else rejected.push({ message: m, reason: 'invalid_topic' });
     }
+    const { sendable, refused } = await this.unknownTopics.screen(named);
+    for (const message of refused) rejected.push({ message, reason: UNKNOWN_TOPIC });
     if (sendable.length > 0) {
       try {
         await this.sendOnce(sendable);
       } catch (err) {
-        if (!permanentRefusal(err)) throw this.failed(err);
-        rejected.push(...(await this.isolate(sendable)));
+        if (!permanentRefusal(err) && !topicMissing(err)) throw this.failed(err);
+        const first = await this.isolate(sendable);
+        rejected.push(...first.rejected);
+        const again = (records: OutboundMessage[]) => this.isolate(records);
+        rejected.push(...(await this.unknownTopics.deliverMissing(first.missing, sentAt, again)));
       }
     }
     return rejected.length > 0 ? { rejected } : {};
   }
 
   /**
-   * Splits a batch the broker refused for good until the refused records stand alone,
-   * sending the rest. Parts already written before the refusal may be written again
-   * (at-least-once), which only happens in this rare path.
+   * Sends a batch the broker refused in part topic by topic, splitting a part refused for
+   * good until the refused records stand alone. Returns the refused records and the records
+   * whose topic does not exist. Parts already written before the refusal may be written
+   * again (at-least-once), which only happens in this rare path.
    */
-  private async isolate(batch: readonly OutboundMessage[]): Promise<Array<{ message: OutboundMessage; reason: string }>> {
-    const rejected: Array<{ message: OutboundMessage; reason: string }> = [];
+  private async isolate(batch: readonly OutboundMessage[]): Promise<{ rejected: Refused; missing: OutboundMessage[] }> {
+    const rejected: Refused = [];
+    const missing: OutboundMessage[] = [];
     const work: OutboundMessage[][] = groupByTopic(batch).map((g) => g.messages);
     while (work.length > 0) {
       const part = work.shift() as OutboundMessage[];
@@ -128,6 +160,10 @@ export abstract class BatchKafkaTransport implements Transport {
         continue;
       } catch (err) {
         const refusal = permanentRefusal(err);
+        if (!refusal && topicMissing(err)) {
+          missing.push(...part);
+          continue;
+        }
         if (!refusal) throw this.failed(err);
         // A topic-wide refusal covers the whole (single-topic) part; a record-level one is narrowed down.
         if (refusal.scope === 'topic' || part.length === 1) {
@@ -143,7 +179,7 @@ export abstract class BatchKafkaTransport implements Transport {
         }
       }
     }
-    return rejected;
+    return { rejected, missing };
   }
 
   /** produce(), bounded by sendTimeoutMs: the sink then retries the batch. */

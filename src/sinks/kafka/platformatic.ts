@@ -5,7 +5,7 @@ import { Producer, compatibilityPartitioner, type ProducerOptions } from '@platf
 import type { OutboundMessage } from '../../record.js';
 import { messageHeaders } from '../shared/headers.js';
 import { asList, loadTls, resolveSecret, type TransportContext } from '../shared/transport-options.js';
-import { BatchKafkaTransport, errorsIn } from './batch.js';
+import { BatchKafkaTransport, errorsIn, topicMissing } from './batch.js';
 import type { KafkaOptions } from './options.js';
 
 type Headers = Map<Buffer, Buffer>;
@@ -80,13 +80,24 @@ export class PlatformaticKafkaTransport extends BatchKafkaTransport {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.closeShared();
     await this.producer.close().catch(() => {});
-    this.connection.close();
   }
 
   /** The client connects lazily: a metadata request shows that the cluster answers. */
   protected async reconnect(): Promise<void> {
     await this.producer.metadata({ topics: [], forceUpdate: true });
+  }
+
+  /** A metadata request that must not create the topic: a missing one is UNKNOWN_TOPIC_OR_PARTITION. */
+  protected async topicExists(topic: string): Promise<boolean> {
+    try {
+      await this.producer.metadata({ topics: [topic], autocreateTopics: false, forceUpdate: true });
+      return true;
+    } catch (err) {
+      if (topicMissing(err)) return false;
+      throw err;
+    }
   }
 
   protected isConnectionError(err: unknown): boolean {
