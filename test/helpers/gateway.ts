@@ -87,3 +87,14 @@ export async function eventually(fn: () => Promise<boolean> | boolean, timeoutMs
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * Closes a test's sending socket at once (linger 0; what it sent was already taken in). A
+ * lingering closed PUSH keeps reconnecting to its old endpoint, which a later test's gateway
+ * may bind again (freePort): libzmq 4.3.5 then aborted the test process on
+ * `_state == term_ack_sent` in pipe.cpp.
+ */
+export function closeNow(socket: zmq.Socket): void {
+  socket.linger = 0;
+  socket.close();
+}

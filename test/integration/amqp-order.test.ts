@@ -7,7 +7,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
 import { AMQP_URL, declareTestQueue, drainQueue, rabbitCloseConnection, requireRabbitMQ, uniqueName, type AmqpMessage } from '../helpers/brokers.js';
-import { eventually, freePort, metricValue, startGateway } from '../helpers/gateway.js';
+import { closeNow, eventually, freePort, metricValue, startGateway } from '../helpers/gateway.js';
 import { LOAD_CLUSTER_RECORDS, loadCapture, readLogLines } from '../helpers/testdata.js';
 import { assertSameLines } from '../unit/zeek/binary/captures.js';
 import { sleep } from '../helpers/records.js';
@@ -84,11 +84,8 @@ async function pushCapture(paceMs: number, during?: (sink: string) => Promise<vo
     });
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total', { sink }), 0, 'nothing dropped');
   } finally {
-    // Everything sent was acknowledged (or the test failed): the sender closes at once, and the
-    // gateway stops only after, so that both ends of the connection do not terminate together
-    // (libzmq 4.3.5 aborted once in CI on `_state == term_ack_sent` in pipe.cpp with that overlap).
-    push.linger = 0;
-    push.close();
+    // Everything sent was acknowledged (or the test failed): the sender closes at once.
+    closeNow(push);
     await sleep(200);
     await gw.stop();
   }

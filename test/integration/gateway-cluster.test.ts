@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import { AMQP_URL, KAFKA_BROKERS, collectAmqp, collectKafka, declareTestQueue, requireKafka, requireRabbitMQ, uniqueName } from '../helpers/brokers.js';
-import { eventually, freePort, metricValue, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { closeNow, eventually, freePort, metricValue, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { loadCapture, readLogLines, testdataPath, PCAPS } from '../helpers/testdata.js';
 
 before(async () => {
@@ -65,7 +65,7 @@ test('cluster batches from a real Zeek worker reach Kafka as the same JSON lines
     const senders = reports.map((r) => String(r.headers['zeek-sender']).split('_')[1]).sort();
     assert.deepEqual(senders, ['manager', 'manager', 'worker-1']);
     assert.ok(reports.every((r) => r.content.toString().startsWith('{"reporter":{"ts":')));
-    sock.close();
+    closeNow(sock);
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_records_received_total', { ingress: 'pull' }), 23);
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_ingress_messages_total', { ingress: 'pull' }), messages.length);
     assert.equal(
@@ -115,7 +115,7 @@ async function allCapturesThroughKafka(
       records += expected.length;
       consumed += got.length;
     }
-    sock.close();
+    closeNow(sock);
     assert.ok(records > 100, `${records} records compared`);
     // Every record received (the manager's own logs too, which the worker's files lack) was acknowledged.
     const received = await metricValue(gw.metrics, 'zeek_gateway_records_received_total', { ingress: 'pull' });
@@ -185,7 +185,7 @@ test('CURVE on the PULL ingress: the allowed Zeek client key delivers; an unknow
     await eventually(() => lines().length === 16, 10_000, '16 records from the allowed client');
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_curve_auth_total', { ingress: 'pull', result: 'allowed' }), 1);
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_records_received_total'), 16);
-    for (const s of [bad, plain, good]) s.close();
+    for (const s of [bad, plain, good]) closeNow(s);
   } finally {
     await gw.stop();
   }
@@ -216,8 +216,8 @@ test('CURVE on the SUB ingress: only the allowed publisher key delivers', async 
     await eventually(() => lines().length === records.length, 10_000, 'records from the allowed publisher');
     assert.deepEqual(lines(), records.map((m) => m[1]!.toString()));
     assert.ok((await metricValue(gw.metrics, 'zeek_gateway_curve_auth_total', { ingress: 'sub', result: 'unknown-key' })) >= 1);
-    bad.pub.close();
-    good.pub.close();
+    closeNow(bad.pub);
+    closeNow(good.pub);
   } finally {
     await gw.stop();
   }
@@ -232,7 +232,7 @@ test('PULL ingress in ncsa format accepts PUSHed [path, JSON] messages', async (
     await eventually(() => lines().length === all.length, 10_000, 'all records');
     assert.deepEqual(lines(), all.map((m) => m[1]!.toString()));
     await eventually(async () => (await metricValue(gw.metrics, 'zeek_gateway_ingress_rejected_total', { reason: 'frame-count' })) === 1, 5000);
-    sock.close();
+    closeNow(sock);
   } finally {
     await gw.stop();
   }
