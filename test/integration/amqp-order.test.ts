@@ -90,7 +90,7 @@ async function pushCapture(paceMs: number, during?: (sink: string) => Promise<vo
     await gw.stop();
   }
   // Everything published is in the queue now; duplicates (retries) make it more than TOTAL.
-  return byStream(await drainQueue(queue));
+  return byStream(await drainQueue(queue, 360_000));
 }
 
 describe('AMQP publish order under load (cluster bigbatch through PULL)', () => {
