@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Runs the test suite with node's built-in runner. TypeScript is loaded through tsx.
-// Node 20's runner has no glob support, so test files are collected here.
+// Test files are collected here (one list, the same on every Node version).
+// The tests run on the project's pinned Node (the `node` dev dependency, version in .node-version)
+// when npm installed it, whichever node started this script; ZLG_TEST_NODE names another binary.
 // Usage: node scripts/run-tests.mjs [unit|integration|container|<path fragment>...]
 // test/container/ (a Docker engine: scripts/docker.sh up) runs only when a filter names it
 // (`npm run test:container`), so `npm test` needs no engine.
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 function collect(dir) {
@@ -28,5 +30,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files];
-const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+const pinned = resolve('node_modules/.bin/node');
+const node = process.env.ZLG_TEST_NODE || (existsSync(pinned) ? pinned : process.execPath);
+const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+console.log(`tests run on Node ${version} (${node})`);
+const r = spawnSync(node, args, { stdio: 'inherit' });
 process.exit(r.status ?? 1);
