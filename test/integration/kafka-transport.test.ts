@@ -1,4 +1,4 @@
-// The Kafka transports (kafkajs and librdkafka) against the local Kafka (bash scripts/brokers.sh up):
+// The Kafka transports (@platformatic/kafka, kafkajs and librdkafka) against the local Kafka (bash scripts/brokers.sh up):
 // what is particular to Kafka (compression, keys, topics, NDJSON, SSL, SASL). What every transport
 // must do is in test/contract/. Never skips: a librdkafka client that cannot load fails its tests.
 import { describe, it, before, after } from 'node:test';
@@ -69,7 +69,7 @@ function zeekBatch(topic: string, n: number): OutboundMessage[] {
   );
 }
 
-for (const client of ['kafkajs', 'librdkafka'] as KafkaClient[]) describe(`Kafka transport (${client}) against Kafka`, () => {
+for (const client of ['platformatic', 'kafkajs', 'librdkafka'] as KafkaClient[]) describe(`Kafka transport (${client}) against Kafka`, () => {
   async function started(over: Partial<KafkaOptions> = {}): Promise<Transport> {
     const o = options(client, over);
     // As the sink registry builds it: NDJSON mode wraps the Kafka transport.

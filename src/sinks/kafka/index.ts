@@ -1,5 +1,5 @@
 // The kafka sink kind: its options, address keys, and the transport of the configured
-// client (kafkajs, or librdkafka through the optional node-rdkafka package).
+// client (@platformatic/kafka, kafkajs, or librdkafka through the optional node-rdkafka package).
 import type { SinkKind } from '../kind.js';
 import { withNdjson } from '../shared/ndjson.js';
 import type { TransportContext } from '../shared/transport-options.js';
@@ -7,6 +7,7 @@ import type { Transport } from '../transport.js';
 import { kafkaAddressProblem } from './address.js';
 import { KafkaTransport } from './kafkajs.js';
 import { RdKafkaTransport, rdkafkaProblems } from './librdkafka.js';
+import { PlatformaticKafkaTransport } from './platformatic.js';
 import { kafkaOptionProblems, kafkaSchema, type KafkaOptions } from './options.js';
 
 /** Every check that spans several options, the chosen client's own included. Keys as in the schema. */
@@ -17,6 +18,7 @@ export function validateKafkaOptions(o: KafkaOptions): Array<{ key: string; mess
 }
 
 export function createKafkaTransport(options: KafkaOptions, ctx: TransportContext): Transport {
+  if (options.client === 'platformatic') return new PlatformaticKafkaTransport(options, ctx);
   return options.client === 'librdkafka' ? new RdKafkaTransport(options, ctx) : new KafkaTransport(options, ctx);
 }
 

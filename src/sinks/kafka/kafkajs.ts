@@ -1,23 +1,18 @@
-// Kafka transport: one kafkajs producer, one sendBatch per batch, permanent per-record
-// refusals isolated by splitting instead of failing the batch forever; a topic that does not
-// exist waits for it and is then refused (topics.ts) while the other topics are delivered.
+// Kafka transport on kafkajs: one producer, one sendBatch per batch; the batch logic (refusals
+// isolated, unknown topics waited for, then refused) is shared with @platformatic/kafka in batch.ts.
 import kafkajs from 'kafkajs';
 import type { Admin, KafkaConfig, LogEntry, Message, Producer, ProducerConfig, SASLOptions, TopicMessages } from 'kafkajs';
 import { RateLimitedLog, type Logger } from '../../ops/log.js';
 import { compressionType } from './compression.js';
-import { KafkaConnection } from './connection.js';
-import { TOPIC_NAME, kafkaOptionProblems, type KafkaOptions } from './options.js';
-import { UNKNOWN_TOPIC, UnknownTopics, groupByTopic, type Refused, type TopicLookup } from './topics.js';
+import { BatchKafkaTransport, errorsIn, topicMissing } from './batch.js';
+import type { KafkaOptions } from './options.js';
+import { groupByTopic, type TopicLookup } from './topics.js';
 import { messageHeaders } from '../shared/headers.js';
 import type { OutboundMessage } from '../../record.js';
 import { asList, loadTls, resolveSecret, type TransportContext } from '../shared/transport-options.js';
-import type { SendResult, Transport } from '../transport.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
-/** Broker refusals that retrying cannot fix. Record-level ones are isolated by splitting the batch. */
-const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TIMESTAMP']);
-const TOPIC_ERRORS = new Set(['INVALID_TOPIC_EXCEPTION', 'TOPIC_AUTHORIZATION_FAILED']);
 /** Errors meaning the cluster is out of reach (as opposed to refusing something). */
 const CONNECTION_ERRORS = new Set([
   'KafkaJSConnectionError',
@@ -28,32 +23,12 @@ const CONNECTION_ERRORS = new Set([
   'KafkaJSSendTimeout',
 ]);
 
-type Refusal = { scope: 'record' | 'topic'; reason: string };
-
-/** The permanent refusal inside a (possibly wrapped) kafkajs error, if it is one. */
-export function permanentRefusal(err: unknown): Refusal | undefined {
-  for (let e = err as { type?: string; cause?: unknown; name?: string } | undefined, depth = 0; e && depth < 8; depth++) {
-    if (e.type && RECORD_ERRORS.has(e.type)) return { scope: 'record', reason: e.type.toLowerCase() };
-    if (e.type && TOPIC_ERRORS.has(e.type)) return { scope: 'topic', reason: e.type.toLowerCase() };
-    e = e.cause as typeof e;
-  }
-  return undefined;
-}
-
-/** Whether a (possibly wrapped) kafkajs error says a topic does not exist. */
-export function topicMissing(err: unknown): boolean {
-  for (let e = err as { type?: string; cause?: unknown } | undefined, depth = 0; e && depth < 8; depth++) {
-    if (e.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
-    e = e.cause as typeof e;
-  }
-  return false;
-}
+export { permanentRefusal, topicMissing } from './batch.js';
 
 function isConnectionError(err: unknown): boolean {
-  for (let e = err as { name?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 8; depth++) {
+  for (const e of errorsIn(err)) {
     if (e.name && CONNECTION_ERRORS.has(e.name)) return true;
     if (e.message === 'The producer is disconnected') return true;
-    e = e.cause as typeof e;
   }
   return false;
 }
@@ -147,36 +122,21 @@ class AdminLookup {
   }
 }
 
-class SendTimeoutError extends Error {
-  override name = 'KafkaJSSendTimeout';
-}
-
-export class KafkaTransport implements Transport {
-  onStateChange?: ((connected: boolean) => void) | undefined;
-
-  private readonly log: Logger;
-  private readonly limited: RateLimitedLog;
+export class KafkaTransport extends BatchKafkaTransport {
   private readonly producer: Producer;
   private readonly compression: number;
   private readonly acks: number;
-  private readonly connection: KafkaConnection;
   private readonly adminLookup: AdminLookup | undefined;
-  private readonly unknownTopics: UnknownTopics;
-  private closing = false;
-  /** Produce calls in send() order: kafkajs awaits metadata before writing, so concurrent calls can overtake each other. */
-  private sequence: Promise<void> = Promise.resolve();
+  private readonly lookup: TopicLookup;
 
   constructor(
-    private readonly options: KafkaOptions,
+    options: KafkaOptions,
     ctx: TransportContext,
     factory: ProducerFactory = defaultProducerFactory,
     /** How to ask whether a topic exists; by default a kafkajs admin client. */
     lookup?: TopicLookup,
   ) {
-    const problems = kafkaOptionProblems(options);
-    if (problems.length > 0) throw new Error(problems.map((p) => `${p.key} ${p.message}`).join('; '));
-    this.log = ctx.logger.child({ sink: ctx.name, transport: 'kafka' });
-    this.limited = new RateLimitedLog(this.log);
+    super(options, ctx, 'kafkajs');
     this.compression = compressionType(options.compression);
     this.acks = Number(options.acks);
     const config = kafkaClientConfig(options);
@@ -190,25 +150,10 @@ export class KafkaTransport implements Transport {
       maxInFlightRequests: options.maxInFlightRequests || undefined,
       retry: { retries: options.retry.retries, initialRetryTime: options.retry.initialRetryTimeMs, maxRetryTime: options.retry.maxRetryTimeMs },
     });
-    this.connection = new KafkaConnection(
-      this.log,
-      this.limited,
-      options.reconnectIntervalMs,
-      () => this.producer.connect(),
-      (up) => this.onStateChange?.(up),
-    );
     this.producer.on(this.producer.events.CONNECT, () => this.connection.set(true));
     this.producer.on(this.producer.events.DISCONNECT, () => this.connection.set(false));
     if (!lookup) this.adminLookup = new AdminLookup(config);
-    this.unknownTopics = new UnknownTopics({
-      waitMs: options.unknownTopicWaitMs,
-      lookup: lookup ?? (this.adminLookup as AdminLookup).exists,
-      log: this.limited,
-    });
-  }
-
-  isConnected(): boolean {
-    return this.connection.connected;
+    this.lookup = lookup ?? (this.adminLookup as AdminLookup).exists;
   }
 
   start(): Promise<void> {
@@ -219,106 +164,28 @@ export class KafkaTransport implements Transport {
     if (this.closing) return;
     this.closing = true;
     // The connection first: the producer's disconnect event is then no lost connection to report.
-    this.connection.close();
-    this.unknownTopics.close();
+    this.closeShared();
     await Promise.all([this.producer.disconnect().catch(() => {}), this.adminLookup?.close()]);
   }
 
-  async send(batch: readonly OutboundMessage[]): Promise<SendResult> {
-    if (this.closing) throw new Error('Kafka transport closed');
-    if (!this.connection.connected) throw new Error('Kafka: not connected to the cluster');
-    const sentAt = Date.now();
-    const rejected: Refused = [];
-    const named: OutboundMessage[] = [];
-    for (const m of batch) {
-      if (TOPIC_NAME.test(m.address.target)) named.push(m);
-      else rejected.push({ message: m, reason: 'invalid_topic' });
-    }
-    const { sendable, refused } = await this.unknownTopics.screen(named);
-    for (const message of refused) rejected.push({ message, reason: UNKNOWN_TOPIC });
-    if (sendable.length > 0) {
-      // Joined before any await, so that batches sent concurrently reach the broker in send() order.
-      const turn = this.sequence.then(() => this.sendOnce(sendable));
-      this.sequence = turn.catch(() => {});
-      try {
-        await turn;
-      } catch (err) {
-        if (!permanentRefusal(err) && !topicMissing(err)) throw this.failed(err);
-        const first = await this.isolate(sendable);
-        rejected.push(...first.rejected);
-        const again = (records: OutboundMessage[]) => this.isolate(records);
-        rejected.push(...(await this.unknownTopics.deliverMissing(first.missing, sentAt, again)));
-      }
-    }
-    return rejected.length > 0 ? { rejected } : {};
+  protected reconnect(): Promise<void> {
+    return this.producer.connect();
   }
 
-  /**
-   * Sends a batch the broker refused in part topic by topic, splitting a part refused for
-   * good until the refused records stand alone. Returns the refused records and the records
-   * whose topic does not exist. Parts already written before the refusal may be written
-   * again (at-least-once), which only happens in this rare path.
-   */
-  private async isolate(batch: readonly OutboundMessage[]): Promise<{ rejected: Refused; missing: OutboundMessage[] }> {
-    const rejected: Refused = [];
-    const missing: OutboundMessage[] = [];
-    const work: OutboundMessage[][] = groupByTopic(batch).map((g) => g.messages);
-    while (work.length > 0) {
-      const part = work.shift() as OutboundMessage[];
-      try {
-        await this.sendOnce(part);
-        continue;
-      } catch (err) {
-        const refusal = permanentRefusal(err);
-        if (!refusal && topicMissing(err)) {
-          missing.push(...part);
-          continue;
-        }
-        if (!refusal) throw this.failed(err);
-        // A topic-wide refusal covers the whole (single-topic) part; a record-level one is narrowed down.
-        if (refusal.scope === 'topic' || part.length === 1) {
-          for (const message of part) rejected.push({ message, reason: refusal.reason });
-          this.limited.error(
-            `refused:${refusal.reason}`,
-            { reason: refusal.reason, topic: part[0]?.address.target, records: part.length },
-            'Kafka refused records for good',
-          );
-        } else {
-          const mid = part.length >> 1;
-          work.unshift(part.slice(0, mid), part.slice(mid));
-        }
-      }
-    }
-    return { rejected, missing };
+  protected isConnectionError(err: unknown): boolean {
+    return isConnectionError(err);
   }
 
-  private async sendOnce(batch: readonly OutboundMessage[]): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new SendTimeoutError(`Kafka: batch not acknowledged within ${this.options.sendTimeoutMs} ms`)),
-        this.options.sendTimeoutMs,
-      );
+  protected topicExists(topic: string): Promise<boolean> {
+    return this.lookup(topic);
+  }
+
+  protected async produce(batch: readonly OutboundMessage[]): Promise<void> {
+    await this.producer.sendBatch({
+      topicMessages: toTopicMessages(batch),
+      acks: this.acks,
+      timeout: this.options.ackTimeoutMs,
+      compression: this.compression,
     });
-    try {
-      await Promise.race([
-        this.producer.sendBatch({
-          topicMessages: toTopicMessages(batch),
-          acks: this.acks,
-          timeout: this.options.ackTimeoutMs,
-          compression: this.compression,
-        }),
-        timeout,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Notes what a failed send says about the connection, and returns the error to throw. */
-  private failed(err: unknown): Error {
-    if (isConnectionError(err)) this.connection.lost();
-    const e = err instanceof Error ? err : new Error(String(err));
-    return e.message.startsWith('Kafka') ? e : new Error(`Kafka: ${e.message}`, { cause: e });
   }
 }

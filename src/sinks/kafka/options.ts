@@ -6,7 +6,7 @@ import { asList, schemaDefaults, tlsSchema, type TlsOptions } from '../shared/tr
 
 export type SaslMechanism = 'none' | 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
-export type KafkaClient = 'kafkajs' | 'librdkafka';
+export type KafkaClient = 'platformatic' | 'kafkajs' | 'librdkafka';
 
 export interface KafkaOptions {
   /** kafkajs (pure JavaScript, the default) or librdkafka (the optional node-rdkafka package). */
@@ -78,7 +78,7 @@ function librdkafkaOptionsFormat(val: unknown): void {
 export const kafkaSchema = {
   client: {
     doc: 'Kafka client library: kafkajs (pure JavaScript, always installed) or librdkafka (the optional node-rdkafka package, a native build; several times less CPU per record: see the README performance section).',
-    format: ['kafkajs', 'librdkafka'],
+    format: ['platformatic', 'kafkajs', 'librdkafka'],
     default: 'kafkajs',
   },
   librdkafkaOptions: {

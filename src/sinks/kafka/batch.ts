@@ -1,0 +1,212 @@
+// What the Kafka transports that send a batch in one call (kafkajs, @platformatic/kafka) share:
+// topic-name checks, one produce call per batch bounded by sendTimeoutMs, permanent per-record
+// refusals isolated by splitting the batch instead of failing it forever, a topic that does not
+// exist waited for and then refused (topics.ts) while the other topics are delivered, and the
+// connection state.
+import { RateLimitedLog, type Logger } from '../../ops/log.js';
+import type { OutboundMessage } from '../../record.js';
+import type { TransportContext } from '../shared/transport-options.js';
+import type { SendResult, Transport } from '../transport.js';
+import { KafkaConnection } from './connection.js';
+import { TOPIC_NAME, kafkaOptionProblems, type KafkaOptions } from './options.js';
+import { UNKNOWN_TOPIC, UnknownTopics, groupByTopic, type Refused } from './topics.js';
+
+/** Broker refusals that retrying cannot fix. Record-level ones are isolated by splitting the batch. */
+const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TIMESTAMP']);
+const TOPIC_ERRORS = new Set(['INVALID_TOPIC_EXCEPTION', 'TOPIC_AUTHORIZATION_FAILED']);
+
+type Refusal = { scope: 'record' | 'topic'; reason: string };
+
+/** An error and what it wraps: `cause` (kafkajs, @platformatic/kafka) and `errors` (AggregateError). */
+interface ErrorTree {
+  name?: string;
+  message?: string;
+  /** The Kafka error name: kafkajs calls it type, @platformatic/kafka apiId. */
+  type?: string;
+  apiId?: string;
+  code?: unknown;
+  cause?: unknown;
+  errors?: unknown;
+}
+
+/** Every error in a (possibly wrapped or aggregated) error, breadth first, a bounded number. */
+export function* errorsIn(err: unknown): Generator<ErrorTree> {
+  const queue: unknown[] = [err];
+  for (let seen = 0; queue.length > 0 && seen < 64; seen++) {
+    const e = queue.shift();
+    if (typeof e !== 'object' || e === null) continue;
+    const t = e as ErrorTree;
+    yield t;
+    if (t.cause !== undefined) queue.push(t.cause);
+    if (Array.isArray(t.errors)) queue.push(...t.errors);
+  }
+}
+
+/** The permanent refusal inside a (possibly wrapped) Kafka client error, if it is one. */
+export function permanentRefusal(err: unknown): Refusal | undefined {
+  for (const e of errorsIn(err)) {
+    const name = e.type ?? e.apiId;
+    if (name && RECORD_ERRORS.has(name)) return { scope: 'record', reason: name.toLowerCase() };
+    if (name && TOPIC_ERRORS.has(name)) return { scope: 'topic', reason: name.toLowerCase() };
+  }
+  return undefined;
+}
+
+/** Whether a (possibly wrapped) Kafka client error says a topic does not exist. */
+export function topicMissing(err: unknown): boolean {
+  for (const e of errorsIn(err)) if ((e.type ?? e.apiId) === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+  return false;
+}
+
+export class SendTimeoutError extends Error {
+  override name = 'KafkaJSSendTimeout';
+}
+
+export abstract class BatchKafkaTransport implements Transport {
+  onStateChange?: ((connected: boolean) => void) | undefined;
+
+  protected readonly log: Logger;
+  protected readonly limited: RateLimitedLog;
+  protected readonly connection: KafkaConnection;
+  protected closing = false;
+  /** Produce calls in send() order: a client that awaits metadata before writing lets concurrent calls overtake each other. */
+  private sequence: Promise<void> = Promise.resolve();
+
+  constructor(
+    protected readonly options: KafkaOptions,
+    ctx: TransportContext,
+    client: string,
+  ) {
+    const problems = kafkaOptionProblems(options);
+    if (problems.length > 0) throw new Error(problems.map((p) => `${p.key} ${p.message}`).join('; '));
+    this.log = ctx.logger.child({ sink: ctx.name, transport: 'kafka', client });
+    this.limited = new RateLimitedLog(this.log);
+    this.connection = new KafkaConnection(
+      this.log,
+      this.limited,
+      options.reconnectIntervalMs,
+      () => this.reconnect(),
+      (up) => this.onStateChange?.(up),
+    );
+  }
+
+  /** Sends one batch and resolves once the broker acknowledged all of it. */
+  protected abstract produce(batch: readonly OutboundMessage[]): Promise<void>;
+  /** One reconnection attempt while the cluster is unreachable: resolves once it answered. */
+  protected abstract reconnect(): Promise<void>;
+  /** Whether a failed send means the cluster is out of reach (rather than refusing something). */
+  protected abstract isConnectionError(err: unknown): boolean;
+  /** Whether the topic exists, asked without creating it. */
+  protected abstract topicExists(topic: string): Promise<boolean>;
+  abstract start(): Promise<void>;
+  abstract close(): Promise<void>;
+
+  private unknown: UnknownTopics | undefined;
+
+  /** Made at the first send: topicExists belongs to the subclass, not ready during this constructor. */
+  private get unknownTopics(): UnknownTopics {
+    this.unknown ??= new UnknownTopics({ waitMs: this.options.unknownTopicWaitMs, lookup: (t) => this.topicExists(t), log: this.limited });
+    return this.unknown;
+  }
+
+  /** Stops the unknown-topic lookups and the connection probe (subclasses close their clients). */
+  protected closeShared(): void {
+    this.connection.close();
+    this.unknown?.close();
+  }
+
+  isConnected(): boolean {
+    return this.connection.connected;
+  }
+
+  async send(batch: readonly OutboundMessage[]): Promise<SendResult> {
+    if (this.closing) throw new Error('Kafka transport closed');
+    if (!this.connection.connected) throw new Error('Kafka: not connected to the cluster');
+    const sentAt = Date.now();
+    const rejected: Refused = [];
+    const named: OutboundMessage[] = [];
+    for (const m of batch) {
+      if (TOPIC_NAME.test(m.address.target)) named.push(m);
+      else rejected.push({ message: m, reason: 'invalid_topic' });
+    }
+    const { sendable, refused } = await this.unknownTopics.screen(named);
+    for (const message of refused) rejected.push({ message, reason: UNKNOWN_TOPIC });
+    if (sendable.length > 0) {
+      // Joined before any await, so that batches sent concurrently reach the broker in send() order.
+      const turn = this.sequence.then(() => this.sendOnce(sendable));
+      this.sequence = turn.catch(() => {});
+      try {
+        await turn;
+      } catch (err) {
+        if (!permanentRefusal(err) && !topicMissing(err)) throw this.failed(err);
+        const first = await this.isolate(sendable);
+        rejected.push(...first.rejected);
+        const again = (records: OutboundMessage[]) => this.isolate(records);
+        rejected.push(...(await this.unknownTopics.deliverMissing(first.missing, sentAt, again)));
+      }
+    }
+    return rejected.length > 0 ? { rejected } : {};
+  }
+
+  /**
+   * Sends a batch the broker refused in part topic by topic, splitting a part refused for
+   * good until the refused records stand alone. Returns the refused records and the records
+   * whose topic does not exist. Parts already written before the refusal may be written
+   * again (at-least-once), which only happens in this rare path.
+   */
+  private async isolate(batch: readonly OutboundMessage[]): Promise<{ rejected: Refused; missing: OutboundMessage[] }> {
+    const rejected: Refused = [];
+    const missing: OutboundMessage[] = [];
+    const work: OutboundMessage[][] = groupByTopic(batch).map((g) => g.messages);
+    while (work.length > 0) {
+      const part = work.shift() as OutboundMessage[];
+      try {
+        await this.sendOnce(part);
+        continue;
+      } catch (err) {
+        const refusal = permanentRefusal(err);
+        if (!refusal && topicMissing(err)) {
+          missing.push(...part);
+          continue;
+        }
+        if (!refusal) throw this.failed(err);
+        // A topic-wide refusal covers the whole (single-topic) part; a record-level one is narrowed down.
+        if (refusal.scope === 'topic' || part.length === 1) {
+          for (const message of part) rejected.push({ message, reason: refusal.reason });
+          this.limited.error(
+            `refused:${refusal.reason}`,
+            { reason: refusal.reason, topic: part[0]?.address.target, records: part.length },
+            'Kafka refused records for good',
+          );
+        } else {
+          const mid = part.length >> 1;
+          work.unshift(part.slice(0, mid), part.slice(mid));
+        }
+      }
+    }
+    return { rejected, missing };
+  }
+
+  /** produce(), bounded by sendTimeoutMs: the sink then retries the batch. */
+  private async sendOnce(batch: readonly OutboundMessage[]): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new SendTimeoutError(`Kafka: batch not acknowledged within ${this.options.sendTimeoutMs} ms`)),
+        this.options.sendTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([this.produce(batch), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Notes what a failed send says about the connection, and returns the error to throw. */
+  private failed(err: unknown): Error {
+    if (err instanceof SendTimeoutError || this.isConnectionError(err)) this.connection.lost();
+    const e = err instanceof Error ? err : new Error(String(err));
+    return e.message.startsWith('Kafka') ? e : new Error(`Kafka: ${e.message}`, { cause: e });
+  }
+}
