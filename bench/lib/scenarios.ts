@@ -53,6 +53,7 @@ export const SCENARIOS: Scenario[] = [
   { id: 'ingress-cluster-bigbatch', kind: 'ingress', dataset: 'cluster-bigbatch', title: 'generator → bare PULL (cluster bigbatch)' },
   { id: 'ceiling-kafka', kind: 'kafka-ceiling', kafkaClient: 'kafkajs', dataset: 'ncsa', title: 'bare kafkajs producer → Kafka' },
   { id: 'ceiling-rdkafka', kind: 'kafka-ceiling', kafkaClient: 'librdkafka', dataset: 'ncsa', title: 'bare node-rdkafka (librdkafka) producer → Kafka' },
+  { id: 'ceiling-platformatic', kind: 'kafka-ceiling', kafkaClient: 'platformatic', dataset: 'ncsa', title: 'bare @platformatic/kafka producer → Kafka' },
   { id: 'ceiling-amqp', kind: 'amqp-ceiling', dataset: 'ncsa', title: 'bare amqplib confirm publisher → RabbitMQ' },
   { id: 'ncsa-kafka', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → Kafka (kafkajs)', sinks: ['kafka'], mode: 'max', ceilings: ['ingress-ncsa', 'ceiling-kafka'] },
   {

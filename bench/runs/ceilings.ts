@@ -60,7 +60,8 @@ function ceilingClient(ctx: Ctx, s: Scenario, plan: Plan, r: Resources): { scrip
   // Batches as the gateway's sinks cut them by default.
   const batchRecords = bufferSchema.batchMaxRecords.default;
   const batchBytes = bufferSchema.batchMaxBytes.default;
-  return { script: 'kafka-producer', job: { ...base, batchRecords, batchBytes, inFlight: ctx.o.kafkaInFlight } };
+  const script = s.kafkaClient === 'platformatic' ? 'platformatic-producer' : 'kafka-producer';
+  return { script, job: { ...base, batchRecords, batchBytes, inFlight: ctx.o.kafkaInFlight } };
 }
 
 export async function runBrokerCeiling(ctx: Ctx, s: Scenario): Promise<ScenarioResult> {

@@ -127,6 +127,22 @@ async function allCapturesThroughKafka(
   }
 }
 
+for (const client of ['platformatic', 'kafkajs']) {
+  test(`with the ${client} client, every cluster capture reaches Kafka byte-identical to the worker logs, in order`, async () => {
+    const { records, messages } = await allCapturesThroughKafka(uniqueName(client.slice(0, 4)), { client }, (value) => [value]);
+    assert.equal(messages, records);
+  });
+}
+
+test('in the throughput configuration (platformatic, NDJSON, 8 batches in flight), every cluster capture reaches Kafka byte-identical, in order', async () => {
+  const sink = { client: 'platformatic', recordsPerMessage: 100, buffer: { maxInFlight: 8 } };
+  const { records, messages } = await allCapturesThroughKafka(uniqueName('plat-ndjson'), sink, (value) => {
+    assert.ok(value.endsWith('\n'), 'an NDJSON message ends with a newline');
+    return value.slice(0, -1).split('\n');
+  });
+  assert.ok(messages < records / 2, `${records} records in ${messages} messages`);
+});
+
 test('with the librdkafka client, every cluster capture reaches Kafka byte-identical to the worker logs, in order', async () => {
   const { records, messages } = await allCapturesThroughKafka(uniqueName('rdk'), { client: 'librdkafka' }, (value) => [value]);
   assert.equal(messages, records);
