@@ -430,7 +430,7 @@ export async function oneSinkDown(p: FaultParams & { outageMs: number; rabbitMax
 // ---------------------------------------------------------------------------------------------
 // The gateway as a process
 
-interface Proc {
+export interface Proc {
   child: ChildProcess;
   logs: Array<Record<string, unknown>>;
   exited: Promise<number | null>;
@@ -438,7 +438,7 @@ interface Proc {
 }
 
 /** `node --import tsx src/cli.ts run --config <file>`, its JSON log lines collected. */
-function spawnGateway(configFile: string, httpPort: number): Proc {
+export function spawnGateway(configFile: string, httpPort: number): Proc {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', '--config', configFile], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -466,12 +466,12 @@ export function metricFromText(text: string, name: string, labels: Record<string
   return sum;
 }
 
-async function scrape(p: Proc, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function scrape(p: Proc, name: string, labels: Record<string, string> = {}): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${p.httpPort}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
   return metricFromText(text, name, labels);
 }
 
-async function whenReady(p: Proc): Promise<void> {
+export async function whenReady(p: Proc): Promise<void> {
   await eventually(
     async () => (await fetch(`http://127.0.0.1:${p.httpPort}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined))?.status === 200,
     30_000,
@@ -484,7 +484,7 @@ async function whenReady(p: Proc): Promise<void> {
  * buffers are empty and records_received_total has not changed for `quietMs`. (A received count
  * that merely stands still may be an ingress held back by a full sink.) Returns that count.
  */
-async function drained(p: Proc, quietMs = 1000, timeoutMs = 180_000): Promise<number> {
+export async function drained(p: Proc, quietMs = 1000, timeoutMs = 180_000): Promise<number> {
   let last = -1;
   let since = Date.now();
   const end = Date.now() + timeoutMs;
@@ -511,7 +511,7 @@ async function stopProcess(rec: Recorder, p: Proc, signal: NodeJS.Signals): Prom
   return { code, undelivered: p.logs.find((l) => l.msg === 'gateway stopped')?.undelivered };
 }
 
-function writeConfig(config: object): string {
+export function writeConfig(config: object): string {
   const file = join(mkdtempSync(join(tmpdir(), 'zlg-faults-')), 'config.json');
   writeFileSync(file, JSON.stringify(config));
   return file;
