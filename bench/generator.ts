@@ -15,6 +15,8 @@ export interface GeneratorJob {
   /** 'pub' connects an XPUB (to a SUB that binds); 'push' connects a PUSH (to a PULL that binds). */
   socket: 'pub' | 'push';
   endpoint: string;
+  /** Further PUSH endpoints: batches go round-robin over all, as a Zeek node's do to several loggers. */
+  alsoEndpoints?: string[];
   records: number;
   /** Records per second; 0 sends as fast as the receiver takes them. */
   rate: number;
@@ -49,7 +51,7 @@ async function prepare(j: GeneratorJob): Promise<void> {
     sock = pub;
   } else {
     const push = new zmq.Push({ sendHighWaterMark: 1000, linger: 0 });
-    push.connect(j.endpoint);
+    for (const e of [j.endpoint, ...(j.alsoEndpoints ?? [])]) push.connect(e);
     sock = push;
   }
 }
