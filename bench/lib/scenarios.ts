@@ -66,6 +66,16 @@ export const SCENARIOS: Scenario[] = [
     ceilings: ['ingress-ncsa', 'ceiling-rdkafka'],
     kafkaClient: 'librdkafka',
   },
+  {
+    id: 'ncsa-platformatic',
+    kind: 'gateway',
+    dataset: 'ncsa',
+    title: 'NCSA SUB → Kafka (platformatic)',
+    sinks: ['kafka'],
+    mode: 'max',
+    ceilings: ['ingress-ncsa', 'ceiling-platformatic'],
+    kafkaClient: 'platformatic',
+  },
   { id: 'ncsa-amqp', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → RabbitMQ', sinks: ['amqp'], mode: 'max', ceilings: ['ingress-ncsa', 'ceiling-amqp'] },
   {
     // An alternative measured for a decision, not a target: its ceiling publishes one record per
@@ -106,6 +116,16 @@ export const SCENARIOS: Scenario[] = [
     mode: 'max',
     ceilings: ['ingress-cluster', 'ceiling-rdkafka'],
     kafkaClient: 'librdkafka',
+  },
+  {
+    id: 'cluster-platformatic',
+    kind: 'gateway',
+    dataset: 'cluster',
+    title: 'cluster PULL (load-a) → Kafka (platformatic)',
+    sinks: ['kafka'],
+    mode: 'max',
+    ceilings: ['ingress-cluster', 'ceiling-platformatic'],
+    kafkaClient: 'platformatic',
   },
   {
     // The Kafka sink's opt-in NDJSON mode, held to the cluster target like the runs above. Its
@@ -208,7 +228,7 @@ export const SCENARIOS: Scenario[] = [
 ];
 
 /**
- * The smoke run: one scenario of each kind, tiny. Both Kafka ceilings, since each client is a
+ * The smoke run: one scenario of each kind, tiny. Every Kafka ceiling, since each client is a
  * script of its own (and the librdkafka one costs a few seconds); an NDJSON run of each broker,
  * since they end and are verified differently (messages are not records).
  */
@@ -216,6 +236,7 @@ export const SMOKE_SCENARIOS = [
   'ingress-ncsa',
   'ceiling-kafka',
   'ceiling-rdkafka',
+  'ceiling-platformatic',
   'ceiling-amqp',
   'ncsa-both',
   'ncsa-amqp-ndjson',
