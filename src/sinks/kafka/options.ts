@@ -1,4 +1,4 @@
-// Kafka sink options, shared by both clients (kafkajs.ts, librdkafka.ts): the convict schema,
+// Kafka sink options, shared by the clients (platformatic.ts, kafkajs.ts, librdkafka.ts): the convict schema,
 // its defaults and the checks that span several options.
 import type { KafkaCompression } from './compression.js';
 import { recordsPerMessageSchema } from '../shared/ndjson.js';
@@ -9,7 +9,7 @@ export type SaslMechanism = 'none' | 'plain' | 'scram-sha-256' | 'scram-sha-512'
 export type KafkaClient = 'platformatic' | 'kafkajs' | 'librdkafka';
 
 export interface KafkaOptions {
-  /** kafkajs (pure JavaScript, the default) or librdkafka (the optional node-rdkafka package). */
+  /** platformatic (@platformatic/kafka, the default), kafkajs, or librdkafka (the optional node-rdkafka package). */
   client: KafkaClient;
   /** Extra librdkafka properties (client librdkafka only); they win over the mapped options. JSON text as loaded. */
   librdkafkaOptions: Record<string, string | number | boolean> | string;
@@ -77,9 +77,9 @@ function librdkafkaOptionsFormat(val: unknown): void {
 
 export const kafkaSchema = {
   client: {
-    doc: 'Kafka client library: kafkajs (pure JavaScript, always installed) or librdkafka (the optional node-rdkafka package, a native build; several times less CPU per record: see the README performance section).',
+    doc: 'Kafka client library: platformatic (@platformatic/kafka, pure TypeScript, the fastest: see the README performance section), kafkajs (pure JavaScript) or librdkafka (the optional node-rdkafka package, a native build).',
     format: ['platformatic', 'kafkajs', 'librdkafka'],
-    default: 'kafkajs',
+    default: 'platformatic',
   },
   librdkafkaOptions: {
     doc: 'Extra librdkafka properties for client librdkafka, an object (e.g. {"linger.ms": 2}; JSON text in the environment); they override the ones derived from the options here. Empty: none.',
@@ -142,18 +142,18 @@ export const kafkaSchema = {
   connectionTimeoutMs: { doc: 'Time allowed for a TCP (and TLS) connection.', format: 'nat', default: 3_000 },
   requestTimeoutMs: { doc: 'Time allowed for one request to a broker.', format: 'nat', default: 30_000 },
   sendTimeoutMs: {
-    doc: 'Upper bound of one batch send, kafkajs retries included; the sink then retries the batch.',
+    doc: 'Upper bound of one batch send, the client retries included; the sink then retries the batch.',
     format: 'nat',
     default: 45_000,
   },
   retry: {
     retries: {
-      doc: 'kafkajs retries of a request; keep low, the sink retries whole batches.',
+      doc: 'Kafka client retries of a request; keep low, the sink retries whole batches.',
       format: 'nat',
       default: 3,
     },
-    initialRetryTimeMs: { doc: 'First kafkajs retry delay.', format: 'nat', default: 300 },
-    maxRetryTimeMs: { doc: 'Longest kafkajs retry delay.', format: 'nat', default: 5_000 },
+    initialRetryTimeMs: { doc: 'First client retry delay (it doubles up to maxRetryTimeMs).', format: 'nat', default: 300 },
+    maxRetryTimeMs: { doc: 'Longest client retry delay.', format: 'nat', default: 5_000 },
   },
   reconnectIntervalMs: {
     doc: 'While disconnected, how often to try reconnecting.',
