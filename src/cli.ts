@@ -7,11 +7,17 @@ import { generateKeypair } from './ingress/curve/index.js';
 import { startHttp } from './ops/http.js';
 import { createLogger } from './ops/log.js';
 import { Metrics } from './ops/metrics.js';
+import { nodeVersionProblem } from './ops/node-version.js';
 import { registerReplayCommand } from './tools/replay/command.js';
 
 const EXIT_CONFIG = 2;
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string; engines?: { node?: string } };
+const tooOld = nodeVersionProblem(pkg.engines?.node);
+if (tooOld) {
+  process.stderr.write(`zeek-log-gateway: ${tooOld}\n`);
+  process.exit(1);
+}
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 const configOption = () =>
   new Option('-c, --config <file>', 'configuration file, after config/default.json (repeatable; later wins)')
