@@ -26,6 +26,7 @@ import {
 } from './brokers.js';
 import { eventually, freePort, metricValue, ncsaPublisher, startGateway, type RunningGateway } from './gateway.js';
 import { DeliveryCount, readQueue, readTopic, startLoad, type DeliveryReport, type LoadReport, type PacedLoad } from './load.js';
+import type { KafkaClient } from '../../src/sinks/kafka/options.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -42,7 +43,7 @@ export interface FaultParams {
   maxInFlight: number;
   batchMaxRecords: number;
   /** Kafka sinks' client library (default kafkajs). */
-  kafkaClient?: 'kafkajs' | 'librdkafka' | undefined;
+  kafkaClient?: KafkaClient | undefined;
   /** Progress lines (broker stopped, …); quiet when absent. */
   progress?: ((line: string) => void) | undefined;
 }

@@ -39,6 +39,10 @@ test('Kafka SIGKILLed and started again 3 times, librdkafka client: nothing lost
   run(t, kafkaRestarts, { downMs: 1000, upMs: 1500, kafkaClient: 'librdkafka' }),
 );
 
+test('Kafka SIGKILLed and started again 3 times, platformatic client: nothing lost, duplicates within the window', { timeout: 180_000 }, (t) =>
+  run(t, kafkaRestarts, { downMs: 1000, upMs: 1500, kafkaClient: 'platformatic' }),
+);
+
 test('gateway process SIGTERMed under load and started again: everything it received is delivered', { timeout: 90_000 }, (t) =>
   run(t, gatewaySigtermSub, { cycles: 1, upMs: 3000 }),
 );
