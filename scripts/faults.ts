@@ -3,7 +3,7 @@
 // Exits 1 when a check failed. Needs the local brokers (bash scripts/brokers.sh up); it stops
 // and starts them, so run it when nobody else uses them.
 //
-//   node --import tsx scripts/faults.ts [--scenarios rabbitmq,kafka,kafka-librdkafka,sigterm-sub,sigterm-pull,sigkill-spool,one-sink-down]
+//   node --import tsx scripts/faults.ts [--scenarios rabbitmq,kafka,kafka-platformatic,sigterm-sub,sigterm-pull,sigkill-spool,one-sink-down]
 //        [--rate 5000] [--cycles 10] [--down-ms 5000] [--up-ms 5000] [--outage-ms 30000]
 //        [--max-in-flight 1] [--batch 1000] [--rabbit-max-records 2000] [--spool-rate 300]
 //        [--spool-fsync always|interval|never]
@@ -23,7 +23,7 @@ import {
 
 const { values } = parseArgs({
   options: {
-    scenarios: { type: 'string', default: 'rabbitmq,kafka,kafka-librdkafka,sigterm-sub,sigterm-pull,sigkill-spool,one-sink-down' },
+    scenarios: { type: 'string', default: 'rabbitmq,kafka,kafka-platformatic,sigterm-sub,sigterm-pull,sigkill-spool,one-sink-down' },
     rate: { type: 'string', default: '5000' },
     cycles: { type: 'string', default: '10' },
     'down-ms': { type: 'string', default: '5000' },
@@ -78,7 +78,7 @@ const params: FaultParams = {
 const SCENARIOS: Record<string, () => Promise<ScenarioResult>> = {
   rabbitmq: () => rabbitRestarts(params),
   kafka: () => kafkaRestarts(params),
-  'kafka-librdkafka': () => kafkaRestarts({ ...params, kafkaClient: 'librdkafka' }),
+  'kafka-platformatic': () => kafkaRestarts({ ...params, kafkaClient: 'platformatic' }),
   'sigterm-sub': () => gatewaySigtermSub(params),
   'sigterm-pull': () => gatewaySigtermPull(params),
   'sigkill-spool': () => gatewaySigkillSpool({ ...params, rate: int('spool-rate') }, fsyncPolicy()),

@@ -10,7 +10,7 @@ import { unknownTemplateVariables } from '../routing/template.js';
 import { registerFormats } from './formats.js';
 import { schema } from './schema.js';
 import { convictProblems } from './problems.js';
-import { addressKeys, loadSinks, sinksForConvict, type SinkConfig } from './sinks.js';
+import { addressKeys, loadSinks, withoutRetiredOptions, type SinkConfig } from './sinks.js';
 
 export interface GatewayConfig {
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -64,7 +64,11 @@ export function loadConfig(files: readonly string[] = [], env: NodeJS.ProcessEnv
     }
   }
   if (problems.length) throw new ConfigError(problems);
-  if ('sinks' in merged) merged = { ...merged, sinks: sinksForConvict(withoutRemoved(merged.sinks)) };
+  if ('sinks' in merged) {
+    const { sinks, problems: retired } = withoutRetiredOptions(withoutRemoved(merged.sinks));
+    merged = { ...merged, sinks };
+    problems.push(...retired);
+  }
   top.load(merged);
   try {
     top.validate({ allowed: 'strict' });

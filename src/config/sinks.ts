@@ -33,57 +33,30 @@ const commonSchema = {
   },
 };
 
-/** Convict splits keys at dots, so free-form maps with dotted keys travel as JSON text. */
-function withPropertyMapsAsText(entry: Record<string, unknown>, keys: readonly string[] | undefined): Record<string, unknown> {
-  if (!keys?.some((k) => typeof entry[k] === 'object' && entry[k] !== null)) return entry;
-  const out = { ...entry };
-  for (const k of keys) if (typeof out[k] === 'object' && out[k] !== null) out[k] = JSON.stringify(out[k]);
-  return out;
-}
-
-/** Property names that can carry a secret (sasl.password, ssl.key.password, ssl.key.pem, sasl.oauthbearer.client.secret, ...). */
-const SECRET_PROPERTY = /pass|secret|pem|key|token|jaas|oauthbearer|credential/i;
-
 /**
- * A sink's redacted options with its free-form property maps as objects, each value whose
- * name can carry a secret replaced like convict's sensitive settings.
+ * The raw `sinks` object without the options their kinds retired, and a problem naming each one
+ * found: needed before any convict instance (the top-level one too) walks the sink entries.
  */
-function redactPropertyMaps(
-  options: Record<string, unknown>,
-  keys: readonly string[] | undefined,
-  /** The value as configured (convict's own redaction hides all of a sensitive map). */
-  valueOf: (key: string) => unknown,
-): Record<string, unknown> {
-  for (const k of keys ?? []) {
-    let map = valueOf(k);
-    if (typeof map === 'string') {
-      try {
-        map = map.trim() === '' ? {} : (JSON.parse(map) as unknown);
-      } catch {
-        map = '[Sensitive]';
-      }
-    }
-    if (typeof map === 'object' && map !== null) {
-      map = Object.fromEntries(Object.entries(map).map(([name, v]) => [name, SECRET_PROPERTY.test(name) ? '[Sensitive]' : v]));
-    }
-    options[k] = map;
-  }
-  return options;
-}
-
-/**
- * The raw `sinks` object with every kind's property maps as JSON text: needed before any
- * convict instance (the top-level one too) walks the sink entries.
- */
-export function sinksForConvict(raw: unknown): unknown {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
-  const out: Record<string, unknown> = {};
+export function withoutRetiredOptions(raw: unknown): { sinks: unknown; problems: string[] } {
+  const problems: string[] = [];
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { sinks: raw, problems };
+  const sinks: Record<string, unknown> = {};
   for (const [name, entry] of Object.entries(raw)) {
     const type = (entry as { type?: unknown } | null)?.type;
-    const kind = typeof type === 'string' ? SINK_KINDS.get(type) : undefined;
-    out[name] = kind && typeof entry === 'object' && entry !== null ? withPropertyMapsAsText(entry as Record<string, unknown>, kind.propertyMaps) : entry;
+    const retired = typeof type === 'string' ? SINK_KINDS.get(type)?.retired : undefined;
+    if (!retired || typeof entry !== 'object' || entry === null) {
+      sinks[name] = entry;
+      continue;
+    }
+    const kept: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(entry)) {
+      const why = Object.hasOwn(retired, key) ? retired[key] : undefined;
+      if (why === undefined) kept[key] = value;
+      else problems.push(`sinks.${name}.${key}: ${why}`);
+    }
+    sinks[name] = kept;
   }
-  return out;
+  return { sinks, problems };
 }
 
 /** Every kind's address settings, in registration order: the keys routes and destinations may set. */
@@ -135,7 +108,7 @@ export function loadSinks(raw: Record<string, unknown>, env: NodeJS.ProcessEnv):
       continue;
     }
     const c = convict(sinkSchema(name, type), { env, args: [] });
-    c.load(withPropertyMapsAsText(entry as Record<string, unknown>, kind.propertyMaps));
+    c.load(entry);
     try {
       c.validate({ allowed: 'strict' });
     } catch (err) {
@@ -167,7 +140,7 @@ export function loadSinks(raw: Record<string, unknown>, env: NodeJS.ProcessEnv):
       buffer: buffer as BufferOptions,
       addressing,
       options,
-      redacted: () => redactPropertyMaps(JSON.parse(c.toString()) as Record<string, unknown>, SINK_KINDS.get(type)?.propertyMaps, (k) => c.get(k as never) as unknown),
+      redacted: () => JSON.parse(c.toString()) as Record<string, unknown>,
     });
   }
   return { configs, problems };

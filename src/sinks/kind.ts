@@ -43,10 +43,11 @@ export interface SinkKind<O = never> {
   /** A destination's address from its resolved settings. */
   address(settings: AddressSettings): DestinationAddress;
   /**
-   * Options whose value is a free-form map with dotted keys (librdkafka properties), which
-   * convict cannot walk: the loader hands them to convict as JSON text and the kind parses it.
+   * Options an earlier version took and this one no longer does, each with what to do instead:
+   * a config that still sets one is refused with that message (not "unknown key"), before
+   * convict sees the value (it may be a map with dotted keys, or hold a secret).
    */
-  readonly propertyMaps?: readonly string[];
+  readonly retired?: Readonly<Record<string, string>>;
   /** Buffer defaults of this kind where they differ from the shared ones. */
   readonly bufferDefaults?: Partial<Omit<BufferOptions, 'spool'>>;
   /**

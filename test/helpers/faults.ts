@@ -302,7 +302,7 @@ const BROKERS = {
  */
 export async function brokerRestarts(p: FaultParams, sink: keyof typeof BROKERS): Promise<ScenarioResult> {
   const b = BROKERS[sink];
-  const rec = new Recorder(p.kafkaClient === 'librdkafka' && sink === 'kafka' ? `${b.scenario}-librdkafka` : b.scenario, p.progress);
+  const rec = new Recorder(p.kafkaClient && sink === 'kafka' ? `${b.scenario}-${p.kafkaClient}` : b.scenario, p.progress);
   await b.require();
   const d = await destinations(`f-${sink}`);
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;

@@ -59,9 +59,9 @@ test('npm run bench -- --smoke: every scenario kind runs, every record is verifi
   assert.equal(get('ingress-ncsa').verification[0]?.sink, 'bare');
   assert.equal(typeof get('ingress-ncsa').generator?.cpuMicrosPerRecord, 'number');
   assert.deepEqual(get('ceiling-kafka').verification.map((v) => v.sink), ['kafka']);
-  assert.deepEqual(get('ceiling-rdkafka').verification.map((v) => v.sink), ['kafka']);
+  assert.deepEqual(get('ceiling-platformatic').verification.map((v) => v.sink), ['kafka']);
   assert.equal(get('ceiling-kafka').kafkaClient, 'kafkajs');
-  assert.equal(get('ceiling-rdkafka').kafkaClient, 'librdkafka');
+  assert.equal(get('ceiling-platformatic').kafkaClient, 'platformatic');
   assert.deepEqual(get('ceiling-amqp').verification.map((v) => v.sink), ['amqp']);
 
   // Fan-out at maximum rate: both brokers, ratio against the lowest ceiling, gateway figures, a profile.
@@ -77,17 +77,17 @@ test('npm run bench -- --smoke: every scenario kind runs, every record is verifi
   assert.ok((both.profile?.byLibrary.length ?? 0) > 0, 'profile by library');
 
   // NDJSON, each broker: fewer messages than records, each split into its records and verified.
-  for (const [id, sink] of [['ncsa-amqp-ndjson', 'amqp'], ['cluster-rdkafka-ndjson', 'kafka']] as const) {
+  for (const [id, sink] of [['ncsa-amqp-ndjson', 'amqp'], ['cluster-platformatic-ndjson', 'kafka']] as const) {
     const ndjson = get(id);
     assert.equal(ndjson.recordsPerMessage, 100, `${id}: recordsPerMessage`);
     assert.deepEqual(ndjson.verification.map((v) => v.sink), [sink]);
     assert.ok((ndjson.verification[0]?.messages ?? ndjson.records) < ndjson.records, `${id}: records travelled several to a message`);
     assert.equal(ndjson.gatewayCounters?.[`acknowledged.${sink}`], ndjson.records, `${id}: every record acknowledged`);
   }
-  assert.equal(get('cluster-rdkafka-ndjson').kafkaClient, 'librdkafka');
+  assert.equal(get('cluster-platformatic-ndjson').kafkaClient, 'platformatic');
   // The AMQP one is an alternative without a target; the Kafka one has the cluster target, labelled NDJSON.
   assert.ok(!r.targets.some((t) => t.scenario === 'ncsa-amqp-ndjson'), 'no target for AMQP NDJSON');
-  assert.match(r.targets.find((t) => t.scenario === 'cluster-rdkafka-ndjson')?.name ?? '', /NDJSON.*≥ 200,000 records\/s/);
+  assert.match(r.targets.find((t) => t.scenario === 'cluster-platformatic-ndjson')?.name ?? '', /NDJSON.*≥ 200,000 records\/s/);
 
   // Fixed rate: latency from send and arrival times of every record.
   const lat = get('cluster-kafka-latency');

@@ -31,12 +31,8 @@ test('RabbitMQ stopped and started 3 times, then its connections force-closed: n
   run(t, rabbitRestarts),
 );
 
-test('Kafka SIGKILLed and started again 3 times: nothing lost, duplicates within the window', { timeout: 180_000 }, (t) =>
+test('Kafka SIGKILLed and started again 3 times, kafkajs client: nothing lost, duplicates within the window', { timeout: 180_000 }, (t) =>
   run(t, kafkaRestarts, { downMs: 1000, upMs: 1500 }),
-);
-
-test('Kafka SIGKILLed and started again 3 times, librdkafka client: nothing lost, duplicates within the window', { timeout: 180_000 }, (t) =>
-  run(t, kafkaRestarts, { downMs: 1000, upMs: 1500, kafkaClient: 'librdkafka' }),
 );
 
 test('Kafka SIGKILLed and started again 3 times, platformatic client: nothing lost, duplicates within the window', { timeout: 180_000 }, (t) =>

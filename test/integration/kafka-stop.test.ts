@@ -9,7 +9,7 @@ import { loadCapture } from '../helpers/testdata.js';
 
 before(() => requireKafka());
 
-for (const client of ['platformatic', 'kafkajs', 'librdkafka'] as KafkaClient[]) describe(`stopping a gateway with a Kafka sink (${client})`, () => {
+for (const client of ['platformatic', 'kafkajs'] as KafkaClient[]) describe(`stopping a gateway with a Kafka sink (${client})`, () => {
   it('logs no warning or error when it stops cleanly after delivering', async () => {
     const topic = uniqueName(`stop-${client}`);
     await createKafkaTopics([topic]);

@@ -44,7 +44,7 @@ async function publish(endpoint: string, messages: Buffer[][]): Promise<void> {
 
 before(() => requireKafka());
 
-for (const client of ['kafkajs', 'librdkafka'] as KafkaClient[]) describe(`Kafka sink with a topic that does not exist (${client})`, () => {
+for (const client of ['platformatic', 'kafkajs'] as KafkaClient[]) describe(`Kafka sink with a topic that does not exist (${client})`, () => {
   it('delivers the other topics in order, refuses the missing topic after the wait into dead letters, and delivers it once created', async () => {
     const id = uniqueName(`unknown-${client}`);
     await createKafkaTopics([`${id}-conn`, `${id}-http`, `${id}-dead`]);

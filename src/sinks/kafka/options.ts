@@ -1,4 +1,4 @@
-// Kafka sink options, shared by the clients (platformatic.ts, kafkajs.ts, librdkafka.ts): the convict schema,
+// Kafka sink options, shared by the clients (platformatic.ts, kafkajs.ts): the convict schema,
 // its defaults and the checks that span several options.
 import type { KafkaCompression } from './compression.js';
 import { recordsPerMessageSchema } from '../shared/ndjson.js';
@@ -6,13 +6,12 @@ import { asList, schemaDefaults, tlsSchema, type TlsOptions } from '../shared/tr
 
 export type SaslMechanism = 'none' | 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
-export type KafkaClient = 'platformatic' | 'kafkajs' | 'librdkafka';
+export const KAFKA_CLIENTS = ['platformatic', 'kafkajs'] as const;
+export type KafkaClient = (typeof KAFKA_CLIENTS)[number];
 
 export interface KafkaOptions {
-  /** platformatic (@platformatic/kafka, the default), kafkajs, or librdkafka (the optional node-rdkafka package). */
+  /** platformatic (@platformatic/kafka, the default) or kafkajs. */
   client: KafkaClient;
-  /** Extra librdkafka properties (client librdkafka only); they win over the mapped options. JSON text as loaded. */
-  librdkafkaOptions: Record<string, string | number | boolean> | string;
   /** A list, or comma-separated text (from the environment). */
   brokers: string[] | string;
   clientId: string;
@@ -52,43 +51,22 @@ function acksFormat(val: unknown): void {
   }
 }
 
-/** The librdkafkaOptions value as an object: an environment variable gives it as JSON text. */
-export function librdkafkaProperties(val: unknown): Record<string, string | number | boolean> {
-  let v = val;
-  if (typeof v === 'string') {
-    try {
-      v = v.trim() === '' ? {} : JSON.parse(v);
-    } catch {
-      throw new Error('must be a JSON object of librdkafka properties');
-    }
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('must be an object of librdkafka properties');
-  return v as Record<string, string | number | boolean>;
-}
+/** Client names a config may still carry from before node-rdkafka was retired. */
+const RETIRED_CLIENTS = new Set(['librdkafka', 'rdkafka', 'node-rdkafka']);
 
-/** A flat object of librdkafka properties: names to strings, numbers or booleans. */
-function librdkafkaOptionsFormat(val: unknown): void {
-  const props = librdkafkaProperties(val);
-  for (const [k, v] of Object.entries(props)) {
-    if (!/^[a-z][a-z0-9._]*$/.test(k)) throw new Error(`${JSON.stringify(k)} is not a librdkafka property name`);
-    if (!['string', 'number', 'boolean'].includes(typeof v)) throw new Error(`${k}: must be a string, number or boolean`);
+/** One of KAFKA_CLIENTS; a retired client is named as such, with what to use instead. */
+function clientFormat(val: unknown): void {
+  if (typeof val === 'string' && RETIRED_CLIENTS.has(val)) {
+    throw new Error('the librdkafka client (node-rdkafka, a native build) was retired: use "platformatic" (the default, faster than node-rdkafka measured here) or "kafkajs"');
   }
+  if (!(KAFKA_CLIENTS as readonly unknown[]).includes(val)) throw new Error(`must be one of ${KAFKA_CLIENTS.join(', ')}`);
 }
 
 export const kafkaSchema = {
   client: {
-    doc: 'Kafka client library: platformatic (@platformatic/kafka, pure TypeScript, the fastest: see the README performance section), kafkajs (pure JavaScript) or librdkafka (the optional node-rdkafka package, a native build).',
-    format: ['platformatic', 'kafkajs', 'librdkafka'],
-    default: 'platformatic',
-  },
-  librdkafkaOptions: {
-    doc: 'Extra librdkafka properties for client librdkafka, an object (e.g. {"linger.ms": 2}; JSON text in the environment); they override the ones derived from the options here. Empty: none.',
-    format: librdkafkaOptionsFormat,
-    // Text, not {}: convict would JSON-parse the text form back into dotted keys it cannot walk.
-    default: '' as Record<string, string | number | boolean> | string,
-    // It can carry sasl.password: never echoed in a validation error. check-config shows the
-    // properties that cannot hold a secret.
-    sensitive: true,
+    doc: 'Kafka client library: platformatic (@platformatic/kafka, pure TypeScript, the fastest measured: see the README performance section) or kafkajs (pure JavaScript). librdkafka (node-rdkafka) was retired: a config naming it is refused.',
+    format: clientFormat,
+    default: 'platformatic' as KafkaClient,
   },
   brokers: {
     doc: 'Bootstrap brokers: a list of host:port, or one string with them comma-separated (as environment variables give it).',
@@ -119,7 +97,7 @@ export const kafkaSchema = {
     default: false,
   },
   maxInFlightRequests: {
-    doc: 'Produce requests in flight per broker connection. 0: the default of each client that keeps records in order across its own retries: kafkajs sends one request per broker per batch (with buffer.maxInFlight 1 that is one at a time), librdkafka one request at a time. Above 1, librdkafka without idempotent may write a request it retries after later ones of the same partition.',
+    doc: 'Produce requests in flight per broker connection. 0: the default of each client, which sends one request per broker per batch (with buffer.maxInFlight 1 that is one at a time).',
     format: 'nat',
     default: 0,
   },
@@ -174,7 +152,7 @@ export function defaultKafkaOptions(): KafkaOptions {
 
 /**
  * Checks that span several options (convict validates one key at a time), for either
- * client; the librdkafka client adds its own (see the kind in index.ts). Keys as in the schema.
+ * client. Keys as in the schema.
  */
 export function kafkaOptionProblems(o: KafkaOptions): Array<{ key: string; message: string }> {
   const errors: Array<{ key: string; message: string }> = [];
@@ -188,9 +166,6 @@ export function kafkaOptionProblems(o: KafkaOptions): Array<{ key: string; messa
   }
   if ((o.tls.certFile === '') !== (o.tls.keyFile === '')) {
     errors.push({ key: 'tls.keyFile', message: 'tls.certFile and tls.keyFile must be set together' });
-  }
-  if (o.client !== 'librdkafka' && Object.keys(librdkafkaProperties(o.librdkafkaOptions ?? {})).length > 0) {
-    errors.push({ key: 'librdkafkaOptions', message: 'applies to client librdkafka only' });
   }
   return errors;
 }

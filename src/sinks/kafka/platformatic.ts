@@ -33,7 +33,7 @@ export function platformaticProducerOptions(o: KafkaOptions): BufferProducerOpti
     acks: Number(o.acks),
     idempotent: o.idempotent,
     autocreateTopics: o.allowAutoTopicCreation,
-    // murmur2 on the key masked like the Java client (and kafkajs, librdkafka's murmur2_random):
+    // murmur2 on the key masked like the Java client (and kafkajs):
     // the same key lands on the same partition whichever client wrote it.
     partitioner: compatibilityPartitioner,
     // Keeps the socket's write buffer from growing without bound under a slow broker.

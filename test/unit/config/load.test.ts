@@ -150,3 +150,29 @@ test('the CLI exits 2 on invalid configuration, naming the keys on stderr; 0 on 
   assert.equal(await ok.exit, 0, ok.output());
   assert.match(ok.stdout(), /"port": 9999/);
 });
+
+test('the retired librdkafka client: a config naming it is refused (exit 2), saying so and what to use; kafkajs and platformatic load', async (t) => {
+  const retired = /^sinks\.kafka\.client: the librdkafka client \(node-rdkafka, a native build\) was retired: use "platformatic" \(the default.*\) or "kafkajs"/;
+  for (const client of ['librdkafka', 'rdkafka', 'node-rdkafka']) {
+    const [file] = files(t, { sinks: { kafka: { client } } });
+    const problems = problemsOf(() => loadConfig([file as string], {}));
+    assert.ok(problems.some((p) => retired.test(p)), problems.join('\n'));
+  }
+  const fromEnv = problemsOf(() => loadConfig([], { ZLG_SINK_KAFKA_CLIENT: 'librdkafka' }));
+  assert.ok(fromEnv.some((p) => retired.test(p)), fromEnv.join('\n'));
+  // Its free-form property map (dotted names, possibly a password) is named, never shown.
+  const [props] = files(t, { sinks: { kafka: { librdkafkaOptions: { 'linger.ms': 2, 'sasl.password': 'pw-8c1f' } } } });
+  const refused = problemsOf(() => loadConfig([props as string], {}));
+  assert.deepEqual(refused.filter((p) => p.includes('librdkafkaOptions')).length, 1, refused.join('\n'));
+  assert.match(refused.join('\n'), /^sinks\.kafka\.librdkafkaOptions: was retired with the librdkafka client \(node-rdkafka\): remove it/m);
+  assert.ok(!refused.join('\n').includes('pw-8c1f'), 'the value is not shown');
+  for (const client of ['kafkajs', 'platformatic']) {
+    assert.equal(sink(loadConfig([], { ZLG_SINK_KAFKA_CLIENT: client }).config, 'kafka').options.client, client);
+  }
+  assert.equal(sink(loadConfig([], {}).config, 'kafka').options.client, 'platformatic', 'the default');
+
+  const [bad] = files(t, { sinks: { kafka: { client: 'librdkafka' } } });
+  const r = runCli(['check-config', '--config', bad as string]);
+  assert.equal(await r.exit, 2, r.output());
+  assert.match(r.logs.map((l) => String(l.msg)).join('\n'), /sinks\.kafka\.client: the librdkafka client .* was retired: use "platformatic"/);
+});

@@ -146,10 +146,10 @@ test('images are pinned to versions: Zeek 8, RabbitMQ 4 with the management UI, 
   assert.match(read('deploy/zeek-ncsa/Dockerfile'), new RegExp(`^ARG ZEEK_IMAGE=${svc('zeek-manager').image}$`, 'm'));
   assert.match(svc('rabbitmq').image!, /^rabbitmq:4\.\d+\.\d+-management$/);
   assert.match(svc('kafka').image!, /^apache\/kafka:\d+\.\d+\.\d+$/);
-  // The one build argument: the librdkafka client, off unless deploy/.env turns it on.
-  assert.deepEqual(gateway.build, { context: '.', dockerfile: 'Dockerfile', args: { LIBRDKAFKA: '${GATEWAY_LIBRDKAFKA:-false}' } });
-  assert.match(read('Dockerfile'), /^ARG LIBRDKAFKA=false$/m);
-  assert.match(read('deploy/.env.example'), /^#GATEWAY_LIBRDKAFKA=true$/m);
+  // One image, no build arguments: both Kafka clients are pure JavaScript (no librdkafka variant).
+  assert.deepEqual(gateway.build, { context: '.', dockerfile: 'Dockerfile' });
+  assert.doesNotMatch(read('Dockerfile'), /LIBRDKAFKA|rdkafka/);
+  assert.doesNotMatch(read('deploy/.env.example'), /LIBRDKAFKA/);
 });
 
 test('config/docker.json loads through loadConfig with the environment compose gives the gateway', () => {

@@ -6,8 +6,7 @@ import kafkajs from 'kafkajs';
 import type { Producer, ProducerBatch } from 'kafkajs';
 import { KafkaTransport, kafkaClientConfig, permanentRefusal, toKafkaMessage } from '../../../../src/sinks/kafka/kafkajs.js';
 import { groupByTopic } from '../../../../src/sinks/kafka/topics.js';
-import { validateKafkaOptions } from '../../../../src/sinks/kafka/index.js';
-import { defaultKafkaOptions, kafkaSchema, type KafkaOptions } from '../../../../src/sinks/kafka/options.js';
+import { defaultKafkaOptions, kafkaOptionProblems, kafkaSchema, type KafkaOptions } from '../../../../src/sinks/kafka/options.js';
 import type { OutboundMessage } from '../../../../src/record.js';
 import { silentLogger } from '../../../../src/ops/log.js';
 import { record, until } from '../../../helpers/records.js';
@@ -93,12 +92,12 @@ describe('kafka options', () => {
   });
 
   it('checks the idempotent producer constraints and SASL user', () => {
-    assert.deepEqual(validateKafkaOptions(options()), []);
-    const keys = validateKafkaOptions(
+    assert.deepEqual(kafkaOptionProblems(options()), []);
+    const keys = kafkaOptionProblems(
       options({ idempotent: true, acks: 1, maxInFlightRequests: 5, sasl: { mechanism: 'scram-sha-512', username: '', password: '', passwordFile: '' } }),
     ).map((e) => e.key);
     assert.deepEqual(keys, ['acks', 'maxInFlightRequests', 'sasl.username']);
-    assert.deepEqual(validateKafkaOptions(options({ idempotent: true, acks: -1, maxInFlightRequests: 1 })), []);
+    assert.deepEqual(kafkaOptionProblems(options({ idempotent: true, acks: -1, maxInFlightRequests: 1 })), []);
     assert.throws(() => transport({ idempotent: true }), /maxInFlightRequests/);
   });
 
