@@ -1,7 +1,7 @@
 // The benchmark suite: `npm run bench [-- options]` (see bench/README.md).
 //
 // Every figure comes from this one run on this machine: the ceilings (bare zeromq.js receive
-// loop, bare kafkajs and node-rdkafka producers, bare amqplib publisher) and the gateway
+// loop, bare kafkajs and @platformatic/kafka producers, bare amqplib publisher) and the gateway
 // scenarios (the Kafka sink with either client) replay the same
 // records, and every run ends only when the broker has every record; each run is then verified
 // by consuming the broker's copy record by record.
@@ -9,7 +9,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadRdkafka } from '../src/sinks/kafka/librdkafka.js';
 import { brokerVersions, brokersUp, runId, scriptRun } from './lib/brokers.js';
 import { loadDataset, prepareDataset } from './lib/data.js';
 import { sleep } from './lib/gateway.js';
@@ -24,9 +23,6 @@ import { live, runGateway } from './runs/gateway.js';
 // ---------------------------------------------------------------------------------------------
 // Options
 
-/** librdkafka's queue.buffering.max.messages (its default; the gateway does not change it). */
-const RDKAFKA_QUEUE = 100_000;
-
 const USAGE = `usage: npm run bench -- [options]
   --smoke                  tiny run of one scenario per kind (seconds, for the smoke test)
   --scenarios a,b,...      scenario ids or globs (default: all); see bench/README.md
@@ -40,9 +36,7 @@ const USAGE = `usage: npm run bench -- [options]
   --outage-rate R          records/s during outage-amqp (default ${DEFAULTS.outageRate})
   --profile auto|all|none|ids  re-run gateway scenarios under node --cpu-prof: those that missed a
                            target (auto, the default), all, none, or the listed ones
-  --kafka-in-flight N      batches in flight in the kafkajs Kafka ceiling (default ${DEFAULTS.kafkaInFlight})
-  --rdkafka-window N       records awaiting delivery reports in the librdkafka Kafka ceiling
-                           (default ${DEFAULTS.rdkafkaWindow}; below librdkafka's queue of ${RDKAFKA_QUEUE})
+  --kafka-in-flight N      batches in flight in the kafkajs and @platformatic/kafka Kafka ceilings (default ${DEFAULTS.kafkaInFlight})
   --amqp-window N          unconfirmed messages in flight in the AMQP ceiling (default ${DEFAULTS.amqpWindow})
   --out DIR                where <date>-<host>.json and .md go (default bench/results; smoke: a temp folder)
   --gateway-config FILE    also pass this config file to every gateway run, after the generated
@@ -61,7 +55,6 @@ const NUMERIC: Record<string, keyof SuiteOptions> = {
   '--outage-seconds': 'outageSeconds',
   '--outage-rate': 'outageRate',
   '--kafka-in-flight': 'kafkaInFlight',
-  '--rdkafka-window': 'rdkafkaWindow',
   '--amqp-window': 'amqpWindow',
   '--retries': 'retries',
 };
@@ -101,18 +94,16 @@ export function parseArgs(argv: string[]): SuiteOptions {
   if (smoke && given.out === undefined) o.out = join(os.tmpdir(), 'zlg-bench-results');
   o.kafkaInFlight = Math.max(1, o.kafkaInFlight);
   o.amqpWindow = Math.max(1, o.amqpWindow);
-  // More would make librdkafka refuse records ("Queue full") instead of the window pacing them.
-  if (o.rdkafkaWindow < 1 || o.rdkafkaWindow >= RDKAFKA_QUEUE) throw new Error(`--rdkafka-window must be 1 to ${RDKAFKA_QUEUE - 1}\n${USAGE}`);
   return o;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Machine
 
-/** A package.json field of an installed package: its version, or (node-rdkafka) the librdkafka it builds. */
-function libVersion(name: string, field = 'version'): string {
+/** The version of an installed package. */
+function libVersion(name: string): string {
   try {
-    return String((JSON.parse(readFileSync(`node_modules/${name}/package.json`, 'utf8')) as Record<string, unknown>)[field] ?? 'unknown');
+    return String((JSON.parse(readFileSync(`node_modules/${name}/package.json`, 'utf8')) as Record<string, unknown>).version ?? 'unknown');
   } catch {
     return 'unknown';
   }
@@ -139,8 +130,7 @@ async function describeMachine(): Promise<Machine> {
     rabbitmq: versions.rabbitmq,
     kafka: versions.kafka,
     libraries: {
-      ...Object.fromEntries(['kafkajs', 'node-rdkafka', 'amqplib', 'zeromq'].map((n) => [n, libVersion(n)])),
-      librdkafka: libVersion('node-rdkafka', 'librdkafka'),
+      ...Object.fromEntries(['@platformatic/kafka', 'kafkajs', 'amqplib', 'zeromq'].map((n) => [n, libVersion(n)])),
     },
     gatewayVersion: (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version,
     gitCommit,
@@ -151,17 +141,8 @@ async function describeMachine(): Promise<Machine> {
 // ---------------------------------------------------------------------------------------------
 // Suite
 
-/** A scenario that cannot run on this installation: retrying would not help. */
-class CannotRun extends Error {}
-
 async function runScenario(ctx: Ctx, s: Scenario, profileDir?: string): Promise<ScenarioResult> {
   const o = ctx.o;
-  if ('kafkaClient' in s && s.kafkaClient === 'librdkafka') {
-    // node-rdkafka is an optional package with a native build: without it, the scenario fails
-    // at once, saying why, instead of being retried.
-    const { error } = loadRdkafka();
-    if (error) throw new CannotRun(`the librdkafka client cannot run: ${error}`);
-  }
   switch (s.kind) {
     case 'ingress':
       return runIngress(ctx, s);
@@ -206,7 +187,7 @@ async function withRetries(ctx: Ctx, s: Scenario, run: () => Promise<ScenarioRes
     } catch (err) {
       const msg = (err as Error).stack ?? String(err);
       errors.push(msg);
-      if (attempt > ctx.o.retries || err instanceof CannotRun) {
+      if (attempt > ctx.o.retries) {
         const r: ScenarioResult = { id: s.id, kind: s.kind, title: s.title, dataset: s.dataset, sinks: [], mode: 'max', records: 0, jsonBytes: 0, verification: [], error: msg, attempts: attempt };
         if (errors.length > 1) r.earlierErrors = errors.slice(0, -1);
         return r;

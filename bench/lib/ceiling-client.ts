@@ -1,4 +1,4 @@
-// What the bare broker clients of the ceilings (kafka-producer.ts, rdkafka-producer.ts,
+// What the bare broker clients of the ceilings (kafka-producer.ts, platformatic-producer.ts,
 // amqp-publisher.ts) have in common: each is a child process that loads the replay plan and
 // connects on 'prepare', then sends every record of the plan on 'go' and reports 'done' once the
 // broker acknowledged them all — so that the clients differ only in how they send.

@@ -296,9 +296,9 @@ export function renderMarkdown(r: Results, notes?: string): string {
     out.push(
       `- **Kafka ceiling, kafkajs** (\`ceiling-kafka\`): a bare kafkajs producer (its own process) sends the same records, tagged as the gateway tags them, with the gateway's Kafka settings (acks=-1, no compression, murmur2 partitioner, batches of at most 1,000 records / 900,000 bytes) and ${n(Number(opts.kafkaInFlight))} batches in flight. records/s = N / (broker's high-water marks reach N − first send).`,
     );
-    if (ceilings.some((s) => s.id === 'ceiling-rdkafka')) {
+    if (ceilings.some((s) => s.id === 'ceiling-platformatic')) {
       out.push(
-        `- **Kafka ceiling, librdkafka** (\`ceiling-rdkafka\`): a bare node-rdkafka producer (its own process) sends the same records, tagged as the gateway tags them, with the librdkafka configuration the gateway's \`client: "librdkafka"\` derives from its default Kafka options (acks=-1, no compression, murmur2_random partitioner; librdkafka batches by itself) and up to ${n(Number(opts.rdkafkaWindow))} records awaiting their delivery reports (polled every millisecond). records/s = N / (broker's high-water marks reach N − first send); the producer also counts every delivery report.`,
+        `- **Kafka ceiling, @platformatic/kafka** (\`ceiling-platformatic\`): a bare @platformatic/kafka producer (its own process) sends the same records, tagged as the gateway tags them, with the producer options the gateway's \`client: "platformatic"\` derives from its default Kafka options (acks=-1, no compression, the Java client's murmur2 partitioner), in the same batches as the kafkajs ceiling with ${n(Number(opts.kafkaInFlight))} batches in flight. records/s = N / (broker's high-water marks reach N − first send).`,
       );
     }
     out.push(

@@ -52,7 +52,7 @@ export interface ScenarioResult {
   title: string;
   dataset: string;
   sinks: SinkKind[];
-  /** The Kafka client measured (kafkajs or librdkafka), when the scenario has a Kafka sink. */
+  /** The Kafka client measured (kafkajs or platformatic), when the scenario has a Kafka sink. */
   kafkaClient?: KafkaClient;
   /** The sinks' recordsPerMessage, when the scenario set it (NDJSON; absent: one record per message). Read it with recordsPerMessageOf. */
   recordsPerMessage?: number;
@@ -159,7 +159,7 @@ const fmt = (x: number | undefined, digits = 0): string => (x === undefined ? 'n
 export function evaluateTargets(scenarios: ScenarioResult[]): TargetResult[] {
   const by = new Map(scenarios.map((s) => [s.id, s]));
   const out: TargetResult[] = [];
-  for (const id of ['ncsa-kafka', 'ncsa-rdkafka', 'ncsa-amqp']) {
+  for (const id of ['ncsa-kafka', 'ncsa-platformatic', 'ncsa-amqp']) {
     const s = by.get(id);
     if (!s) continue;
     const ok = s.ratio !== undefined && !s.error;
@@ -172,7 +172,7 @@ export function evaluateTargets(scenarios: ScenarioResult[]): TargetResult[] {
     });
   }
   // The NDJSON runs' titles name the mode ("NDJSON, 100 records per message"), and so do their targets.
-  for (const id of ['cluster-kafka', 'cluster-rdkafka', 'cluster-bigbatch-kafka', 'cluster-bigbatch-rdkafka', 'cluster-kafka-ndjson', 'cluster-rdkafka-ndjson']) {
+  for (const id of ['cluster-kafka', 'cluster-platformatic', 'cluster-bigbatch-kafka', 'cluster-bigbatch-platformatic', 'cluster-kafka-ndjson', 'cluster-platformatic-ndjson']) {
     const s = by.get(id);
     if (!s) continue;
     const ok = s.recordsPerSec !== undefined && !s.error;

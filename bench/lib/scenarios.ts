@@ -7,13 +7,14 @@ export type { KafkaClient };
 export type Scenario =
   /** Load generator → bare zeromq.js SUB/PULL loop: the generator's own rate and the ingress ceiling. */
   | { id: string; kind: 'ingress'; dataset: string; title: string }
-  /** Bare kafkajs or node-rdkafka producer → Kafka: the Kafka ceiling of that client. */
+  /** Bare kafkajs or @platformatic/kafka producer → Kafka: the Kafka ceiling of that client. */
   | { id: string; kind: 'kafka-ceiling'; dataset: string; title: string; kafkaClient: KafkaClient }
   /** Bare amqplib confirm-channel publisher → RabbitMQ: the AMQP ceiling. */
   | { id: string; kind: 'amqp-ceiling'; dataset: string; title: string }
   /**
    * Generator → gateway process → broker(s), at maximum rate (`max`) or at a fixed rate (`fixed`);
-   * `kafkaClient`: the Kafka sink's `client` (default kafkajs, the gateway's default);
+   * `kafkaClient`: the Kafka sink's `client` (default kafkajs: the scenarios without a client in their
+   * id measure kafkajs; the gateway's own default is platformatic);
    * `recordsPerMessage`: every sink's `recordsPerMessage` (Kafka and AMQP: NDJSON above 1; default
    * one record per message); `maxInFlight`: every sink's `buffer.maxInFlight` (default: the sink
    * kind's own, 1 for Kafka).
@@ -52,20 +53,9 @@ export const SCENARIOS: Scenario[] = [
   { id: 'ingress-cluster', kind: 'ingress', dataset: 'cluster', title: 'generator → bare PULL (cluster load-a)' },
   { id: 'ingress-cluster-bigbatch', kind: 'ingress', dataset: 'cluster-bigbatch', title: 'generator → bare PULL (cluster bigbatch)' },
   { id: 'ceiling-kafka', kind: 'kafka-ceiling', kafkaClient: 'kafkajs', dataset: 'ncsa', title: 'bare kafkajs producer → Kafka' },
-  { id: 'ceiling-rdkafka', kind: 'kafka-ceiling', kafkaClient: 'librdkafka', dataset: 'ncsa', title: 'bare node-rdkafka (librdkafka) producer → Kafka' },
   { id: 'ceiling-platformatic', kind: 'kafka-ceiling', kafkaClient: 'platformatic', dataset: 'ncsa', title: 'bare @platformatic/kafka producer → Kafka' },
   { id: 'ceiling-amqp', kind: 'amqp-ceiling', dataset: 'ncsa', title: 'bare amqplib confirm publisher → RabbitMQ' },
   { id: 'ncsa-kafka', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → Kafka (kafkajs)', sinks: ['kafka'], mode: 'max', ceilings: ['ingress-ncsa', 'ceiling-kafka'] },
-  {
-    id: 'ncsa-rdkafka',
-    kind: 'gateway',
-    dataset: 'ncsa',
-    title: 'NCSA SUB → Kafka (librdkafka)',
-    sinks: ['kafka'],
-    mode: 'max',
-    ceilings: ['ingress-ncsa', 'ceiling-rdkafka'],
-    kafkaClient: 'librdkafka',
-  },
   {
     id: 'ncsa-platformatic',
     kind: 'gateway',
@@ -108,16 +98,6 @@ export const SCENARIOS: Scenario[] = [
     ceilings: ['ingress-cluster', 'ceiling-kafka'],
   },
   {
-    id: 'cluster-rdkafka',
-    kind: 'gateway',
-    dataset: 'cluster',
-    title: 'cluster PULL (load-a) → Kafka (librdkafka)',
-    sinks: ['kafka'],
-    mode: 'max',
-    ceilings: ['ingress-cluster', 'ceiling-rdkafka'],
-    kafkaClient: 'librdkafka',
-  },
-  {
     id: 'cluster-platformatic',
     kind: 'gateway',
     dataset: 'cluster',
@@ -141,15 +121,15 @@ export const SCENARIOS: Scenario[] = [
     recordsPerMessage: NDJSON_RECORDS,
   },
   {
-    id: 'cluster-rdkafka-ndjson',
+    id: 'cluster-platformatic-ndjson',
     kind: 'gateway',
     dataset: 'cluster',
-    title: `cluster PULL (load-a) → Kafka (librdkafka, ${NDJSON_KAFKA})`,
+    title: `cluster PULL (load-a) → Kafka (platformatic, ${NDJSON_KAFKA})`,
     sinks: ['kafka'],
     mode: 'max',
     maxInFlight: NDJSON_KAFKA_IN_FLIGHT,
-    ceilings: ['ingress-cluster', 'ceiling-rdkafka'],
-    kafkaClient: 'librdkafka',
+    ceilings: ['ingress-cluster', 'ceiling-platformatic'],
+    kafkaClient: 'platformatic',
     recordsPerMessage: NDJSON_RECORDS,
   },
   {
@@ -162,25 +142,25 @@ export const SCENARIOS: Scenario[] = [
     ceilings: ['ingress-cluster-bigbatch', 'ceiling-kafka'],
   },
   {
-    id: 'cluster-bigbatch-rdkafka',
+    id: 'cluster-bigbatch-platformatic',
     kind: 'gateway',
     dataset: 'cluster-bigbatch',
-    title: 'cluster PULL (bigbatch) → Kafka (librdkafka)',
+    title: 'cluster PULL (bigbatch) → Kafka (platformatic)',
     sinks: ['kafka'],
     mode: 'max',
-    ceilings: ['ingress-cluster-bigbatch', 'ceiling-rdkafka'],
-    kafkaClient: 'librdkafka',
+    ceilings: ['ingress-cluster-bigbatch', 'ceiling-platformatic'],
+    kafkaClient: 'platformatic',
   },
   { id: 'ncsa-kafka-latency', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → Kafka (kafkajs), fixed rate', sinks: ['kafka'], mode: 'fixed', ceilings: [] },
   {
-    id: 'ncsa-rdkafka-latency',
+    id: 'ncsa-platformatic-latency',
     kind: 'gateway',
     dataset: 'ncsa',
-    title: 'NCSA SUB → Kafka (librdkafka), fixed rate',
+    title: 'NCSA SUB → Kafka (platformatic), fixed rate',
     sinks: ['kafka'],
     mode: 'fixed',
     ceilings: [],
-    kafkaClient: 'librdkafka',
+    kafkaClient: 'platformatic',
   },
   { id: 'ncsa-amqp-latency', kind: 'gateway', dataset: 'ncsa', title: 'NCSA SUB → RabbitMQ, fixed rate', sinks: ['amqp'], mode: 'fixed', ceilings: [] },
   {
@@ -204,24 +184,24 @@ export const SCENARIOS: Scenario[] = [
     ceilings: [],
   },
   {
-    id: 'cluster-rdkafka-latency',
+    id: 'cluster-platformatic-latency',
     kind: 'gateway',
     dataset: 'cluster',
-    title: 'cluster PULL (load-a) → Kafka (librdkafka), fixed rate',
+    title: 'cluster PULL (load-a) → Kafka (platformatic), fixed rate',
     sinks: ['kafka'],
     mode: 'fixed',
     ceilings: [],
-    kafkaClient: 'librdkafka',
+    kafkaClient: 'platformatic',
   },
   {
-    id: 'cluster-rdkafka-ndjson-latency',
+    id: 'cluster-platformatic-ndjson-latency',
     kind: 'gateway',
     dataset: 'cluster',
-    title: `cluster PULL (load-a) → Kafka (librdkafka, ${NDJSON}), fixed rate`,
+    title: `cluster PULL (load-a) → Kafka (platformatic, ${NDJSON}), fixed rate`,
     sinks: ['kafka'],
     mode: 'fixed',
     ceilings: [],
-    kafkaClient: 'librdkafka',
+    kafkaClient: 'platformatic',
     recordsPerMessage: NDJSON_RECORDS,
   },
   { id: 'outage-amqp', kind: 'outage', dataset: 'ncsa', title: 'NCSA SUB → RabbitMQ, RabbitMQ stopped', sinks: ['amqp'] },
@@ -229,18 +209,17 @@ export const SCENARIOS: Scenario[] = [
 
 /**
  * The smoke run: one scenario of each kind, tiny. Every Kafka ceiling, since each client is a
- * script of its own (and the librdkafka one costs a few seconds); an NDJSON run of each broker,
+ * script of its own; an NDJSON run of each broker,
  * since they end and are verified differently (messages are not records).
  */
 export const SMOKE_SCENARIOS = [
   'ingress-ncsa',
   'ceiling-kafka',
-  'ceiling-rdkafka',
   'ceiling-platformatic',
   'ceiling-amqp',
   'ncsa-both',
   'ncsa-amqp-ndjson',
-  'cluster-rdkafka-ndjson',
+  'cluster-platformatic-ndjson',
   'cluster-kafka-latency',
   'outage-amqp',
 ];
@@ -264,8 +243,6 @@ export interface SuiteOptions {
   /** Re-run gateway scenarios under `node --cpu-prof`: those that missed a target, all, none, or these ids. */
   profile: 'auto' | 'all' | 'none' | string[];
   kafkaInFlight: number;
-  /** Records awaiting their delivery report in the librdkafka ceiling. */
-  rdkafkaWindow: number;
   amqpWindow: number;
   brokersUp: boolean;
   /** Seconds without progress before a run is declared stuck. */
@@ -298,7 +275,6 @@ export const DEFAULTS: SuiteOptions = {
   outageAfterSeconds: 15,
   profile: 'auto',
   kafkaInFlight: 4,
-  rdkafkaWindow: 50_000,
   amqpWindow: 20_000,
   brokersUp: true,
   stallSeconds: 60,

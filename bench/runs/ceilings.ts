@@ -2,7 +2,6 @@
 import type { GeneratorDone } from '../generator.js';
 import type { AmqpPublisherJob } from '../amqp-publisher.js';
 import type { KafkaProducerJob } from '../kafka-producer.js';
-import type { RdkafkaProducerJob } from '../rdkafka-producer.js';
 import type { CeilingDone } from '../lib/ceiling-client.js';
 import { bufferSchema } from '../../src/buffer/index.js';
 import { AMQP_URL, BENCH_EXCHANGE } from '../lib/brokers.js';
@@ -53,10 +52,9 @@ export function busyPercent(before: { busy: number; total: number }): number {
 }
 
 /** The bare client of a broker ceiling (a bench/<script>.ts child) and its job. */
-function ceilingClient(ctx: Ctx, s: Scenario, plan: Plan, r: Resources): { script: string; job: KafkaProducerJob | RdkafkaProducerJob | AmqpPublisherJob } {
+function ceilingClient(ctx: Ctx, s: Scenario, plan: Plan, r: Resources): { script: string; job: KafkaProducerJob | AmqpPublisherJob } {
   const base = { dataset: s.dataset, records: plan.records, prefix: r.prefix };
   if (s.kind !== 'kafka-ceiling') return { script: 'amqp-publisher', job: { ...base, url: AMQP_URL, exchange: BENCH_EXCHANGE, window: ctx.o.amqpWindow } };
-  if (s.kafkaClient === 'librdkafka') return { script: 'rdkafka-producer', job: { ...base, window: ctx.o.rdkafkaWindow } };
   // Batches as the gateway's sinks cut them by default.
   const batchRecords = bufferSchema.batchMaxRecords.default;
   const batchBytes = bufferSchema.batchMaxBytes.default;
