@@ -10,14 +10,7 @@
 # prebuilt one loads (and otherwise tries to compile from source), so it is skipped
 # (--ignore-scripts, which also skips this package's own `prepare` = tsc) and the addon is loaded
 # once at build time instead: the build fails here, not at run time, on a platform without one.
-#
-# The Kafka sink's `client: "librdkafka"` (node-rdkafka, a native build of librdkafka) is left out
-# by default: it needs a compiler and the TLS/SASL/compression headers. Add it with
-#   docker build --build-arg LIBRDKAFKA=true -t zeek-log-gateway:librdkafka .
-# which builds it in the runtime stage (against the Node headers the image ships in
-# /usr/local/include/node, so nothing is downloaded from nodejs.org) and removes the build tools
-# again in the same layer, keeping the shared libraries librdkafka links against (and, of
-# node-rdkafka's 500 MB build tree, the 16 MB it loads: the addon and build/deps/librdkafka*.so).
+# Both Kafka clients (@platformatic/kafka, the default, and kafkajs) are pure JavaScript.
 # Deployment guide: docs/deployment.md.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
@@ -36,24 +29,9 @@ ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
     ZLG_HTTP_HOST=0.0.0.0
 WORKDIR /app
-ARG LIBRDKAFKA=false
 COPY package.json package-lock.json ./
-COPY scripts/librdkafka-deps.sh /tmp/librdkafka-deps.sh
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && node -e "require('zeromq'); console.log('zeromq addon loads')" \
- && if [ "$LIBRDKAFKA" = "true" ]; then \
-      bash /tmp/librdkafka-deps.sh \
-      && apt-get install -y --no-install-recommends libssl3 libsasl2-2 libsasl2-modules zlib1g libzstd1 liblz4-1 libcurl4 \
-      && npm_config_nodedir=/usr/local npm rebuild node-rdkafka \
-      && node -e "console.log('librdkafka', require('node-rdkafka').librdkafkaVersion, 'loads')" \
-      && rm -rf node_modules/node-rdkafka/deps node_modules/node-rdkafka/build/Release/obj.target \
-           node_modules/node-rdkafka/build/deps/*.a \
-      && apt-get purge -y --auto-remove -o APT::AutoRemove::RecommendsImportant=false \
-           -o APT::AutoRemove::SuggestsImportant=false $(bash /tmp/librdkafka-deps.sh --list) \
-      && rm -rf /var/lib/apt/lists/* /root/.cache/node-gyp \
-      && node -e "console.log('librdkafka', require('node-rdkafka').librdkafkaVersion, 'loads without the build tools')"; \
-    fi \
- && rm /tmp/librdkafka-deps.sh \
  && npm cache clean --force
 COPY --from=build /src/dist ./dist
 # config/default.json is always loaded first (from /app/config); the container configuration

@@ -6,14 +6,7 @@
 # node:20 image. Then the runtime folder runs `check-config` on the image's default config and,
 # with --run, starts the gateway for a few seconds and asks /readyz.
 #
-# --librdkafka also checks the image built with `--build-arg LIBRDKAFKA=true`: that step needs
-# apt, so it runs the Dockerfile's runtime `RUN npm ci --omit=dev …` step, as written there, in a
-# Debian bookworm root (debootstrap --variant=minbase, what node:20-bookworm-slim is built on;
-# cached in ~/.cache/zeek-log-gateway/bookworm-minbase.tar) with this machine's Node in
-# /usr/local as the node image has it, through chroot (root only, ~3 minutes), and checks that
-# node-rdkafka loads once the build tools are gone. Close to the node image, not the same.
-#
-#   bash deploy/simulate-image.sh [--run] [--keep] [--librdkafka]
+#   bash deploy/simulate-image.sh [--run] [--keep]
 #
 # Keep the steps below in step with the Dockerfile (test/unit/deploy/image.test.ts checks the
 # Dockerfile side). Environment: ZLG_IMAGE_NPM (default npm@10.8.2, what node:20-bookworm-slim
@@ -23,14 +16,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 run_gateway=0
 keep=0
-librdkafka=0
 for arg in "$@"; do
   case "$arg" in
     --run) run_gateway=1 ;;
     --keep) keep=1 ;;
-    --librdkafka) librdkafka=1 ;;
     *)
-      echo "usage: $0 [--run] [--keep] [--librdkafka]" >&2
+      echo "usage: $0 [--run] [--keep]" >&2
       exit 2
       ;;
   esac
@@ -41,7 +32,6 @@ SIM=${ZLG_SIM_DIR:-$(mktemp -d -t zlg-image-XXXXXX)}
 log() { printf '== %s\n' "$*"; }
 cleanup() {
   if [ -n "${gw_pid:-}" ]; then kill "$gw_pid" 2>/dev/null || true; fi
-  if [ -n "${ROOTFS:-}" ]; then umount "$ROOTFS/proc" "$ROOTFS/dev" 2>/dev/null || true; fi
   if [ "$keep" -eq 0 ] && [ -z "${ZLG_SIM_DIR:-}" ]; then rm -rf "$SIM"; fi
 }
 trap cleanup EXIT
@@ -58,7 +48,6 @@ CTX=$SIM/context
 mkdir -p "$CTX"
 cp package.json package-lock.json tsconfig.json tsconfig.build.json "$CTX"/
 cp -r src config "$CTX"/
-mkdir -p "$CTX"/scripts && cp scripts/librdkafka-deps.sh "$CTX"/scripts/
 
 log "build stage: npm ci --ignore-scripts && npm run build"
 B=$SIM/build
@@ -125,54 +114,5 @@ if [ "$run_gateway" -eq 1 ]; then
     exit 1
   fi
   echo "the HEALTHCHECK command saw /readyz answer 200; the gateway shut down on SIGTERM (exit $rc)"
-fi
-if [ "$librdkafka" -eq 1 ]; then
-  log "runtime stage with LIBRDKAFKA=true, in a Debian bookworm chroot"
-  [ "$(id -u)" -eq 0 ] || { echo "--librdkafka needs root (debootstrap, chroot)" >&2; exit 1; }
-  CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/zeek-log-gateway"
-  BASE="$CACHE/bookworm-minbase.tar"
-  ROOTFS=$SIM/rootfs
-  mkdir -p "$ROOTFS"
-  if [ ! -s "$BASE" ]; then
-    command -v debootstrap >/dev/null || apt-get install -y --no-install-recommends debootstrap
-    debootstrap --variant=minbase bookworm "$ROOTFS" http://deb.debian.org/debian >"$SIM/debootstrap.log" 2>&1 \
-      || { tail -20 "$SIM/debootstrap.log" >&2; exit 1; }
-    mkdir -p "$CACHE"
-    tar -C "$ROOTFS" -cf "$BASE.tmp" . && mv "$BASE.tmp" "$BASE"
-  else
-    tar -C "$ROOTFS" -xf "$BASE"
-  fi
-  # Node as the node image has it: /usr/local/bin/node, npm, and the headers in /usr/local/include/node.
-  node_prefix=$(cd "$(dirname "$(readlink -f "$(command -v node)")")/.." && pwd)
-  mkdir -p "$ROOTFS/usr/local/bin" "$ROOTFS/usr/local/lib/node_modules" "$ROOTFS/usr/local/include" "$ROOTFS/app"
-  cp "$(readlink -f "$(command -v node)")" "$ROOTFS/usr/local/bin/node"
-  cp -a "$NPM_DIR/node_modules/npm" "$ROOTFS/usr/local/lib/node_modules/npm"
-  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$ROOTFS/usr/local/bin/npm"
-  cp -a "$node_prefix/include/node" "$ROOTFS/usr/local/include/node"
-  cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
-  extra_ca=() # a machine behind a TLS-inspecting proxy needs its CA bundle inside too
-  if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
-    mkdir -p "$ROOTFS/etc/ssl/certs" && cp "$NODE_EXTRA_CA_CERTS" "$ROOTFS/etc/ssl/certs/extra-ca.crt"
-    extra_ca=(NODE_EXTRA_CA_CERTS=/etc/ssl/certs/extra-ca.crt)
-  fi
-  # The Dockerfile's COPY lines of the runtime stage, then its RUN step, as written there.
-  cp "$CTX"/package.json "$CTX"/package-lock.json "$ROOTFS/app/"
-  cp "$CTX"/scripts/librdkafka-deps.sh "$ROOTFS/tmp/librdkafka-deps.sh"
-  awk '/^RUN npm ci --omit=dev/,/npm cache clean --force$/' Dockerfile | sed 's/^RUN //' >"$SIM/run.sh"
-  [ -s "$SIM/run.sh" ] || { echo "the Dockerfile's npm ci --omit=dev step was not found" >&2; exit 1; }
-  cp "$SIM/run.sh" "$ROOTFS/tmp/run.sh"
-  mount -t proc proc "$ROOTFS/proc"
-  mount --bind /dev "$ROOTFS/dev"
-  in_root() {
-    chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-      DEBIAN_FRONTEND=noninteractive "${extra_ca[@]}" LIBRDKAFKA=true sh -ec "cd /app && $1"
-  }
-  in_root 'sh -e /tmp/run.sh' >"$SIM/librdkafka.log" 2>&1 || { tail -30 "$SIM/librdkafka.log" >&2; exit 1; }
-  grep -E 'loads' "$SIM/librdkafka.log"
-  if in_root 'command -v gcc || command -v make' >/dev/null 2>&1; then
-    echo "the build tools are still in the image" >&2
-    exit 1
-  fi
-  echo "node-rdkafka loads without the build tools; node_modules $(du -sh "$ROOTFS/app/node_modules" | cut -f1), $(in_root 'dpkg -l | grep -c "^ii"') Debian packages"
 fi
 log "image simulation passed"
