@@ -52,9 +52,19 @@ export function permanentRefusal(err: unknown): Refusal | undefined {
   return undefined;
 }
 
+/**
+ * @platformatic/kafka answers a metadata request refused with UNKNOWN_TOPIC_OR_PARTITION with a
+ * UserError of its own (code PLT_KFK_USER, "Unknown topic <name>.") that keeps nothing of the
+ * broker's error; its send fails with that too.
+ */
+const PLATFORMATIC_UNKNOWN_TOPIC = /^Unknown topic .*\.$/;
+
 /** Whether a (possibly wrapped) Kafka client error says a topic does not exist. */
 export function topicMissing(err: unknown): boolean {
-  for (const e of errorsIn(err)) if ((e.type ?? e.apiId) === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+  for (const e of errorsIn(err)) {
+    if ((e.type ?? e.apiId) === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+    if (e.code === 'PLT_KFK_USER' && typeof e.message === 'string' && PLATFORMATIC_UNKNOWN_TOPIC.test(e.message)) return true;
+  }
   return false;
 }
 

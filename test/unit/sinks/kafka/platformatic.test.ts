@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compatibilityPartitioner } from '@platformatic/kafka';
+import { UserError, compatibilityPartitioner } from '@platformatic/kafka';
+import { topicMissing } from '../../../../src/sinks/kafka/batch.js';
 import { defaultKafkaOptions, type KafkaOptions } from '../../../../src/sinks/kafka/options.js';
 import { platformaticProducerOptions } from '../../../../src/sinks/kafka/platformatic.js';
 
@@ -68,5 +69,16 @@ describe('platformatic client options', () => {
       const s = platformaticProducerOptions(options({ sasl: { mechanism, username: 'u', password: 'p', passwordFile: '' } })).sasl;
       assert.equal(s?.mechanism, want);
     }
+  });
+});
+
+describe('platformatic client errors', () => {
+  it('a topic that does not exist: the UserError its metadata request and its send fail with, also wrapped', async () => {
+    const missing = new UserError('Unknown topic zeek-dns.');
+    assert.equal(topicMissing(missing), true);
+    assert.equal(topicMissing(new Error('Kafka: failed', { cause: missing })), true);
+    assert.equal(topicMissing(new AggregateError([new Error('other'), missing])), true);
+    assert.equal(topicMissing(new UserError('Unsupported compression algorithm zip.')), false);
+    assert.equal(topicMissing(new Error('Unknown topic zeek-dns.')), false, 'only the client says so');
   });
 });
