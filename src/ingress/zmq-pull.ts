@@ -18,7 +18,7 @@ export interface PullIngressConfig {
   receiveHighWaterMark: number;
   maxMessageSize: number;
   writers: string[];
-  json: { timestamps: TimestampMode; includeUnsetFields: boolean };
+  json: { timestamps: TimestampMode; includeUnsetFields: boolean; scopeSeparator: string; fieldNameMap: Record<string, string> };
   validation: NcsaValidation;
 }
 
@@ -64,6 +64,16 @@ export const pullIngressSchema = {
       format: Boolean,
       default: false,
     },
+    scopeSeparator: {
+      doc: "Log::default_scope_sep of the emulated logger: replaces '.' in field names (e.g. _ for id_orig_h), applied once per schema at no cost per record. Routes can set their own (routing.routes[].scopeSeparator).",
+      format: String,
+      default: '.',
+    },
+    fieldNameMap: {
+      doc: 'Log::default_field_name_map of the emulated logger: {"id_orig_h": "src_ip", ...}, applied after scopeSeparator (config file only).',
+      format: Object,
+      default: {} as Record<string, string>,
+    },
   },
   validation: {
     doc: 'For format ncsa: structural or full (see ingress.sub.validation).',
@@ -77,7 +87,7 @@ export function clusterHandler(ingress: string, cfg: PullIngressConfig): Message
   const writers = new Set(cfg.writers);
   const options: DecodeOptions = { timestamps: cfg.json.timestamps, includeUnsetFields: cfg.json.includeUnsetFields };
   // One decoder per ingress: its schema cache and output buffer are reused across batches.
-  const decoder = new ZeekBinV1Decoder();
+  const decoder = new ZeekBinV1Decoder(undefined, { scopeSeparator: cfg.json.scopeSeparator, fieldNameMap: cfg.json.fieldNameMap });
   return (frames, receivedAt, sink) => {
     const size = frames.reduce((n, f) => n + f.length, 0);
     if (size > cfg.maxMessageSize) {

@@ -10,13 +10,9 @@
  */
 import { writeIso8601, writeMillis, MAX_TIME_CHARS } from '../zeek/json/time-format.js';
 import type { TimestampMode } from '../zeek/types.js';
+import { renameField, renames, type FieldNaming } from '../zeek/json/field-names.js';
 
-export interface FieldNaming {
-  /** Replaces `.` in field names (Zeek's Log::default_scope_sep); '' or '.' keeps them. */
-  readonly scopeSeparator?: string | undefined;
-  /** Renames fields after the separator is applied (Zeek's Log::default_field_name_map). */
-  readonly fieldNameMap?: Readonly<Record<string, string>> | undefined;
-}
+export { renameField, type FieldNaming };
 
 export interface RewriteOptions extends FieldNaming {
   /** Time fields (by their original name) converted from epoch seconds to this mode. */
@@ -24,20 +20,10 @@ export interface RewriteOptions extends FieldNaming {
   readonly timeFields?: readonly string[] | undefined;
 }
 
-/** The new name of a field under `naming`, or undefined when it keeps its name. */
-export function renameField(name: string, naming: FieldNaming): string | undefined {
-  const sep = naming.scopeSeparator;
-  const scoped = sep !== undefined && sep !== '.' && sep !== '' ? name.split('.').join(sep) : name;
-  const mapped = naming.fieldNameMap?.[scoped] ?? scoped;
-  return mapped === name ? undefined : mapped;
-}
-
 /** True when the options change nothing, so the rewriter can be left out. */
 export function rewritesNothing(o: RewriteOptions): boolean {
-  const renames = (o.scopeSeparator !== undefined && o.scopeSeparator !== '.' && o.scopeSeparator !== '') ||
-    Object.keys(o.fieldNameMap ?? {}).length > 0;
-  const converts = o.timestamps !== undefined && o.timestamps !== 'epoch' && (o.timeFields?.length ?? 0) > 0;
-  return !renames && !converts;
+  const converts = o.timestamps !== undefined && o.timestamps !== 'epoch' && (o.timeFields === undefined || o.timeFields.length > 0);
+  return !renames(o) && !converts;
 }
 
 const QUOTE = 0x22;
