@@ -8,6 +8,7 @@ import {
   type ZapHandler,
 } from './ingress/curve/index.js';
 import type { IngressDeps } from './ingress/deps.js';
+import { SchemaCatalog } from './zeek/schemas.js';
 import type { Ingress } from './ingress/zmq-ingress.js';
 import { createPullIngress } from './ingress/zmq-pull.js';
 import { createSubIngress } from './ingress/zmq-sub.js';
@@ -39,6 +40,8 @@ export class Gateway {
   private zap: ZapHandler | undefined;
   private readonly deadLetters: DeadLetters | undefined;
   private stopping: Promise<number> | undefined;
+  /** Schemas of cluster batches per path and sender (GET /schemas). */
+  readonly schemas: SchemaCatalog;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -47,6 +50,10 @@ export class Gateway {
     /** Print where each record would go instead of publishing it. */
     dryRun = false,
   ) {
+    this.schemas = new SchemaCatalog((d) => {
+      this.metrics.schemaChanges.labels(d.path).inc();
+      this.logger.warn({ path: d.path, sender: d.sender, added: d.added, removed: d.removed, retyped: d.retyped }, 'log schema changed');
+    }, config.ingress.pull.json.timestamps);
     const addressing = new Map<string, SinkAddressing>();
     for (const s of config.sinks.filter((x) => x.enabled)) {
       const kind = SINK_KINDS.get(s.type);
@@ -154,6 +161,7 @@ export class Gateway {
       metrics: this.metrics,
       logger: this.logger,
       context: this.context,
+      schemas: this.schemas,
       deadLetter: this.deadLetters && ((ingress, reason, detail, frames) => this.deadLetters?.fromIngress(ingress, reason, detail, frames)),
       secure: (socket, ingress) => {
         for (const w of security.warnings) this.logger.warn({ ingress }, w);

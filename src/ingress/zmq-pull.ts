@@ -5,6 +5,7 @@ import type { DecodeOptions, TimestampMode } from '../zeek/types.js';
 import { ncsaHandler, pathProblem, type NcsaValidation } from './ncsa.js';
 import { createZmqIngress, ingressSocketOptions, type Ingress, type MessageHandler } from './zmq-ingress.js';
 import type { IngressDeps } from './deps.js';
+import type { SchemaCatalog } from '../zeek/schemas.js';
 
 /**
  * PULL ingress: the gateway as a logger node of a Zeek 7.1+/8.x cluster (ZeroMQ backend).
@@ -83,7 +84,7 @@ export const pullIngressSchema = {
 } as const;
 
 /** Decodes cluster batches; the path comes from the batch header, the sender from frame 1. */
-export function clusterHandler(ingress: string, cfg: PullIngressConfig): MessageHandler {
+export function clusterHandler(ingress: string, cfg: PullIngressConfig, schemas?: SchemaCatalog): MessageHandler {
   const writers = new Set(cfg.writers);
   const options: DecodeOptions = { timestamps: cfg.json.timestamps, includeUnsetFields: cfg.json.includeUnsetFields };
   // One decoder per ingress: its schema cache and output buffer are reused across batches.
@@ -110,6 +111,7 @@ export function clusterHandler(ingress: string, cfg: PullIngressConfig): Message
       sink.reject('writer-filtered', `batch of ${batch.records.length} ${batch.path} records from writer ${batch.writer}`);
       return;
     }
+    schemas?.observe(batch.path, sender, batch.fields);
     sink.accepted(batch.path, sender, batch.records.length);
     for (const json of batch.records) sink.route({ path: batch.path, json, sender, ingress, receivedAt });
   };
@@ -117,6 +119,6 @@ export function clusterHandler(ingress: string, cfg: PullIngressConfig): Message
 
 export function createPullIngress(cfg: PullIngressConfig, deps: IngressDeps): Ingress {
   const socket = new zmq.Pull(ingressSocketOptions(cfg, deps));
-  const handler = cfg.format === 'zeek' ? clusterHandler('pull', cfg) : ncsaHandler('pull', cfg.validation, cfg.maxMessageSize);
+  const handler = cfg.format === 'zeek' ? clusterHandler('pull', cfg, deps.schemas) : ncsaHandler('pull', cfg.validation, cfg.maxMessageSize);
   return createZmqIngress('pull', socket, { endpoints: cfg.endpoints, mode: 'bind' }, handler, deps);
 }
