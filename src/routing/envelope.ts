@@ -118,7 +118,17 @@ export class EnvelopeBuilder {
     );
   }
 
+  /** Records of one batch share their receive time: the last text is reused. */
+  private lastTsMs = NaN;
+  private lastTs: Buffer = Buffer.alloc(0);
+
   private writeTs(ms: number): Buffer {
+    if (ms === this.lastTsMs) return this.lastTs;
+    this.lastTsMs = ms;
+    return (this.lastTs = this.formatTs(ms));
+  }
+
+  private formatTs(ms: number): Buffer {
     const mode = this.inline.timestamps ?? 'epoch';
     const s = ms / 1000;
     if (mode === 'epoch') return Buffer.from(`,"_write_ts":${formatDouble(s)}`);
