@@ -60,3 +60,39 @@ test('every timestamp mode writes a time the same way as a field, a vector eleme
   assert.ok(render([-0.4], 'millis')[0]!.startsWith('{"t":-400,'));
   assert.ok(render([-0.4], 'millis-unsigned')[0]!.startsWith('{"t":18446744073709551216,'));
 });
+
+// testing/btest/scripts/base/frameworks/logging/ascii-negative-ts.zeek writes
+// [$ts=double_to_time(-315619200)] once per LogAscii::json_timestamps mode; the expected lines are
+// its baselines Baseline/scripts.base.frameworks.logging.ascii-negative-ts/test.log.ts_*.
+const NEGATIVE_TS_BASELINE: [TimestampMode, string][] = [
+  ['epoch', '{"ts":-315619200.0}'],
+  ['millis', '{"ts":-315619200000}'],
+  ['millis-unsigned', '{"ts":18446743758090351616}'],
+  ['iso8601', '{"ts":"1960-01-01T00:00:00.000000Z"}'],
+];
+
+test('every json_timestamps mode: the ascii-negative-ts baselines byte for byte', () => {
+  for (const [mode, want] of NEGATIVE_TS_BASELINE) {
+    const w = new Wire().header('test').u32(1).field('ts', TIME).u32(1).time(-315619200);
+    const r = new ZeekBinV1Decoder().decode(w.build(), { timestamps: mode });
+    if (!r.ok) assert.fail(`${r.reason}: ${r.detail}`);
+    assert.equal(r.batch.records[0]!.toString(), want, mode);
+  }
+});
+
+// testing/btest/scripts/base/frameworks/logging/ascii-json-optional.zeek: {ts: time &optional,
+// msg: string &optional} written with only msg set. Baselines testing.log (default) and
+// testing_nullfields.log (LogAscii::json_include_unset_fields=T).
+const STRING = 7;
+
+test('include_unset_fields: the ascii-json-optional baselines byte for byte', () => {
+  const render = (includeUnsetFields: boolean): string => {
+    const w = new Wire().header('testing').u32(2).field('ts', TIME, 0, true).field('msg', STRING, 0, true).u32(1);
+    w.unset(TIME).string('Testing 1 2 3 ');
+    const r = new ZeekBinV1Decoder().decode(w.build(), { includeUnsetFields });
+    if (!r.ok) assert.fail(`${r.reason}: ${r.detail}`);
+    return r.batch.records[0]!.toString();
+  };
+  assert.equal(render(false), '{"msg":"Testing 1 2 3 "}');
+  assert.equal(render(true), '{"ts":null,"msg":"Testing 1 2 3 "}');
+});
