@@ -8,12 +8,12 @@ import {
   type ZapHandler,
 } from './ingress/curve/index.js';
 import type { IngressDeps } from './ingress/deps.js';
-import { SchemaCatalog } from './zeek/schemas.js';
+import { SchemaCatalog, type SchemaDiff } from './zeek/schemas.js';
 import type { Ingress } from './ingress/zmq-ingress.js';
 import { createPullIngress } from './ingress/zmq-pull.js';
 import { createSubIngress } from './ingress/zmq-sub.js';
-import type { Logger } from './ops/log.js';
-import type { Metrics } from './ops/metrics.js';
+import { RateLimitedLog, type Logger } from './ops/log.js';
+import { LabelCap, type Metrics } from './ops/metrics.js';
 import { DeadLetters } from './routing/dead-letters.js';
 import { Router } from './routing/router.js';
 import { RoutingTable, type SinkAddressing } from './routing/table.js';
@@ -50,10 +50,12 @@ export class Gateway {
     /** Print where each record would go instead of publishing it. */
     dryRun = false,
   ) {
-    this.schemas = new SchemaCatalog((d) => {
-      this.metrics.schemaChanges.labels(d.path).inc();
-      this.logger.warn({ path: d.path, sender: d.sender, added: d.added, removed: d.removed, retyped: d.retyped }, 'log schema changed');
-    }, config.ingress.pull.json.timestamps);
+    const json = config.ingress.pull.json;
+    this.schemas = new SchemaCatalog(this.schemaChangeReporter(), {
+      timestamps: json.timestamps,
+      includeUnsetFields: json.includeUnsetFields,
+      naming: { scopeSeparator: json.scopeSeparator, fieldNameMap: json.fieldNameMap },
+    });
     const addressing = new Map<string, SinkAddressing>();
     for (const s of config.sinks.filter((x) => x.enabled)) {
       const kind = SINK_KINDS.get(s.type);
@@ -77,6 +79,21 @@ export class Gateway {
     }
     this.router = new Router(new RoutingTable(config.routing, addressing), this.sinks, metrics);
     this.deadLetters = this.createDeadLetters(addressing);
+  }
+
+  /**
+   * A schema change: counted per path, and one warning with the diff. The warnings are
+   * rate-limited per path and sender, so that a sender flapping between schemas cannot flood
+   * the log (the count stays exact).
+   */
+  private schemaChangeReporter(): (d: SchemaDiff) => void {
+    const paths = new LabelCap();
+    const log = new RateLimitedLog(this.logger);
+    return (d) => {
+      this.metrics.schemaChanges.labels(paths.value(d.path)).inc();
+      const { path, sender, added, removed, retyped } = d;
+      log.warn(`schema\u0000${path}\u0000${sender}`, { path, sender, added, removed, retyped }, 'log schema changed');
+    };
   }
 
   private createDeadLetters(addressing: ReadonlyMap<string, SinkAddressing>): DeadLetters | undefined {

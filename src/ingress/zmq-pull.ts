@@ -6,6 +6,7 @@ import { ncsaHandler, pathProblem, type NcsaValidation } from './ncsa.js';
 import { createZmqIngress, ingressSocketOptions, type Ingress, type MessageHandler } from './zmq-ingress.js';
 import type { IngressDeps } from './deps.js';
 import type { SchemaCatalog } from '../zeek/schemas.js';
+import { senderLabel } from '../ops/metrics.js';
 
 /**
  * PULL ingress: the gateway as a logger node of a Zeek 7.1+/8.x cluster (ZeroMQ backend).
@@ -111,7 +112,8 @@ export function clusterHandler(ingress: string, cfg: PullIngressConfig, schemas?
       sink.reject('writer-filtered', `batch of ${batch.records.length} ${batch.path} records from writer ${batch.writer}`);
       return;
     }
-    schemas?.observe(batch.path, sender, batch.fields);
+    // Keyed by the node's stable name: a restarted (upgraded) node is compared with its previous self.
+    schemas?.observe(batch.path, senderLabel(sender), batch.fields);
     sink.accepted(batch.path, sender, batch.records.length);
     for (const json of batch.records) sink.route({ path: batch.path, json, sender, ingress, receivedAt });
   };

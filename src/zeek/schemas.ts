@@ -1,10 +1,12 @@
 /**
- * Per-path schemas seen in cluster batch headers, per sender: what `GET /schemas`
+ * Per-path schemas seen in cluster batch headers, per sender (its stable node name, so that a
+ * restarted, upgraded Zeek node is compared with its previous self): what `GET /schemas`
  * serves, and where schema drift (a Zeek upgrade, a script adding a field) is noticed.
  * Batches of one schema share one frozen field array (the head cache), so observing
  * a batch costs one map lookup and an identity compare.
  */
 import { TypeTag, type TimestampMode, type ZeekField } from './types.js';
+import { renameField, type FieldNaming } from './json/field-names.js';
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(TypeTag).map(([k, v]) => [v, k.toLowerCase()]));
 
@@ -59,17 +61,40 @@ function valueSchema(type: number, subtype: number, timestamps: TimestampMode): 
   }
 }
 
+/** How the PULL ingress writes records: the JSON Schema describes them as written. */
+export interface RecordShape {
+  readonly timestamps?: TimestampMode | undefined;
+  /** Unset fields are written as null instead of left out. */
+  readonly includeUnsetFields?: boolean | undefined;
+  /** Keys renamed from the Zeek names (scope separator, field-name map). */
+  readonly naming?: FieldNaming | undefined;
+}
+
+/** A value's schema that also admits null (an unset field written as null). */
+function nullable(s: Record<string, unknown>): Record<string, unknown> {
+  const types = Array.isArray(s.type) ? (s.type as string[]) : [s.type as string];
+  return types.includes('null') ? s : { ...s, type: [...types, 'null'] };
+}
+
 /**
- * A JSON Schema (draft 2020-12) of one path's records, for index mappings. No field is
- * `required`: any column can be unset, even one not marked &optional (the fields of an
- * optional record, e.g. x509's basic_constraints.ca), and unset fields are left out.
+ * A JSON Schema (draft 2020-12) of one path's records, for index mappings, keyed by the names
+ * the records are written with (`x-zeek-name` keeps the Zeek name of a renamed field). No field
+ * is `required`: any column can be unset, even one not marked &optional (the fields of an
+ * optional record, e.g. x509's basic_constraints.ca), and unset fields are left out (or null
+ * with includeUnsetFields).
  */
-export function jsonSchema(path: string, fields: readonly ZeekField[], timestamps: TimestampMode = 'epoch'): Record<string, unknown> {
+export function jsonSchema(path: string, fields: readonly ZeekField[], shape: RecordShape = {}): Record<string, unknown> {
+  const properties = fields.map((f) => {
+    const value = valueSchema(f.type, f.subtype, shape.timestamps ?? 'epoch');
+    const key = shape.naming === undefined ? undefined : renameField(f.name, shape.naming);
+    const zeek = { 'x-zeek-type': zeekTypeName(f), ...(key === undefined ? {} : { 'x-zeek-name': f.name }) };
+    return [key ?? f.name, { ...(shape.includeUnsetFields ? nullable(value) : value), ...zeek }];
+  });
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     title: `zeek ${path}`,
     type: 'object',
-    properties: Object.fromEntries(fields.map((f) => [f.name, { ...valueSchema(f.type, f.subtype, timestamps), 'x-zeek-type': zeekTypeName(f) }])),
+    properties: Object.fromEntries(properties),
   };
 }
 
@@ -82,7 +107,7 @@ export class SchemaCatalog {
 
   constructor(
     private readonly onChange: (diff: SchemaDiff) => void = () => {},
-    private readonly timestamps: TimestampMode = 'epoch',
+    private readonly shape: RecordShape = {},
   ) {}
 
   /** Records the schema of a batch; reports a change against this sender's previous schema of the path. */
@@ -119,7 +144,7 @@ export class SchemaCatalog {
     // The JSON Schema covers every field any sender has (senders differ during an upgrade).
     const union = new Map<string, ZeekField>();
     for (const fields of senders.values()) for (const f of fields) if (!union.has(f.name)) union.set(f.name, f);
-    return { path, senders: bySender, jsonSchema: jsonSchema(path, [...union.values()], this.timestamps) };
+    return { path, senders: bySender, jsonSchema: jsonSchema(path, [...union.values()], this.shape) };
   }
 
   snapshot(): Record<string, unknown> {

@@ -21,7 +21,7 @@ function conforms(v: unknown, s: { type: string | string[]; items?: unknown; for
 
 for (const timestamps of ['epoch', 'millis', 'iso8601'] as TimestampMode[]) {
   test(`every record of every cluster capture conforms to its path's JSON Schema (${timestamps})`, () => {
-    const catalog = new SchemaCatalog(() => assert.fail('no schema change within a capture'), timestamps);
+    const catalog = new SchemaCatalog(() => assert.fail('no schema change within a capture'), { timestamps });
     const decoder = new ZeekBinV1Decoder();
     let checked = 0;
     for (const pcap of PCAPS) {
@@ -67,7 +67,30 @@ test('a changed schema is reported once with added, removed and retyped fields; 
 test('Zeek type names and JSON Schema shapes of container types', () => {
   assert.equal(zeekTypeName(field('a', TypeTag.VECTOR, TypeTag.TIME)), 'vector[time]');
   assert.equal(zeekTypeName(field('a', TypeTag.TABLE, TypeTag.ADDR)), 'set[addr]');
-  const s = jsonSchema('x', [field('a', TypeTag.VECTOR, TypeTag.TIME, true)], 'iso8601') as { properties: { a: unknown }; required?: string[] };
+  const s = jsonSchema('x', [field('a', TypeTag.VECTOR, TypeTag.TIME, true)], { timestamps: 'iso8601' }) as { properties: { a: unknown }; required?: string[] };
   assert.deepEqual(s.properties.a, { type: 'array', items: { type: 'string', format: 'date-time' }, 'x-zeek-type': 'vector[time]' });
   assert.equal(s.required, undefined, 'any column can be unset');
+});
+
+test('the JSON Schema describes records as the ingress writes them: renamed keys, null for unset fields', () => {
+  const catalog = new SchemaCatalog(() => {}, { timestamps: 'millis', includeUnsetFields: true, naming: { scopeSeparator: '_', fieldNameMap: { uid: 'zeek_uid' } } });
+  const decoder = new ZeekBinV1Decoder(undefined, { scopeSeparator: '_', fieldNameMap: { uid: 'zeek_uid' } });
+  let checked = 0;
+  for (const frames of loadCapture('cluster', 'smtp.jsonl')) {
+    const r = decodeLogWriteMessage(frames, { timestamps: 'millis', includeUnsetFields: true }, decoder);
+    if (!r.ok) assert.fail(`${r.reason}: ${r.detail}`);
+    catalog.observe(r.batch.path, r.sender, r.batch.fields);
+    const schema = catalog.describe(r.batch.path)!.jsonSchema as { properties: Record<string, never> };
+    for (const rec of r.batch.records) {
+      const obj = JSON.parse(rec.toString()) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(obj), Object.keys(schema.properties), `${r.batch.path}: every field written, under its schema key`);
+      for (const [k, v] of Object.entries(obj)) assert.ok(conforms(v, schema.properties[k]!), `${r.batch.path}.${k}=${JSON.stringify(v)}`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 10, `${checked} records`);
+  const conn = catalog.describe('conn') as { jsonSchema: { properties: Record<string, unknown> } };
+  assert.deepEqual(conn.jsonSchema.properties.id_orig_h, { type: ['string', 'null'], 'x-zeek-type': 'addr', 'x-zeek-name': 'id.orig_h' });
+  assert.deepEqual(conn.jsonSchema.properties.zeek_uid, { type: ['string', 'null'], 'x-zeek-type': 'string', 'x-zeek-name': 'uid' });
+  assert.deepEqual(conn.jsonSchema.properties.ts, { type: ['integer', 'null'], 'x-zeek-type': 'time' });
 });
