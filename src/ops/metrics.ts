@@ -47,7 +47,7 @@ export const METRICS = {
     name: 'zeek_gateway_schema_changes_total',
     help: "Changes of a log path's schema (fields added, removed or retyped) in a sender's cluster batches, per path.",
     labelNames: ['path'],
-    doc: 'a path\'s fields or Zeek types changed in a sender\'s cluster batches (one log line with the diff each time); `GET /schemas` shows them',
+    doc: 'a path\'s fields or Zeek types changed in a cluster node\'s batches; a warning lists the added, removed and retyped fields (at most one per path and node every 10 s); `GET /schemas` shows them',
   },
   recordsRouted: {
     type: 'counter',

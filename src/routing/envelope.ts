@@ -8,6 +8,7 @@ import { formatDouble } from '../zeek/json/dtoa.js';
 import { MAX_TIME_CHARS, writeIso8601, writeMillis } from '../zeek/json/time-format.js';
 import type { TimestampMode } from '../zeek/types.js';
 import { BoundedCache } from '../util/bounded-cache.js';
+import { senderLabel } from '../ops/metrics.js';
 
 export type Envelope = 'tagged' | 'raw' | 'inline';
 export const ENVELOPES: readonly Envelope[] = ['tagged', 'raw', 'inline'];
@@ -16,7 +17,10 @@ export const ENVELOPES: readonly Envelope[] = ['tagged', 'raw', 'inline'];
 export const SENDER = '{sender}';
 
 export interface InlineOptions {
-  /** `_system_name`: '' leaves it out, {@link SENDER} is the sender node (left out when unknown), anything else is literal. */
+  /**
+   * `_system_name`: '' leaves it out, {@link SENDER} is the sender node as `worker-1@host` (left out
+   * when unknown), anything else is literal.
+   */
   readonly systemName?: string | undefined;
   /** Add `_write_ts`, the time the gateway received the record. */
   readonly writeTs?: boolean | undefined;
@@ -114,7 +118,8 @@ export class EnvelopeBuilder {
   private senderPrefix(sender: string): Buffer {
     return (
       this.senderPrefixes.get(sender) ??
-      this.senderPrefixes.keep(sender, Buffer.concat([this.prefix!, Buffer.from(`,"_system_name":${JSON.stringify(sender)}`)]))
+      // The node's stable name: Zeek's id adds a pid and a random part that change on every restart.
+      this.senderPrefixes.keep(sender, Buffer.concat([this.prefix!, Buffer.from(`,"_system_name":${JSON.stringify(senderLabel(sender))}`)]))
     );
   }
 

@@ -76,6 +76,9 @@ test('inline envelope: _system_name from the sender or configured, _write_ts in 
   assert.equal(sender.build(json, undefined, { ...rec, sender: undefined, receivedAtMs: 1000 }).toString(), '{"_path":"conn","_write_ts":"1970-01-01T00:00:01.000000Z","ts":1.5,"uid":"C1"}');
   const fixed = new EnvelopeBuilder('inline', 'conn', { systemName: 'sensor "a"', writeTs: true });
   assert.equal(fixed.build(json, undefined, rec).toString(), '{"_path":"conn","_system_name":"sensor \\"a\\"","_write_ts":1254722767.49206,"ts":1.5,"uid":"C1"}');
+  // A Zeek cluster id names the node stably, without the pid and random part of one run.
+  const zeekId = { ...rec, sender: 'zeromq_worker-1_vm_15795_NS6tLz2SScHrbTeYra' };
+  assert.equal(sender.build(json, undefined, zeekId).toString(), '{"_path":"conn","_system_name":"worker-1@vm","_write_ts":"2009-10-05T06:06:07.492060Z","ts":1.5,"uid":"C1"}');
   const millis = new EnvelopeBuilder('inline', 'conn', { writeTs: true, timestamps: 'millis' });
   assert.equal(millis.build(json, undefined, rec).toString(), '{"_path":"conn","_write_ts":1254722767492,"ts":1.5,"uid":"C1"}');
 });
