@@ -1,7 +1,7 @@
 import * as zmq from 'zeromq';
 import { decodeLogWriteMessage } from '../zeek/binary/log-write.js';
 import { ZeekBinV1Decoder } from '../zeek/binary/bin-v1.js';
-import type { DecodeOptions, TimestampMode } from '../zeek/types.js';
+import { TIMESTAMP_MODES, type DecodeOptions, type TimestampMode } from '../zeek/types.js';
 import { ncsaHandler, pathProblem, type NcsaValidation } from './ncsa.js';
 import { createZmqIngress, ingressSocketOptions, type Ingress, type MessageHandler } from './zmq-ingress.js';
 import type { IngressDeps } from './deps.js';
@@ -58,7 +58,7 @@ export const pullIngressSchema = {
   json: {
     timestamps: {
       doc: 'LogAscii::json_timestamps of the emulated logger: epoch (JSON::TS_EPOCH), millis, millis-unsigned or iso8601.',
-      format: ['epoch', 'millis', 'millis-unsigned', 'iso8601'],
+      format: [...TIMESTAMP_MODES],
       default: 'epoch',
     },
     includeUnsetFields: {
@@ -72,8 +72,8 @@ export const pullIngressSchema = {
       default: '.',
     },
     fieldNameMap: {
-      doc: 'Log::default_field_name_map of the emulated logger: {"id_orig_h": "src_ip", ...}, applied after scopeSeparator (config file only).',
-      format: Object,
+      doc: 'Log::default_field_name_map of the emulated logger: {"id_orig_h": "src_ip", ...}, applied after scopeSeparator (environment: the same JSON text).',
+      format: 'field-name-map',
       default: {} as Record<string, string>,
     },
   },

@@ -1,5 +1,6 @@
 import { ENVELOPES, type Envelope } from './envelope.js';
-import type { TimestampMode } from '../zeek/types.js';
+import { TIMESTAMP_MODES, type TimestampMode } from '../zeek/types.js';
+import { fieldNameMapProblem } from '../zeek/json/field-names.js';
 import { unknownTemplateVariables } from './template.js';
 
 /**
@@ -30,7 +31,6 @@ export interface AddressOptions {
 /** The options that shape a route's payload bytes (as opposed to its address). */
 export const OUTPUT_KEYS = ['envelope', 'systemName', 'writeTs', 'timestamps', 'timeFields', 'scopeSeparator', 'fieldNameMap'] as const;
 export type OutputOptions = Pick<AddressOptions, (typeof OUTPUT_KEYS)[number]>;
-const TIMESTAMP_MODES: readonly string[] = ['epoch', 'millis', 'millis-unsigned', 'iso8601'];
 
 export interface DestinationConfig extends AddressOptions {
   sink: string;
@@ -174,12 +174,10 @@ function validateOutput(o: Record<string, unknown>, at: string, errors: string[]
     if (o[k] !== undefined && typeof o[k] !== 'string') errors.push(`${at}.${k}: must be a string`);
   }
   if (o.writeTs !== undefined && typeof o.writeTs !== 'boolean') errors.push(`${at}.writeTs: must be true or false`);
-  if (o.timestamps !== undefined && !TIMESTAMP_MODES.includes(o.timestamps as string)) {
+  if (o.timestamps !== undefined && !TIMESTAMP_MODES.includes(o.timestamps as TimestampMode)) {
     errors.push(`${at}.timestamps: must be one of ${TIMESTAMP_MODES.join(', ')}`);
   }
   if (o.timeFields !== undefined && !isStringArray(o.timeFields)) errors.push(`${at}.timeFields: must be an array of field names`);
-  const map = o.fieldNameMap;
-  if (map !== undefined && (!isObject(map) || Object.values(map).some((v) => typeof v !== 'string' || v === ''))) {
-    errors.push(`${at}.fieldNameMap: must map field names to non-empty new names`);
-  }
+  const mapProblem = o.fieldNameMap === undefined ? undefined : fieldNameMapProblem(o.fieldNameMap);
+  if (mapProblem) errors.push(`${at}.fieldNameMap: ${mapProblem}`);
 }

@@ -25,3 +25,24 @@ export function renames(naming: FieldNaming): boolean {
   const sep = naming.scopeSeparator;
   return (sep !== undefined && sep !== '.' && sep !== '') || Object.keys(naming.fieldNameMap ?? {}).length > 0;
 }
+
+/**
+ * A field-name map as configured: an object, or its JSON text (the environment, and the config
+ * loader, which hands maps with dotted keys such as `id.orig_h` to convict as text).
+ */
+export function parseFieldNameMap(v: unknown): Record<string, string> {
+  const map = typeof v === 'string' ? (v.trim() === '' ? {} : (JSON.parse(v) as unknown)) : v;
+  const ok = typeof map === 'object' && map !== null && !Array.isArray(map) && Object.values(map).every((x) => typeof x === 'string' && x !== '');
+  if (!ok) throw new Error('must map field names to non-empty new names');
+  return map as Record<string, string>;
+}
+
+/** Why `v` is not a field-name map (see {@link parseFieldNameMap}), or undefined. */
+export function fieldNameMapProblem(v: unknown): string | undefined {
+  try {
+    parseFieldNameMap(v);
+    return undefined;
+  } catch (err) {
+    return err instanceof SyntaxError ? `must be a JSON object of field names to new names (${err.message})` : (err as Error).message;
+  }
+}
