@@ -1,5 +1,6 @@
-// Per-path schemas end to end: a real Zeek cluster capture through the PULL ingress, then the same
-// worker restarted with a changed conn schema (what a Zeek upgrade or a new script does).
+// Zeek-native output end to end: a real Zeek cluster capture through the PULL ingress, with the
+// logger's options and an inline route; per-path schemas, then the same worker restarted with a
+// changed conn schema (what a Zeek upgrade or a new script does).
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
@@ -7,7 +8,7 @@ import * as zmq from 'zeromq';
 import { AMQP_URL, collectAmqp, declareTestQueue, requireRabbitMQ, uniqueName } from '../helpers/brokers.js';
 import { closeNow, eventually, freePort, metricValue, startGateway } from '../helpers/gateway.js';
 import { captureLogger } from '../helpers/log.js';
-import { loadCapture } from '../helpers/testdata.js';
+import { loadCapture, readLogLines } from '../helpers/testdata.js';
 import { startHttp } from '../../src/ops/http.js';
 
 before(async () => {
@@ -122,6 +123,44 @@ test('a changed schema of a path counts in zeek_gateway_schema_changes_total{pat
   } finally {
     closeNow(sock);
     http.close();
+    await gw.stop();
+  }
+});
+
+test("Zeek-native output: the worker's own lines with the logger's scope separator and field-name map, inline with _path and _system_name", async () => {
+  const id = uniqueName('native');
+  const exchange = `zlg-${id}`;
+  const queue = await declareTestQueue(exchange, 'conn');
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const gw = await startGateway({
+    ingress: {
+      sub: { enabled: false },
+      pull: { enabled: true, endpoints: [endpoint], json: { scopeSeparator: '_', fieldNameMap: { id_orig_h: 'src_ip', uid: 'zeek_uid' } } },
+    },
+    sinks: { rabbit: { type: 'amqp', url: AMQP_URL, exchange, declareExchange: { name: exchange } } },
+    routing: { routes: [{ match: ['conn'], envelope: 'inline', systemName: '{sender}', destinations: [{ sink: 'rabbit' }] }] },
+  });
+  const sock = new zmq.Push({ linger: 2000, sendHighWaterMark: 0 });
+  sock.connect(endpoint);
+  try {
+    for (const m of loadCapture('cluster', 'smtp.jsonl')) await sock.send(m);
+    // What Zeek writes with Log::default_scope_sep = "_" and that field-name map: its own lines, keys renamed.
+    const rename: Record<string, string> = { uid: 'zeek_uid', 'id.orig_h': 'src_ip', 'id.orig_p': 'id_orig_p', 'id.resp_h': 'id_resp_h', 'id.resp_p': 'id_resp_p' };
+    const want = readLogLines('cluster', 'smtp.logs', 'worker-local-json', 'conn.log').map(
+      (line) => `{"_path":"conn","_system_name":"worker-1@vm",${line.slice(1).replace(/"(uid|id\.orig_h|id\.orig_p|id\.resp_h|id\.resp_p)":/g, (_, k: string) => `"${rename[k]}":`)}`,
+    );
+    const got = (await collectAmqp(queue, { count: want.length, timeoutMs: 30_000 })).map((m) => m.content.toString());
+    assert.equal(got.length, 9);
+    assert.deepEqual(got, want);
+    // GET /schemas describes the records under the keys they are written with.
+    const conn = gw.gateway.schemas.describe('conn') as { jsonSchema: { properties: Record<string, { 'x-zeek-name'?: string }> } };
+    assert.equal(conn.jsonSchema.properties.src_ip!['x-zeek-name'], 'id.orig_h');
+    for (const line of got) {
+      for (const key of Object.keys(JSON.parse(line) as object).slice(2)) assert.ok(conn.jsonSchema.properties[key], `${key} in the JSON Schema`);
+    }
+    assert.equal(conn.jsonSchema.properties['id.orig_h'], undefined);
+  } finally {
+    closeNow(sock);
     await gw.stop();
   }
 });
