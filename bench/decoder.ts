@@ -9,6 +9,9 @@ import { HeldMemory, HeldRecord } from '../src/buffer/index.js';
 import { ZeekBinV1Decoder } from '../src/zeek/binary/bin-v1.js';
 import { decodeLogWriteMessage } from '../src/zeek/binary/log-write.js';
 import { loadCapture, readLogLines } from '../test/helpers/testdata.js';
+import { measure as measurePasses, type Timing } from './lib/measure.js';
+
+const measure = (records: number, passes: readonly (() => number)[]): Timing[] => measurePasses(records, passes, REPS, WARMUP);
 
 const REPS = Number(process.argv[2] ?? 9);
 const WARMUP = 2;
@@ -26,56 +29,6 @@ const LOGS: [string, string][] = [
   ['manager-local-json', 'cluster'],
   ['manager-local-json', 'reporter'],
 ];
-
-interface Timing {
-  /** Median wall-clock milliseconds of one pass. */
-  wallMs: number;
-  /** Fastest pass: the least disturbed by other processes on a shared machine. */
-  bestWallMs: number;
-  /** Median CPU milliseconds (user + system) of one pass: less sensitive to other load. */
-  cpuMs: number;
-  recordsPerSec: number;
-  recordsPerCpuSec: number;
-  bestRecordsPerSec: number;
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/**
- * Runs the passes WARMUP + REPS times, alternating between them so that both see the
- * same background load; returns medians per pass. A pass returns the records it handled.
- */
-function measure(records: number, passes: readonly (() => number)[]): Timing[] {
-  const wall = passes.map((): number[] => []);
-  const cpu = passes.map((): number[] => []);
-  for (let i = 0; i < WARMUP + REPS; i++) {
-    passes.forEach((pass, k) => {
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      const n = pass();
-      const t = performance.now() - t0;
-      const c = process.cpuUsage(c0);
-      if (n !== records) throw new Error(`pass handled ${n} records, expected ${records}`);
-      if (i >= WARMUP) {
-        wall[k]!.push(t);
-        cpu[k]!.push((c.user + c.system) / 1000);
-      }
-    });
-  }
-  return passes.map((_, k) => {
-    const wallMs = median(wall[k]!);
-    const cpuMs = median(cpu[k]!);
-    const bestWallMs = Math.min(...wall[k]!);
-    return {
-      wallMs,
-      bestWallMs,
-      cpuMs,
-      recordsPerSec: (records / wallMs) * 1000,
-      recordsPerCpuSec: (records / cpuMs) * 1000,
-      bestRecordsPerSec: (records / bestWallMs) * 1000,
-    };
-  });
-}
 
 const results = [];
 const load0 = loadavg();

@@ -43,9 +43,9 @@ async function run(opts: { config: string[]; dryRun?: boolean }): Promise<void> 
   if (opts.dryRun) logger.warn('dry run: nothing is published; each record prints where it would go (stdout)');
   logger.info({ version: pkg.version, sinks: config.sinks.filter((s) => s.enabled).map((s) => s.name) }, 'starting');
   const server = config.http.enabled
-    ? await startHttp({ ...config.http, registry: metrics.registry, readiness: () => ({ ...gateway.readiness() }) })
+    ? await startHttp({ ...config.http, registry: metrics.registry, readiness: () => ({ ...gateway.readiness() }), schemas: gateway.schemas })
     : undefined;
-  if (server) logger.info({ host: config.http.host, port: config.http.port }, 'serving /metrics /healthz /readyz');
+  if (server) logger.info({ host: config.http.host, port: config.http.port }, 'serving /metrics /healthz /readyz /schemas');
 
   let signals = 0;
   const shutdown = (signal: string): void => {

@@ -8,11 +8,12 @@ import {
   type ZapHandler,
 } from './ingress/curve/index.js';
 import type { IngressDeps } from './ingress/deps.js';
+import { SchemaCatalog, type SchemaDiff } from './zeek/schemas.js';
 import type { Ingress } from './ingress/zmq-ingress.js';
 import { createPullIngress } from './ingress/zmq-pull.js';
 import { createSubIngress } from './ingress/zmq-sub.js';
-import type { Logger } from './ops/log.js';
-import type { Metrics } from './ops/metrics.js';
+import { RateLimitedLog, type Logger } from './ops/log.js';
+import { LabelCap, type Metrics } from './ops/metrics.js';
 import { DeadLetters } from './routing/dead-letters.js';
 import { Router } from './routing/router.js';
 import { RoutingTable, type SinkAddressing } from './routing/table.js';
@@ -39,6 +40,8 @@ export class Gateway {
   private zap: ZapHandler | undefined;
   private readonly deadLetters: DeadLetters | undefined;
   private stopping: Promise<number> | undefined;
+  /** Schemas of cluster batches per path and sender (GET /schemas). */
+  readonly schemas: SchemaCatalog;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -47,6 +50,12 @@ export class Gateway {
     /** Print where each record would go instead of publishing it. */
     dryRun = false,
   ) {
+    const json = config.ingress.pull.json;
+    this.schemas = new SchemaCatalog(this.schemaChangeReporter(), {
+      timestamps: json.timestamps,
+      includeUnsetFields: json.includeUnsetFields,
+      naming: { scopeSeparator: json.scopeSeparator, fieldNameMap: json.fieldNameMap },
+    });
     const addressing = new Map<string, SinkAddressing>();
     for (const s of config.sinks.filter((x) => x.enabled)) {
       const kind = SINK_KINDS.get(s.type);
@@ -70,6 +79,21 @@ export class Gateway {
     }
     this.router = new Router(new RoutingTable(config.routing, addressing), this.sinks, metrics);
     this.deadLetters = this.createDeadLetters(addressing);
+  }
+
+  /**
+   * A schema change: counted per path, and one warning with the diff. The warnings are
+   * rate-limited per path and sender, so that a sender flapping between schemas cannot flood
+   * the log (the count stays exact).
+   */
+  private schemaChangeReporter(): (d: SchemaDiff) => void {
+    const paths = new LabelCap();
+    const log = new RateLimitedLog(this.logger);
+    return (d) => {
+      this.metrics.schemaChanges.labels(paths.value(d.path)).inc();
+      const { path, sender, added, removed, retyped } = d;
+      log.warn(`schema\u0000${path}\u0000${sender}`, { path, sender, added, removed, retyped }, 'log schema changed');
+    };
   }
 
   private createDeadLetters(addressing: ReadonlyMap<string, SinkAddressing>): DeadLetters | undefined {
@@ -154,6 +178,7 @@ export class Gateway {
       metrics: this.metrics,
       logger: this.logger,
       context: this.context,
+      schemas: this.schemas,
       deadLetter: this.deadLetters && ((ingress, reason, detail, frames) => this.deadLetters?.fromIngress(ingress, reason, detail, frames)),
       secure: (socket, ingress) => {
         for (const w of security.warnings) this.logger.warn({ ingress }, w);

@@ -1,4 +1,5 @@
 import convict from 'convict';
+import { fieldNameMapProblem } from '../zeek/json/field-names.js';
 
 /** Custom convict formats shared by several config sections. */
 const ENDPOINT = /^(tcp|ipc|inproc|ws|wss|tipc|pgm|epgm|udp):\/\/\S+$/;
@@ -24,6 +25,13 @@ export function registerFormats(): void {
     coerce: (v: unknown) => (typeof v === 'string' ? splitList(v) : v),
   });
   convict.addFormat({
+    name: 'field-name-map',
+    validate(value: unknown) {
+      const problem = fieldNameMapProblem(value);
+      if (problem) throw new Error(problem);
+    },
+  });
+  convict.addFormat({
     name: 'positive-int',
     validate(value: unknown) {
       if (!Number.isInteger(value) || (value as number) <= 0) throw new Error('must be a positive integer');
@@ -36,3 +44,4 @@ export function registerFormats(): void {
 function splitList(v: string): string[] {
   return v === '' ? [] : v.split(',').map((x) => x.trim());
 }
+

@@ -8,6 +8,7 @@ import { validateRoutes, type RoutingConfig } from '../routing/config.js';
 import type { DeadLetterConfig } from '../routing/dead-letters.js';
 import { unknownTemplateVariables } from '../routing/template.js';
 import { registerFormats } from './formats.js';
+import { parseFieldNameMap } from '../zeek/json/field-names.js';
 import { schema } from './schema.js';
 import { convictProblems } from './problems.js';
 import { addressKeys, loadSinks, withoutRetiredOptions, type SinkConfig } from './sinks.js';
@@ -69,7 +70,7 @@ export function loadConfig(files: readonly string[] = [], env: NodeJS.ProcessEnv
     merged = { ...merged, sinks };
     problems.push(...retired);
   }
-  top.load(merged);
+  top.load(withDottedMapsAsText(merged));
   try {
     top.validate({ allowed: 'strict' });
   } catch (err) {
@@ -100,6 +101,8 @@ export function loadConfig(files: readonly string[] = [], env: NodeJS.ProcessEnv
   if (problems.length) throw new ConfigError(problems);
 
   const ingress = top.get('ingress') as unknown as GatewayConfig['ingress'];
+  // Validated by its format; held as JSON text (see withDottedMapsAsText).
+  ingress.pull.json.fieldNameMap = parseFieldNameMap(ingress.pull.json.fieldNameMap);
   if (!ingress.sub.enabled && !ingress.pull.enabled) problems.push('ingress: enable ingress.sub or ingress.pull (or both)');
   for (const name of ['sub', 'pull'] as const) {
     const section = ingress[name];
@@ -128,6 +131,7 @@ export function loadConfig(files: readonly string[] = [], env: NodeJS.ProcessEnv
     config,
     redacted() {
       const out = JSON.parse(top.toString()) as Record<string, unknown>;
+      (out.ingress as GatewayConfig['ingress']).pull.json.fieldNameMap = ingress.pull.json.fieldNameMap;
       out.sinks = Object.fromEntries(sinks.configs.map((s) => [s.name, s.redacted()]));
       return out;
     },
@@ -136,6 +140,30 @@ export function loadConfig(files: readonly string[] = [], env: NodeJS.ProcessEnv
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Settings whose value is a map with dotted keys (`id.orig_h`), read from JSON text after validation. */
+const DOTTED_MAPS = [['ingress', 'pull', 'json', 'fieldNameMap']] as const;
+
+/** Convict splits keys at dots, so the dotted maps travel as JSON text (like the sinks' property maps). */
+function withDottedMapsAsText(config: Record<string, unknown>): Record<string, unknown> {
+  let out = config;
+  for (const path of DOTTED_MAPS) {
+    const parents: Record<string, unknown>[] = [];
+    let node: unknown = out;
+    for (const k of path.slice(0, -1)) {
+      if (!isPlainObject(node)) break;
+      parents.push(node);
+      node = node[k];
+    }
+    const last = path[path.length - 1]!;
+    if (parents.length !== path.length - 1 || !isPlainObject(node) || !isPlainObject(node[last])) continue;
+    // Copy the objects along the path: the merged layers stay untouched.
+    let value: Record<string, unknown> = { ...node, [last]: JSON.stringify(node[last]) };
+    for (let i = parents.length - 1; i >= 0; i--) value = { ...parents[i]!, [path[i]!]: value };
+    out = value;
+  }
+  return out;
+}
 
 /**
  * Later files win: objects merge key by key (so a file can change one option of a sink

@@ -38,7 +38,7 @@ export const schema = withEnv({
       default: false,
     },
     routes: {
-      doc: 'Ordered routes: {name, match: [globs], exclude: [globs], destinations: [{sink, ...address options}], continue, envelope, exchange, routingKey, topic, keyField}. The first match wins unless it says continue.',
+      doc: 'Ordered routes: {name, match: [globs], exclude: [globs], destinations: [{sink, ...address options}], continue, envelope, exchange, routingKey, topic, keyField, systemName, writeTs, timestamps, timeFields, scopeSeparator, fieldNameMap}. The first match wins unless it says continue.',
       format: Array,
       default: [] as unknown[],
     },

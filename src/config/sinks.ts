@@ -27,7 +27,7 @@ const commonSchema = {
   enabled: { doc: 'Set false to switch off a sink defined in an earlier config file.', format: Boolean, default: true },
   required: { doc: 'The sink must be connected for /readyz to report ready.', format: Boolean, default: true },
   envelope: {
-    doc: 'Default envelope: tagged ({"<path>": record}) or raw (the record as Zeek wrote it). Routes may override it.',
+    doc: 'Default envelope: tagged ({"<path>": record}), raw (the record as Zeek wrote it) or inline (_path first inside the record). Routes may override it.',
     format: ENVELOPES as unknown as string[],
     default: 'tagged',
   },

@@ -2,6 +2,7 @@ import type * as zmq from 'zeromq';
 import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { LogRecord } from '../record.js';
+import type { SchemaCatalog } from '../zeek/schemas.js';
 
 export type RejectHook = (ingress: string, reason: string, detail: string, frames: readonly Buffer[]) => void;
 
@@ -25,4 +26,6 @@ export interface IngressDeps {
   deadLetter?: RejectHook | undefined;
   /** Applies CURVE server options to a socket before it binds, when configured. */
   secure?: ((socket: zmq.Socket, ingress: string) => void) | undefined;
+  /** Collects the schemas of cluster batches (GET /schemas), when given. */
+  schemas?: SchemaCatalog | undefined;
 }

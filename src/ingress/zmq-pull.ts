@@ -1,10 +1,12 @@
 import * as zmq from 'zeromq';
 import { decodeLogWriteMessage } from '../zeek/binary/log-write.js';
 import { ZeekBinV1Decoder } from '../zeek/binary/bin-v1.js';
-import type { DecodeOptions, TimestampMode } from '../zeek/types.js';
+import { TIMESTAMP_MODES, type DecodeOptions, type TimestampMode } from '../zeek/types.js';
 import { ncsaHandler, pathProblem, type NcsaValidation } from './ncsa.js';
 import { createZmqIngress, ingressSocketOptions, type Ingress, type MessageHandler } from './zmq-ingress.js';
 import type { IngressDeps } from './deps.js';
+import type { SchemaCatalog } from '../zeek/schemas.js';
+import { senderLabel } from '../ops/metrics.js';
 
 /**
  * PULL ingress: the gateway as a logger node of a Zeek 7.1+/8.x cluster (ZeroMQ backend).
@@ -18,7 +20,7 @@ export interface PullIngressConfig {
   receiveHighWaterMark: number;
   maxMessageSize: number;
   writers: string[];
-  json: { timestamps: TimestampMode; includeUnsetFields: boolean };
+  json: { timestamps: TimestampMode; includeUnsetFields: boolean; scopeSeparator: string; fieldNameMap: Record<string, string> };
   validation: NcsaValidation;
 }
 
@@ -56,13 +58,23 @@ export const pullIngressSchema = {
   json: {
     timestamps: {
       doc: 'LogAscii::json_timestamps of the emulated logger: epoch (JSON::TS_EPOCH), millis, millis-unsigned or iso8601.',
-      format: ['epoch', 'millis', 'millis-unsigned', 'iso8601'],
+      format: [...TIMESTAMP_MODES],
       default: 'epoch',
     },
     includeUnsetFields: {
       doc: 'LogAscii::json_include_unset_fields: write unset fields as null instead of leaving them out.',
       format: Boolean,
       default: false,
+    },
+    scopeSeparator: {
+      doc: "Log::default_scope_sep of the emulated logger: replaces '.' in field names (e.g. _ for id_orig_h), applied once per schema at no cost per record. Routes can set their own (routing.routes[].scopeSeparator).",
+      format: String,
+      default: '.',
+    },
+    fieldNameMap: {
+      doc: 'Log::default_field_name_map of the emulated logger: {"id_orig_h": "src_ip", ...}, applied after scopeSeparator (environment: the same JSON text).',
+      format: 'field-name-map',
+      default: {} as Record<string, string>,
     },
   },
   validation: {
@@ -73,11 +85,11 @@ export const pullIngressSchema = {
 } as const;
 
 /** Decodes cluster batches; the path comes from the batch header, the sender from frame 1. */
-export function clusterHandler(ingress: string, cfg: PullIngressConfig): MessageHandler {
+export function clusterHandler(ingress: string, cfg: PullIngressConfig, schemas?: SchemaCatalog): MessageHandler {
   const writers = new Set(cfg.writers);
   const options: DecodeOptions = { timestamps: cfg.json.timestamps, includeUnsetFields: cfg.json.includeUnsetFields };
   // One decoder per ingress: its schema cache and output buffer are reused across batches.
-  const decoder = new ZeekBinV1Decoder();
+  const decoder = new ZeekBinV1Decoder(undefined, { scopeSeparator: cfg.json.scopeSeparator, fieldNameMap: cfg.json.fieldNameMap });
   return (frames, receivedAt, sink) => {
     const size = frames.reduce((n, f) => n + f.length, 0);
     if (size > cfg.maxMessageSize) {
@@ -100,6 +112,8 @@ export function clusterHandler(ingress: string, cfg: PullIngressConfig): Message
       sink.reject('writer-filtered', `batch of ${batch.records.length} ${batch.path} records from writer ${batch.writer}`);
       return;
     }
+    // Keyed by the node's stable name: a restarted (upgraded) node is compared with its previous self.
+    schemas?.observe(batch.path, senderLabel(sender), batch.fields);
     sink.accepted(batch.path, sender, batch.records.length);
     for (const json of batch.records) sink.route({ path: batch.path, json, sender, ingress, receivedAt });
   };
@@ -107,6 +121,6 @@ export function clusterHandler(ingress: string, cfg: PullIngressConfig): Message
 
 export function createPullIngress(cfg: PullIngressConfig, deps: IngressDeps): Ingress {
   const socket = new zmq.Pull(ingressSocketOptions(cfg, deps));
-  const handler = cfg.format === 'zeek' ? clusterHandler('pull', cfg) : ncsaHandler('pull', cfg.validation, cfg.maxMessageSize);
+  const handler = cfg.format === 'zeek' ? clusterHandler('pull', cfg, deps.schemas) : ncsaHandler('pull', cfg.validation, cfg.maxMessageSize);
   return createZmqIngress('pull', socket, { endpoints: cfg.endpoints, mode: 'bind' }, handler, deps);
 }

@@ -42,6 +42,13 @@ export const METRICS = {
     labelNames: ['ingress', 'reason'],
     doc: 'bad messages: `frame-count`, `empty-path`, `path-too-long`, `path-not-printable`, `too-large`, `body-not-object`, `body-not-utf8`, `body-invalid-json`, cluster decode errors (`truncated`, `bad-length`, `unknown-format`, …), `writer-filtered`',
   },
+  schemaChanges: {
+    type: 'counter',
+    name: 'zeek_gateway_schema_changes_total',
+    help: "Changes of a log path's schema (fields added, removed or retyped) in a sender's cluster batches, per path.",
+    labelNames: ['path'],
+    doc: 'a path\'s fields or Zeek types changed in a cluster node\'s batches; a warning lists the added, removed and retyped fields (at most one per path and node every 10 s); `GET /schemas` shows them',
+  },
   recordsRouted: {
     type: 'counter',
     name: 'zeek_gateway_records_routed_total',

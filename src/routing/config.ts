@@ -1,17 +1,36 @@
 import { ENVELOPES, type Envelope } from './envelope.js';
+import { TIMESTAMP_MODES, type TimestampMode } from '../zeek/types.js';
+import { fieldNameMapProblem } from '../zeek/json/field-names.js';
 import { unknownTemplateVariables } from './template.js';
 
 /**
  * Address options a route or destination may set; each overrides the sink's own
  * default (TRAPMINE's convention: per-filter options override the global ones).
- * Besides the envelope, the keys are the sink kinds' address settings (exchange,
- * routingKey, topic, keyField): strings, templates over the log path.
+ * Besides the output options (envelope, field names, time formats: the payload's shape),
+ * the keys are the sink kinds' address settings (exchange, routingKey, topic, keyField):
+ * strings, templates over the log path.
  */
 export interface AddressOptions {
   envelope?: Envelope | undefined;
-  /** Validated as strings by validateRoutes. */
+  /** Inline envelope: `_system_name` ('' none, `{sender}` the sender node, else literal). */
+  systemName?: string | undefined;
+  /** Inline envelope: add `_write_ts` (receive time, in `timestamps` format). */
+  writeTs?: boolean | undefined;
+  /** Format of `_write_ts` and of the `timeFields` converted on this route (records arrive as epoch). */
+  timestamps?: TimestampMode | undefined;
+  /** Top-level fields converted from epoch to `timestamps` on this route (default ['ts']). */
+  timeFields?: string[] | undefined;
+  /** Replaces `.` in top-level field names (Zeek's Log::default_scope_sep), e.g. `_`. */
+  scopeSeparator?: string | undefined;
+  /** Renames top-level fields, applied after scopeSeparator (Zeek's Log::default_field_name_map). */
+  fieldNameMap?: Record<string, string> | undefined;
+  /** The sink kinds' address settings, validated as strings by validateRoutes. */
   [setting: string]: unknown;
 }
+
+/** The options that shape a route's payload bytes (as opposed to its address). */
+export const OUTPUT_KEYS = ['envelope', 'systemName', 'writeTs', 'timestamps', 'timeFields', 'scopeSeparator', 'fieldNameMap'] as const;
+export type OutputOptions = Pick<AddressOptions, (typeof OUTPUT_KEYS)[number]>;
 
 export interface DestinationConfig extends AddressOptions {
   sink: string;
@@ -52,7 +71,7 @@ interface Allowed {
 }
 
 function allowedKeys(addressKeys: readonly string[]): Allowed {
-  const address = ['envelope', ...addressKeys];
+  const address = [...OUTPUT_KEYS, ...addressKeys];
   return {
     route: new Set(['name', 'match', 'exclude', 'destinations', 'continue', ...address]),
     defaultRoute: new Set(['destinations', ...address]),
@@ -137,6 +156,7 @@ function validateAddress(o: Record<string, unknown>, at: string, addressKeys: re
   if (o.envelope !== undefined && !ENVELOPES.includes(o.envelope as Envelope)) {
     errors.push(`${at}.envelope: must be one of ${ENVELOPES.join(', ')}`);
   }
+  validateOutput(o, at, errors);
   for (const k of addressKeys) {
     const v = o[k];
     if (v === undefined) continue;
@@ -147,4 +167,17 @@ function validateAddress(o: Record<string, unknown>, at: string, addressKeys: re
     const bad = unknownTemplateVariables(v);
     if (bad.length) errors.push(`${at}.${k}: unknown template variable {${bad.join('}, {')}}`);
   }
+}
+
+function validateOutput(o: Record<string, unknown>, at: string, errors: string[]): void {
+  for (const k of ['systemName', 'scopeSeparator'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'string') errors.push(`${at}.${k}: must be a string`);
+  }
+  if (o.writeTs !== undefined && typeof o.writeTs !== 'boolean') errors.push(`${at}.writeTs: must be true or false`);
+  if (o.timestamps !== undefined && !TIMESTAMP_MODES.includes(o.timestamps as TimestampMode)) {
+    errors.push(`${at}.timestamps: must be one of ${TIMESTAMP_MODES.join(', ')}`);
+  }
+  if (o.timeFields !== undefined && !isStringArray(o.timeFields)) errors.push(`${at}.timeFields: must be an array of field names`);
+  const mapProblem = o.fieldNameMap === undefined ? undefined : fieldNameMapProblem(o.fieldNameMap);
+  if (mapProblem) errors.push(`${at}.fieldNameMap: ${mapProblem}`);
 }

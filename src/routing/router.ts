@@ -1,14 +1,24 @@
 import { HeldRecord, type LogRecord, type Address } from '../record.js';
 import { LabelCap, type Metrics } from '../ops/metrics.js';
 import type { SinkInput } from './sink-input.js';
-import { EnvelopeBuilder } from './envelope.js';
+import { EnvelopeBuilder, type RecordMeta } from './envelope.js';
+import { KeyRewriter, rewritesNothing } from './rewrite-keys.js';
+import type { OutputOptions } from './config.js';
 import { FieldExtractor } from './extract-field.js';
 import type { RoutingTable, UnroutedReason } from './table.js';
 import { BoundedCache } from '../util/bounded-cache.js';
 
+/** One distinct output format of a path: its payload is built once per record. */
+interface Variant {
+  readonly envelope: EnvelopeBuilder;
+  /** Renames keys / converts time fields; undefined when the format keeps the record as is. */
+  readonly rewriter: KeyRewriter | undefined;
+}
+
 interface Delivery {
   readonly sink: SinkInput;
-  readonly envelope: EnvelopeBuilder;
+  /** Index into the plan's variants. */
+  readonly variant: number;
   /** Shared by every record of the path, unless a key must be read per record. */
   readonly address: Address;
   readonly key: FieldExtractor | undefined;
@@ -16,6 +26,7 @@ interface Delivery {
 
 interface RuntimePlan {
   readonly deliveries: readonly Delivery[];
+  readonly variants: readonly Variant[];
   readonly counter: { inc(n?: number): void };
   readonly unrouted: UnroutedReason | undefined;
 }
@@ -43,18 +54,26 @@ export class Router {
   route(record: LogRecord): void {
     const plan = this.plans.get(record.path) ?? this.compile(record.path);
     plan.counter.inc();
-    const deliveries = plan.deliveries;
+    const { deliveries, variants } = plan;
     let last: Delivery | undefined;
     let payload = record.json;
     let held: LogRecord = record;
+    // A renamed record is rendered once per record, then enveloped into each sink's memory.
+    let renamed: (Buffer | undefined)[] | undefined;
+    let meta: RecordMeta | undefined;
     for (let i = 0; i < deliveries.length; i++) {
       const d = deliveries[i] as Delivery;
       const memory = d.sink.memory;
       // Each sink holds its records in memory of its own, so that what it holds is all it
       // keeps alive (a cluster record is a view into a decoder slab shared by many records).
-      if (last === undefined || d.sink !== last.sink || d.envelope !== last.envelope) {
-        payload = d.envelope.build(record.json, memory);
-        held = new HeldRecord(record, payload, d.envelope.jsonStart, d.envelope.jsonStart + record.json.length);
+      if (last === undefined || d.sink !== last.sink || d.variant !== last.variant) {
+        const v = variants[d.variant] as Variant;
+        const json = v.rewriter === undefined ? record.json : ((renamed ??= [])[d.variant] ??= v.rewriter.rewrite(record.json));
+        const e = v.envelope;
+        if (e.envelope === 'inline') meta ??= { sender: record.sender, receivedAtMs: performance.timeOrigin + record.receivedAt };
+        payload = e.build(json, memory, meta);
+        // The held record is the record as this destination delivers it (renamed, inline).
+        held = new HeldRecord(record, payload, e.jsonStart, payload.length - e.jsonTail);
       }
       last = d;
       let address = d.address;
@@ -84,15 +103,21 @@ export class Router {
   private compile(rawPath: string): RuntimePlan {
     const p = this.table.plan(rawPath);
     const label = this.pathLabels.value(p.path);
-    const envelopes = new Map<string, EnvelopeBuilder>();
+    const variantOf = new Map<string, number>();
+    const variants: Variant[] = [];
     const deliveries: Delivery[] = p.destinations.map((d) => {
       const sink = this.sinks.get(d.sink);
       if (!sink) throw new Error(`routing names unknown sink ${d.sink}`);
-      let envelope = envelopes.get(d.envelope);
-      if (!envelope) envelopes.set(d.envelope, (envelope = new EnvelopeBuilder(d.envelope, p.path)));
+      const format = d.format ?? { envelope: d.envelope };
+      const id = JSON.stringify(format);
+      let variant = variantOf.get(id);
+      if (variant === undefined) {
+        variantOf.set(id, (variant = variants.length));
+        variants.push(compileVariant(format, p.path));
+      }
       return {
         sink,
-        envelope,
+        variant,
         address: { target: d.target, routingKey: d.routingKey },
         key: d.keyField ? new FieldExtractor(d.keyField) : undefined,
       };
@@ -100,7 +125,12 @@ export class Router {
     const counter = p.unrouted
       ? this.metrics.recordsUnrouted.labels(label, p.unrouted)
       : this.metrics.recordsRouted.labels(label);
-    const plan = { deliveries, counter, unrouted: p.unrouted };
+    const plan = { deliveries, variants, counter, unrouted: p.unrouted };
     return this.plans.keep(rawPath, plan);
   }
+}
+
+function compileVariant(f: OutputOptions, path: string): Variant {
+  const envelope = new EnvelopeBuilder(f.envelope ?? 'tagged', path, f);
+  return { envelope, rewriter: rewritesNothing(f) ? undefined : new KeyRewriter(f) };
 }

@@ -1,6 +1,6 @@
 import type { AddressSettings, DestinationAddress } from '../sinks/kind.js';
 import { compileGlob, matchesAny } from './glob.js';
-import type { AddressOptions, DestinationConfig, RoutingConfig } from './config.js';
+import { OUTPUT_KEYS, type AddressOptions, type DestinationConfig, type OutputOptions, type RoutingConfig } from './config.js';
 import type { Envelope } from './envelope.js';
 import { renderTemplate, type TemplateVars } from './template.js';
 
@@ -18,6 +18,11 @@ export interface SinkAddressing {
 export interface ResolvedDestination {
   readonly sink: string;
   readonly envelope: Envelope;
+  /**
+   * Everything that shapes the payload bytes (envelope included) when a route sets more
+   * than the envelope; equal formats share one payload per record.
+   */
+  readonly format?: OutputOptions | undefined;
   readonly target: string;
   readonly routingKey?: string | undefined;
   /** Field whose value becomes the Kafka message key, if any. */
@@ -97,6 +102,19 @@ export class RoutingTable {
     const pick = (k: string): string => (d[k] ?? route[k] ?? sink.defaults[k] ?? '') as string;
     const envelope = d.envelope ?? route.envelope ?? sink.envelope;
     const address = sink.address({ path: vars.path, value: pick, template: (k) => renderTemplate(pick(k), vars) });
-    return { sink: sink.name, envelope, ...address };
+    return { sink: sink.name, envelope, ...outputFormat(envelope, d, route), ...address };
   }
+}
+
+/**
+ * The payload's shape when the destination or its route sets more than the envelope (the
+ * output options are route settings; a sink only defaults the envelope).
+ */
+function outputFormat(envelope: Envelope, d: AddressOptions, route: AddressOptions): { format?: OutputOptions } {
+  const shaped: Record<string, unknown> = { envelope };
+  for (const k of OUTPUT_KEYS) {
+    const v = k === 'envelope' ? undefined : d[k] ?? route[k];
+    if (v !== undefined) shaped[k] = v;
+  }
+  return Object.keys(shaped).length > 1 ? { format: shaped as OutputOptions } : {};
 }

@@ -111,7 +111,8 @@ export const REJECT_REASONS: readonly RejectReason[] = [
 ];
 
 /** How `time` values are written (`LogAscii::json_timestamps`). */
-export type TimestampMode = 'epoch' | 'millis' | 'millis-unsigned' | 'iso8601';
+export const TIMESTAMP_MODES = ['epoch', 'millis', 'millis-unsigned', 'iso8601'] as const;
+export type TimestampMode = (typeof TIMESTAMP_MODES)[number];
 
 /** Rendering options; on a real Zeek logger these come from the logger's own config. */
 export interface RenderOptions {

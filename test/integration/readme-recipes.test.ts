@@ -125,6 +125,9 @@ test('README.md has the configuration example and its recipes as JSON blocks', (
       'A SIEM queue per log type',
       'Fan-out to two brokers',
       'A busy Zeek cluster into Kafka',
+      'Elastic / OpenSearch',
+      'Elastic / OpenSearch from the NCSA plugin',
+      'Splunk',
     ],
   );
 });

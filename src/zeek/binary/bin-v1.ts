@@ -6,6 +6,7 @@
 import { BinReader } from './reader.js';
 import { JsonRecordWriter, VALUE_HEADER_BYTES } from '../json/writer.js';
 import { HeadCache } from './schema.js';
+import type { FieldNaming } from '../json/field-names.js';
 import {
   DEFAULT_LIMITS,
   DecodeFailure,
@@ -18,10 +19,16 @@ import {
 export class ZeekBinV1Decoder {
   private readonly reader = new BinReader();
   private readonly writer = new JsonRecordWriter();
-  private readonly heads = new HeadCache();
+  private readonly heads: HeadCache;
   private ends = new Uint32Array(1024);
 
-  constructor(private readonly limits: DecodeLimits = DEFAULT_LIMITS) {}
+  /** `naming` renames keys as Zeek's scope separator / field-name map do, at no cost per record. */
+  constructor(
+    private readonly limits: DecodeLimits = DEFAULT_LIMITS,
+    naming?: FieldNaming,
+  ) {
+    this.heads = new HeadCache(naming);
+  }
 
   /** Decodes one payload. Holds no reference to `payload` afterwards. */
   decode(payload: Buffer, opts: DecodeOptions = {}): BatchResult {

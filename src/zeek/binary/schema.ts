@@ -5,6 +5,7 @@
 import type { BinReader } from './reader.js';
 import { maxEscapedLength, writeJsonEscaped } from '../json/escape.js';
 import { DecodeFailure, type ZeekField } from '../types.js';
+import { renameField, renames, type FieldNaming } from '../json/field-names.js';
 
 /** Smallest schema entry: have_2nd, empty name, type, subtype, optional. */
 const MIN_FIELD_BYTES = 14;
@@ -66,7 +67,7 @@ function skipSchema(r: BinReader): number {
   return n;
 }
 
-function parseSchema(r: BinReader, n: number): Schema {
+function parseSchema(r: BinReader, n: number, naming: FieldNaming | undefined): Schema {
   const fields: ZeekField[] = [];
   const types = new Int32Array(n);
   const prefixes: Buffer[] = [];
@@ -81,10 +82,14 @@ function parseSchema(r: BinReader, n: number): Schema {
     fields.push(Object.freeze(secondaryName === undefined ? { name, type, subtype, optional } : { name, type, subtype, optional, secondaryName }));
     types[i] = type;
     // Field names skip Zeek's escape_utf8 and get rapidjson's escaping only (§6.3).
-    const key = Buffer.allocUnsafe(maxEscapedLength(nameEnd - nameStart) + 2);
+    // A renamed field's key is written from its new name, once per schema.
+    const renamed = naming === undefined ? undefined : renameField(name, naming);
+    const src = renamed === undefined ? r.buf : Buffer.from(renamed);
+    const [from, to] = renamed === undefined ? [nameStart, nameEnd] : [0, src.length];
+    const key = Buffer.allocUnsafe(maxEscapedLength(to - from) + 2);
     key[0] = 0x2c; // ,
     key[1] = 0x22; // "
-    let p = writeJsonEscaped(key, 2, r.buf, nameStart, nameEnd);
+    let p = writeJsonEscaped(key, 2, src, from, to);
     key[p++] = 0x22;
     key[p++] = 0x3a; // :
     prefixes.push(key.subarray(0, p));
@@ -101,13 +106,13 @@ export interface BatchHead {
   readonly schema: Schema;
 }
 
-function parseHead(r: BinReader): BatchHead {
+function parseHead(r: BinReader, naming: FieldNaming | undefined): BatchHead {
   const stream = r.text('stream_id');
   const writer = r.text('writer_id');
   const filter = r.text('filter_name');
   const path = r.text('path');
   const n = r.u32('num_fields');
-  return { stream, writer, filter, path, schema: parseSchema(r, n) };
+  return { stream, writer, filter, path, schema: parseSchema(r, n, naming) };
 }
 
 /** A hash of up to 32 words spread over [start, end); collisions only cost a compare. */
@@ -134,10 +139,16 @@ export class HeadCache {
   private readonly map = new Map<number, Entry[]>();
   private entries = 0;
 
+  private readonly naming: FieldNaming | undefined;
+
+  /** `naming` renames the JSON keys of every schema (fields keep their Zeek names). */
   constructor(
+    naming?: FieldNaming,
     private readonly maxEntries = 64,
     private readonly maxHeadBytes = 16384,
-  ) {}
+  ) {
+    this.naming = naming !== undefined && renames(naming) ? naming : undefined;
+  }
 
   /** Reads the head at the reader's position (the start of the payload). */
   read(r: BinReader): BatchHead {
@@ -148,7 +159,7 @@ export class HeadCache {
     const len = end - start;
     if (len > this.maxHeadBytes) {
       r.pos = start;
-      return parseHead(r);
+      return parseHead(r, this.naming);
     }
     const h = sampleHash(r.view, start, end);
     const bucket = this.map.get(h);
@@ -158,7 +169,7 @@ export class HeadCache {
       }
     }
     r.pos = start;
-    const head = parseHead(r);
+    const head = parseHead(r, this.naming);
     if (this.entries >= this.maxEntries) {
       this.map.clear();
       this.entries = 0;

@@ -176,3 +176,19 @@ test('the retired librdkafka client: a config naming it is refused (exit 2), say
   assert.equal(await r.exit, 2, r.output());
   assert.match(r.logs.map((l) => String(l.msg)).join('\n'), /sinks\.kafka\.client: the librdkafka client .* was retired: use "platformatic"/);
 });
+
+test("the PULL ingress's field-name map: names to non-empty new names, from a file or the environment as JSON", (t) => {
+  const [bad] = files(t, { ingress: { pull: { json: { fieldNameMap: { uid: 5, 'id.orig_h': '' } } } } });
+  const problems = problemsOf(() => loadConfig([bad as string], {}));
+  assert.ok(problems.some((p) => /^ingress\.pull\.json\.fieldNameMap: must map field names to non-empty new names/.test(p)), problems.join('\n'));
+  // Zeek's own example maps the dotted name: convict must not split it into nested settings.
+  const [good] = files(t, { ingress: { pull: { json: { fieldNameMap: { 'id.orig_h': 'src_ip', uid: 'zeek_uid' } } } } });
+  const loaded = loadConfig([good as string], {});
+  assert.deepEqual(loaded.config.ingress.pull.json.fieldNameMap, { 'id.orig_h': 'src_ip', uid: 'zeek_uid' });
+  assert.deepEqual((loaded.redacted().ingress as { pull: { json: unknown } }).pull.json, { timestamps: 'epoch', includeUnsetFields: false, scopeSeparator: '.', fieldNameMap: { 'id.orig_h': 'src_ip', uid: 'zeek_uid' } });
+  assert.deepEqual(loadConfig([], {}).config.ingress.pull.json.fieldNameMap, {});
+  const fromEnv = loadConfig([], { ZLG_INGRESS_PULL_JSON_FIELD_NAME_MAP: '{"id.orig_h":"src_ip"}' }).config;
+  assert.deepEqual(fromEnv.ingress.pull.json.fieldNameMap, { 'id.orig_h': 'src_ip' });
+  const notJson = problemsOf(() => loadConfig([], { ZLG_INGRESS_PULL_JSON_FIELD_NAME_MAP: 'src_ip' }));
+  assert.ok(notJson.some((p) => p.startsWith('ingress.pull.json.fieldNameMap: ')), notJson.join('\n'));
+});

@@ -12,7 +12,7 @@ const config: PullIngressConfig = {
   receiveHighWaterMark: 1000,
   maxMessageSize: 1 << 24,
   writers: ['Log::WRITER_ASCII'],
-  json: { timestamps: 'epoch', includeUnsetFields: false },
+  json: { timestamps: 'epoch', includeUnsetFields: false, scopeSeparator: '.', fieldNameMap: {} },
   validation: 'structural',
 };
 

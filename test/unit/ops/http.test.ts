@@ -4,10 +4,12 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { startHttp } from '../../../src/ops/http.js';
 import { Metrics } from '../../../src/ops/metrics.js';
+import { SchemaCatalog } from '../../../src/zeek/schemas.js';
+import { TypeTag } from '../../../src/zeek/types.js';
 
-async function serve(t: TestContext, readiness: () => { ready: boolean } & Record<string, unknown>) {
+async function serve(t: TestContext, readiness: () => { ready: boolean } & Record<string, unknown>, schemas?: SchemaCatalog) {
   const metrics = new Metrics();
-  const server = await startHttp({ host: '127.0.0.1', port: 0, registry: metrics.registry, readiness });
+  const server = await startHttp({ host: '127.0.0.1', port: 0, registry: metrics.registry, readiness, schemas });
   t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { metrics, get: (path: string, init?: RequestInit) => fetch(base + path, init) };
@@ -69,4 +71,19 @@ test('a port in use fails startup with the error instead of serving nothing', as
   t.after(() => new Promise<void>((resolve) => first.close(() => resolve())));
   const port = (first.address() as AddressInfo).port;
   await assert.rejects(startHttp({ host: '127.0.0.1', port, registry: metrics.registry, readiness: () => ({ ready: true }) }), /EADDRINUSE/);
+});
+
+test('GET /schemas and /schemas/<path> serve the catalog; unknown paths are 404', async (t) => {
+  const catalog = new SchemaCatalog();
+  catalog.observe('dns-2', 'worker-1', [{ name: 'ts', type: TypeTag.TIME, subtype: 0, optional: false }]);
+  const { get } = await serve(t, () => ({ ready: true }), catalog);
+  const all = await get('/schemas');
+  assert.equal(all.status, 200);
+  const body = (await all.json()) as Record<string, { senders: Record<string, unknown> }>;
+  assert.deepEqual(body['dns-2']!.senders, { 'worker-1': [{ name: 'ts', type: 'time', optional: false }] });
+  const one = (await (await get('/schemas/dns-2')).json()) as { jsonSchema: { properties: Record<string, unknown> } };
+  assert.deepEqual(one.jsonSchema.properties.ts, { type: ['number', 'null'], 'x-zeek-type': 'time' });
+  assert.equal((await get('/schemas/conn')).status, 404);
+  assert.equal((await get('/schemas/%E0%A4%A')).status, 404);
+  assert.deepEqual(((await (await get('/nope')).json()) as { endpoints: string[] }).endpoints, ['/metrics', '/healthz', '/readyz', '/schemas', '/schemas/<path>']);
 });

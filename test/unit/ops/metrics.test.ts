@@ -8,6 +8,7 @@ const INTERFACE: Record<string, [type: string, labels: string[]]> = {
   zeek_gateway_ingress_messages_total: ['counter', ['ingress']],
   zeek_gateway_records_received_total: ['counter', ['ingress', 'path', 'sender']],
   zeek_gateway_ingress_rejected_total: ['counter', ['ingress', 'reason']],
+  zeek_gateway_schema_changes_total: ['counter', ['path']],
   zeek_gateway_records_routed_total: ['counter', ['path']],
   zeek_gateway_records_unrouted_total: ['counter', ['path', 'reason']],
   zeek_gateway_sink_published_total: ['counter', ['sink', 'path']],

@@ -7,6 +7,7 @@ import { Metrics } from '../../../src/ops/metrics.js';
 import { silentLogger } from '../../../src/ops/log.js';
 import { amqpKind } from '../../../src/sinks/amqp/index.js';
 import { kafkaKind } from '../../../src/sinks/kafka/index.js';
+import { consoleKind } from '../../../src/sinks/console/index.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
 import { record, until } from '../../helpers/records.js';
 
@@ -92,4 +93,42 @@ test('only a full blocking sink makes the ingress wait', async () => {
   transports.amqp.mode = 'auto';
   transports.amqp.ack();
   await until(() => resumed, 1000, 'resume');
+});
+
+test('each destination gets its own output format; equal formats give equal payloads, each in its sink\'s memory', async () => {
+  const metrics = new Metrics();
+  const addressing = new Map<string, SinkAddressing>([
+    ['a', { name: 'a', envelope: 'tagged', defaults: {}, address: consoleKind.address }],
+    ['b', { name: 'b', envelope: 'tagged', defaults: {}, address: consoleKind.address }],
+  ]);
+  const transports = { a: new FakeTransport(), b: new FakeTransport() };
+  const opts = {
+    maxRecords: 10, maxBytes: 1 << 20, whenFull: 'block', batchMaxRecords: 100, batchMaxBytes: 1 << 20,
+    maxInFlight: 1, retryInitialMs: 5, retryMaxMs: 10,
+  } as const;
+  const sinks = new Map([
+    ['a', new BufferedSink('a', 'console', transports.a, opts, { metrics, logger: silentLogger() })],
+    ['b', new BufferedSink('b', 'console', transports.b, opts, { metrics, logger: silentLogger() })],
+  ]);
+  const elastic = { envelope: 'inline', scopeSeparator: '_', timestamps: 'iso8601', systemName: '{sender}' } as const;
+  const table = new RoutingTable(
+    {
+      include: [], exclude: [], stripFilterSuffix: false, defaultRoute: null,
+      routes: [{ match: ['conn'], destinations: [{ sink: 'a', ...elastic }, { sink: 'b', ...elastic }, { sink: 'b', envelope: 'raw' }, { sink: 'a' }] }],
+    },
+    addressing,
+  );
+  const router = new Router(table, sinks, metrics);
+  router.route(record('conn', '{"ts":1254722767.49206,"id.orig_h":"10.0.0.1"}', 'worker-1'));
+  await until(() => transports.a.delivered.length === 2 && transports.b.delivered.length === 2);
+  const [aInline, aTagged] = transports.a.delivered;
+  const [bInline, bRaw] = transports.b.delivered;
+  assert.equal(aInline!.payload.toString(), '{"_path":"conn","_system_name":"worker-1","ts":"2009-10-05T06:06:07.492060Z","id_orig_h":"10.0.0.1"}');
+  assert.equal(bInline!.payload.toString(), aInline!.payload.toString());
+  assert.notEqual(bInline!.payload.buffer, aInline!.payload.buffer, 'each sink holds its own copy');
+  // The record travels as the delivered record: renamed and inline, a range of its payload.
+  assert.equal(aInline!.record.json.toString(), aInline!.payload.toString());
+  assert.equal(aTagged!.record.json.toString(), '{"ts":1254722767.49206,"id.orig_h":"10.0.0.1"}');
+  assert.equal(bRaw!.payload.toString(), '{"ts":1254722767.49206,"id.orig_h":"10.0.0.1"}');
+  assert.equal(aTagged!.payload.toString(), '{"conn":{"ts":1254722767.49206,"id.orig_h":"10.0.0.1"}}');
 });

@@ -124,9 +124,36 @@ test('route validation names every wrong key', () => {
     'routing.routes[0].destinations[0].sink: unknown sink "nope" (configured: rabbit, kafka, out)',
     'routing.routes[1].bogus: unknown key',
     'routing.routes[1].destinations[0].colour: unknown key',
-    'routing.routes[1].destinations[0].envelope: must be one of tagged, raw',
+    'routing.routes[1].destinations[0].envelope: must be one of tagged, raw, inline',
     'routing.routes[1].destinations[0].routingKey: unknown template variable {host}',
     'routing.routes[2].destinations: must be a non-empty array',
     'routing.defaultRoute.destinations: must be a non-empty array',
   ]);
+});
+
+test('output options are validated and resolved per destination (destination beats route)', () => {
+  const errors = validateRoutes(
+    [{ match: ['conn'], scopeSeparator: 1, timestamps: 'iso', destinations: [{ sink: 'rabbit', writeTs: 'yes', timeFields: [1], fieldNameMap: { a: '' }, systemName: 2 }] }],
+    null,
+    new Set(sinks.keys()),
+    addressKeys(),
+  );
+  assert.deepEqual(errors, [
+    'routing.routes[0].scopeSeparator: must be a string',
+    'routing.routes[0].timestamps: must be one of epoch, millis, millis-unsigned, iso8601',
+    'routing.routes[0].destinations[0].systemName: must be a string',
+    'routing.routes[0].destinations[0].writeTs: must be true or false',
+    'routing.routes[0].destinations[0].timeFields: must be an array of field names',
+    'routing.routes[0].destinations[0].fieldNameMap: must map field names to non-empty new names',
+  ]);
+  const table = new RoutingTable(
+    {
+      include: [], exclude: [], stripFilterSuffix: false, defaultRoute: null,
+      routes: [{ match: ['conn'], envelope: 'inline', scopeSeparator: '_', destinations: [{ sink: 'out', timestamps: 'iso8601' }, { sink: 'out', scopeSeparator: '.' }] }],
+    },
+    sinks,
+  );
+  const [a, b] = table.plan('conn').destinations;
+  assert.deepEqual(a!.format, { envelope: 'inline', timestamps: 'iso8601', scopeSeparator: '_' });
+  assert.deepEqual(b!.format, { envelope: 'inline', scopeSeparator: '.' });
 });

@@ -6,7 +6,11 @@ import { loadCapture } from '../../../helpers/testdata.js';
 
 /** Decodes every message of a capture; returns records grouped by sender role and path. */
 export function decodeCapture(...parts: string[]): Map<string, string[]> {
-  const decoder = new ZeekBinV1Decoder();
+  return decodeCaptureWith(new ZeekBinV1Decoder(), ...parts);
+}
+
+/** {@link decodeCapture} with a given decoder (e.g. one that renames fields). */
+export function decodeCaptureWith(decoder: ZeekBinV1Decoder, ...parts: string[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const frames of loadCapture(...parts)) {
     const r = decodeLogWriteMessage(frames, {}, decoder);

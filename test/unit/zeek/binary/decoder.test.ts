@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ZeekBinV1Decoder } from '../../../../src/zeek/binary/bin-v1.js';
 import { decodeLogWriteMessage } from '../../../../src/zeek/binary/log-write.js';
-import type { BatchResult, DecodeOptions, RejectReason, ZeekBatch } from '../../../../src/zeek/types.js';
+import type { BatchResult, DecodeOptions, RejectReason, TimestampMode, ZeekBatch } from '../../../../src/zeek/types.js';
 import { Wire, fromHexDump, logWriteFrames } from './encode.js';
 
 // Spec §5: the 322-byte worked example, exactly as printed.
@@ -97,8 +97,7 @@ function single(type: number, value: (w: Wire) => Wire, subtype = 0): Buffer {
   return value(new Wire().header().u32(1).field('v', type, subtype).u32(1)).build();
 }
 
-test('every loggable type renders as Zeek does', () => {
-  const cases: [number, (w: Wire) => Wire, string][] = [
+const TYPE_CASES: [number, (w: Wire) => Wire, string][] = [
     [1, (w) => w.bool(true), 'true'],
     [1, (w) => w.bool(false), 'false'],
     [1, (w) => w.vh(1).i64(7n), 'true'], // any non-zero value
@@ -126,9 +125,26 @@ test('every loggable type renders as Zeek does', () => {
     [14, (w) => w.container(14, 0n), '[]'],
     [19, (w) => w.container(19, 3n).count(0n).unset(3).count(2n), '[0,null,2]'],
     [19, (w) => w.container(19, 2n).time(1.5).double(2, 6), '[1.5,2.0]'],
-  ];
-  for (const [type, value, want] of cases) {
+];
+
+test('every loggable type renders as Zeek does', () => {
+  for (const [type, value, want] of TYPE_CASES) {
     assert.deepEqual(lines(single(type, value)), [`{"v":${want}}`], want);
+  }
+});
+
+test('every loggable type in every timestamp mode: only time values change', () => {
+  const times: Record<TimestampMode, [string, string]> = {
+    epoch: ['1700000108.9270189', '[1.5,2.0]'],
+    millis: ['1700000108927', '[1500,2.0]'],
+    'millis-unsigned': ['1700000108927', '[1500,2.0]'],
+    iso8601: ['"2023-11-14T22:15:08.927019Z"', '["1970-01-01T00:00:01.500000Z",2.0]'],
+  };
+  for (const [mode, [time, vector]] of Object.entries(times) as [TimestampMode, [string, string]][]) {
+    for (const [type, value, epoch] of TYPE_CASES) {
+      const want = epoch === '1700000108.9270189' ? time : epoch === '[1.5,2.0]' ? vector : epoch;
+      assert.deepEqual(lines(single(type, value), { timestamps: mode }), [`{"v":${want}}`], `${mode}: ${want}`);
+    }
   }
 });
 
