@@ -118,7 +118,7 @@ function libVersion(name: string, field = 'version'): string {
   }
 }
 
-async function describeMachine(): Promise<Machine> {
+export async function describeMachine(): Promise<Machine> {
   const cpus = os.cpus();
   let gitCommit = 'unknown';
   try {
