@@ -2,7 +2,7 @@
 // measured from /proc as the gateway is (CPU of all threads, VmHWM), stopped with SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { procCpuSeconds, procStatus, sleep } from '../lib/gateway.js';
+import { procCpuSeconds, procStatus, sleep, terminate } from '../lib/gateway.js';
 
 export interface PeerProcessOptions {
   /** Name in messages (rpconnect, rsyslogd). */
@@ -73,10 +73,6 @@ export class PeerProcess {
   async stop(graceMs = 20_000): Promise<number | null> {
     if (this.exitCode !== undefined) return this.exitCode;
     this.stopping = true;
-    this.proc.kill('SIGTERM');
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
-    const code = await this.exited;
-    clearTimeout(t);
-    return code;
+    return terminate(this.proc, this.exited, graceMs);
   }
 }

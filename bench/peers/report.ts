@@ -20,8 +20,10 @@ function check(r: PeerRunResult): string {
   }
   const v = r.verification;
   if (!v) return 'not verified';
-  const order = v.outOfOrder > 0 ? `, ${n(v.outOfOrder)} out of order` : ', in order';
-  return `${v.ok ? 'yes' : 'NO'}: ${n(v.received)} of ${n(r.records)} (lost ${n(v.lost)}, duplicates ${n(v.duplicates)}, foreign ${n(v.foreign)}${order})`;
+  // The verifier counts every record that is not the next of its path in the plan: after one
+  // swap nearly all that follow count, so the number says "order not kept", not how far.
+  const order = v.outOfOrder > 0 ? `; order per path NOT kept (${n(v.outOfOrder)} records not the next of their path, counted from the first swap on)` : '; order per path kept';
+  return `${v.ok ? 'yes' : 'NO'}: ${n(v.received)} of ${n(r.records)} (lost ${n(v.lost)}, duplicates ${n(v.duplicates)}, foreign ${n(v.foreign)})${order}`;
 }
 
 const differences = (g: GatewayDefaults): string => `## What each peer does differently
@@ -31,15 +33,16 @@ const differences = (g: GatewayDefaults): string => `## What each peer does diff
 | pairing of path + JSON frames | one ZeroMQ message = one record | one ZeroMQ message = one record (the zmq4 input yields the frames as one batch, \`archive: lines\` joins them) | none: each frame is a message of its own; a consumer has to pair them again by order (the report counts how many records came right after their path) |
 | envelope | tagged \`{"<path>":<record>}\`, built by concatenation | the same bytes, built by concatenation in bloblang (the record is not parsed) — the verifier checks them byte for byte | none: the path and the record as they came |
 | addressing | a topic per path / routing key \`<prefix>.<path>\`; header \`zeek-path\` | the same topic per path and routing key, and the \`zeek-path\` header (from metadata) | one topic for everything, no headers |
-| Kafka delivery | ${g.kafkaClient}, acks=all, ${g.kafkaIdempotent ? 'idempotent' : 'not idempotent'}, batches of ≤ ${n(g.batchMaxRecords)} records / ${n(g.batchMaxBytes / 1000)} kB, ${g.kafkaMaxInFlight} batch${g.kafkaMaxInFlight === 1 ? '' : 'es'} in flight | franz-go, acks=all, idempotent producer, batches of ≤ ${n(g.batchMaxRecords)} records / ${n(g.batchMaxBytes / 1000)} kB or 5 ms, 10 batches in flight | librdkafka, acks=all (request.required.acks=-1), its own batching (linger 5 ms by default) |
-| RabbitMQ delivery | amqplib confirm channel, persistent, application/json; up to ${g.amqpMaxInFlight} batches of ≤ ${n(g.batchMaxRecords)} records awaiting confirms, in order | amqp_0_9 in confirm mode, persistent, application/json; waits for each message's confirm, ${RPCONNECT_AMQP_IN_FLIGHT} messages in flight (order not guaranteed: see the out-of-order count above) | — (Debian 12 has no AMQP output module for rsyslog) |
+| Kafka delivery | ${g.kafkaClient}, acks=all, ${g.kafkaIdempotent ? 'idempotent' : 'not idempotent'}, batches of ≤ ${n(g.batchMaxRecords)} records / ${n(g.batchMaxBytes / 1000)} kB, ${g.kafkaMaxInFlight} batch${g.kafkaMaxInFlight === 1 ? '' : 'es'} in flight | franz-go, acks=all, idempotent producer, batches of ≤ ${n(g.batchMaxRecords)} records / ${n(g.batchMaxBytes / 1000)} kB or 5 ms, 10 batches in flight (written concurrently, so the order per path is not kept; \`max_in_flight: 1\` should keep it, not measured here) | librdkafka, acks=all (request.required.acks=-1), its own batching (linger 5 ms by default) |
+| RabbitMQ delivery | amqplib confirm channel, persistent, application/json; up to ${g.amqpMaxInFlight} batches of ≤ ${n(g.batchMaxRecords)} records awaiting confirms, in order | amqp_0_9 in confirm mode, persistent, application/json; waits for each message's confirm, ${RPCONNECT_AMQP_IN_FLIGHT} messages in flight, so their order is not kept | — (Debian 12 has no AMQP output module for rsyslog) |
 | when the broker is slow or away | bounded buffers, then back-pressure (block), spool optional; records counted, never dropped silently | back-pressure through max_in_flight; the zmq4 input has no buffer of its own (ZeroMQ HWM) | librdkafka's queue inside omkafka; beyond it rsyslog's action retry and queue settings decide (not tuned here) |
 | observability | /metrics, /healthz, /readyz | /metrics, /ready | impstats when configured |
 
 The rsyslog figures are a frame rate turned into records (2 frames per record): a reference for raw
 efficiency in C, not the same job — its output cannot be consumed as Zeek records without pairing.`;
 
-export function renderPeersMarkdown(r: PeersResults): string {
+/** `notes`: hand-written analysis (markdown) put in after the delivery table, e.g. by bench/render.ts --notes. */
+export function renderPeersMarkdown(r: PeersResults, notes?: string): string {
   const m = r.machine;
   const out: string[] = [];
   out.push(`# zeek-log-gateway and its peers — ${r.startedAt.slice(0, 10)} on ${m.host}`);
@@ -105,6 +108,10 @@ export function renderPeersMarkdown(r: PeersResults): string {
   const failed = r.runs.filter((x) => !verified(x));
   if (failed.length > 0) {
     out.push(`**Not verified:** ${failed.map((x) => `\`${x.id}\` (round ${x.round})`).join(', ')} — their figures do not count.`);
+    out.push('');
+  }
+  if (notes) {
+    out.push(notes.trim());
     out.push('');
   }
   out.push(differences(r.gatewayDefaults));

@@ -18,7 +18,7 @@ import { nowMs } from '../lib/ipc.js';
 import { DEFAULTS, type SuiteOptions } from '../lib/scenarios.js';
 import { live } from '../runs/gateway.js';
 import { fmt, log, round, type Ctx } from '../runs/shared.js';
-import { describeMachine } from '../suite.js';
+import { describeMachine, stamp } from '../suite.js';
 import { renderPeersMarkdown } from './report.js';
 import { PEERS_SCHEMA, applyRatios, bestOfRounds, verified, type GatewayDefaults, type PeerRunResult, type PeerScenario, type PeersResults } from './results.js';
 import { runGatewayPeer, runPeerProcess, type PeerBinaries } from './runs.js';
@@ -171,12 +171,6 @@ async function withRetries(ctx: Ctx, o: PeersOptions, s: PeerScenario, round: nu
       await sleep(5000 * attempt);
     }
   }
-}
-
-function stamp(): string {
-  const d = new Date();
-  const p = (x: number): string => String(x).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
 }
 
 export async function runPeersSuite(o: PeersOptions): Promise<{ results: PeersResults; json: string; md: string }> {
