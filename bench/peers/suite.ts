@@ -48,7 +48,7 @@ const PEERS_DEFAULTS: PeersOptions = { records: 100_000, rounds: 2, select: [], 
 
 const USAGE = `usage: npm run bench:peers -- [options]      (or: npm run bench -- --peers [options])
   --records N          records per run (default ${fmt(PEERS_DEFAULTS.records)})
-  --rounds N           run the list N times, interleaved; each run's best verified round counts (default ${PEERS_DEFAULTS.rounds})
+  --rounds N           run the list N times, interleaved; each scenario's best verified round counts (default ${PEERS_DEFAULTS.rounds})
   --only a,b           run only these (${PEER_SCENARIOS.map((s) => s.id).join(', ')})
   --out DIR            where peers-<date>-<host>.json and .md go (default bench/results)
   --retries N          re-runs of a run that failed with an error (default ${PEERS_DEFAULTS.retries})
