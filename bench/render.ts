@@ -1,9 +1,12 @@
 // Re-renders a results file's markdown from its JSON, e.g. after the report's layout changed or to
 // add a hand-written analysis:
 //   node --import tsx bench/render.ts bench/results/<date>-<host>.json [--notes analysis.md]
+// (a peers results file, bench/results/peers-<date>-<host>.json, is rendered as the peers report)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { renderMarkdown } from './lib/report.js';
 import type { Results } from './lib/results.js';
+import { renderPeersMarkdown } from './peers/report.js';
+import { PEERS_SCHEMA, type PeersResults } from './peers/results.js';
 
 const args = process.argv.slice(2);
 const json = args.find((a) => a.endsWith('.json'));
@@ -12,8 +15,8 @@ if (!json || (notesAt >= 0 && !args[notesAt + 1])) {
   process.stderr.write('usage: node --import tsx bench/render.ts <results.json> [--notes FILE]\n');
   process.exit(2);
 }
-const results = JSON.parse(readFileSync(json, 'utf8')) as Results;
+const results = JSON.parse(readFileSync(json, 'utf8')) as Results | PeersResults;
 const notes = notesAt >= 0 ? readFileSync(args[notesAt + 1] as string, 'utf8') : undefined;
 const md = json.replace(/\.json$/, '.md');
-writeFileSync(md, renderMarkdown(results, notes));
+writeFileSync(md, results.schema === PEERS_SCHEMA ? renderPeersMarkdown(results, notes) : renderMarkdown(results, notes));
 process.stdout.write(`${md}\n`);

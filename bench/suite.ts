@@ -109,7 +109,7 @@ function libVersion(name: string): string {
   }
 }
 
-async function describeMachine(): Promise<Machine> {
+export async function describeMachine(): Promise<Machine> {
   const cpus = os.cpus();
   let gitCommit = 'unknown';
   try {
@@ -239,7 +239,8 @@ function summary(r: ScenarioResult): string {
   return parts.join(', ');
 }
 
-function stamp(): string {
+/** Today's date, as the results files are named. */
+export function stamp(): string {
   const d = new Date();
   const p = (n: number): string => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;

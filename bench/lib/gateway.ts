@@ -139,6 +139,15 @@ export interface GatewayProcessOptions {
   cpuProfDir?: string;
 }
 
+/** SIGTERM, then SIGKILL if the process has not exited after `graceMs`; its exit code. */
+export async function terminate(proc: ChildProcess, exited: Promise<number | null>, graceMs: number): Promise<number | null> {
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+  const code = await exited;
+  clearTimeout(t);
+  return code;
+}
+
 /** A running gateway process, with an RSS sampler. */
 export class GatewayProcess {
   readonly proc: ChildProcess;
@@ -266,11 +275,7 @@ export class GatewayProcess {
   async stop(graceMs = 20_000): Promise<number | null> {
     if (this.exitCode !== undefined) return this.exitCode;
     this.stopping = true;
-    this.proc.kill('SIGTERM');
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
-    const code = await this.exited;
-    clearTimeout(t);
-    return code;
+    return terminate(this.proc, this.exited, graceMs);
   }
 
   /** The .cpuprofile written at exit, when profiling. */

@@ -166,7 +166,7 @@ export async function waitForBrokers(
   probes: Map<SinkKind, Probe>,
   records: number,
   what: string,
-  watch: Array<Child | GatewayProcess> = [],
+  watch: Array<Pick<Child | GatewayProcess, 'failure'>> = [],
 ): Promise<Partial<Record<SinkKind, number>>> {
   const done: Partial<Record<SinkKind, number>> = {};
   const held = new Map<SinkKind, number>();
