@@ -23,7 +23,9 @@ import {
   uniqueName,
 } from './brokers.js';
 import { runCli, writeConfig } from './cli.js';
-import { eventually, freePort, metricValue, ncsaPublisher, startFixture, type RunningGateway, type Sender } from './gateway.js';
+import { freePort, metricValue, ncsaPublisher, startFixture, type RunningGateway, type Sender } from './gateway.js';
+import { metricFromText, metricsText, scrapeMetric } from './metrics.js';
+import { eventually, sleep } from './wait.js';
 import { DeliveryCount, readQueue, readTopic, startLoad, type DeliveryReport, type LoadReport, type PacedLoad } from './load.js';
 
 export interface FaultParams {
@@ -70,7 +72,6 @@ export interface ScenarioResult {
   durationMs: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** `p`, or `fallback()` once `ms` passed; the timer never outlives the race (no stray timers or rejections). */
 async function within<T>(p: Promise<T>, ms: number, fallback: () => T): Promise<T> {
@@ -429,21 +430,8 @@ function spawnGateway(configFile: string, httpPort: number): Proc {
   return { child: p.child, logs: p.logs, exited: p.exit, httpPort };
 }
 
-/** Sum of a metric's samples in Prometheus text whose labels include `labels`. */
-export function metricFromText(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
-    const wanted = Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`));
-    if (wanted) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
-async function scrape(p: Proc, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${p.httpPort}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-  return metricFromText(text, name, labels);
-}
+const scrape = (p: Proc, name: string, labels: Record<string, string> = {}): Promise<number> =>
+  scrapeMetric(`http://127.0.0.1:${p.httpPort}/metrics`, name, labels);
 
 async function whenReady(p: Proc): Promise<void> {
   await eventually(
@@ -463,7 +451,7 @@ async function drained(p: Proc, quietMs = 1000, timeoutMs = 180_000): Promise<nu
   let since = Date.now();
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const text = await (await fetch(`http://127.0.0.1:${p.httpPort}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const text = await metricsText(`http://127.0.0.1:${p.httpPort}/metrics`);
     const received = metricFromText(text, 'zeek_gateway_records_received_total');
     const held = metricFromText(text, 'zeek_gateway_sink_buffer_records');
     if (received !== last || held > 0) [last, since] = [received, Date.now()];

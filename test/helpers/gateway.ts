@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { createLogger, silentLogger, type Logger } from '../../src/ops/log.js';
+import { sleep } from './wait.js';
 
 /** A free TCP port on 127.0.0.1 (bound and released). */
 export async function freePort(): Promise<number> {
@@ -91,15 +92,8 @@ async function subscribed(pub: zmq.XPublisher, endpoint: string, timeoutMs: numb
   }
 }
 
-/** Polls until `fn` returns true or fails after `timeoutMs`. */
-export async function eventually(fn: () => Promise<boolean> | boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await fn()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+// Polling lives in wait.ts; re-exported for the tests that import it from here.
+export { eventually } from './wait.js';
 
 /**
  * Closes a test's sending socket at once (linger 0; what it sent was already taken in). A
@@ -163,7 +157,7 @@ export async function startFixture(config: Record<string, unknown>, opts: Fixtur
     for (const s of open) closeNow(s);
     // Give libzmq a moment to finish the senders before the gateway's sockets go too (it aborted
     // once in CI when both ends of a connection terminated together).
-    if (open.length > 0) await new Promise((r) => setTimeout(r, 200));
+    if (open.length > 0) await sleep(200);
     return running.stop(lingerMs);
   };
   return {
