@@ -3,12 +3,10 @@
 // full. Each scenario returns its counts and the checks it made; test/integration/faults.test.ts
 // runs them short, scripts/faults.ts long. A scenario never throws for a failed check, so the
 // counts are reported either way.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import * as zmq from 'zeromq';
 import {
   AMQP_URL,
@@ -24,11 +22,12 @@ import {
   requireRabbitMQ,
   uniqueName,
 } from './brokers.js';
-import { eventually, freePort, metricValue, ncsaPublisher, startGateway, type RunningGateway } from './gateway.js';
+import { runCli, writeConfig } from './cli.js';
+import { freePort, metricValue, ncsaPublisher, startFixture, type RunningGateway, type Sender } from './gateway.js';
+import { metricFromText, metricsText, scrapeMetric } from './metrics.js';
+import { eventually, sleep } from './wait.js';
 import { DeliveryCount, readQueue, readTopic, startLoad, type DeliveryReport, type LoadReport, type PacedLoad } from './load.js';
 import type { KafkaClient } from '../../src/sinks/kafka/options.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface FaultParams {
   /** Records per second. */
@@ -74,7 +73,6 @@ export interface ScenarioResult {
   durationMs: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** `p`, or `fallback()` once `ms` passed; the timer never outlives the race (no stray timers or rejections). */
 async function within<T>(p: Promise<T>, ms: number, fallback: () => T): Promise<T> {
@@ -224,14 +222,8 @@ async function finish(load: PacedLoad): Promise<LoadReport> {
   });
 }
 
-/** Starts the load into the gateway's SUB endpoint, runs `faults`, stops the load. */
-async function underLoad(
-  rec: Recorder,
-  endpoint: string,
-  rate: number,
-  faults: (load: PacedLoad) => Promise<void>,
-): Promise<{ report: LoadReport; close: () => void }> {
-  const pub = await ncsaPublisher(endpoint);
+/** Starts the load into the gateway through `pub`, runs `faults`, stops the load. */
+async function underLoad(rec: Recorder, pub: Sender, rate: number, faults: (load: PacedLoad) => Promise<void>): Promise<LoadReport> {
   const load = startLoad({ rate, durationMs: FOREVER, send: (f) => pub.send(f) });
   rec.say(`load running at ${rate} records/s`);
   try {
@@ -242,19 +234,18 @@ async function underLoad(
   const report = await finish(load);
   rec.load = report;
   rec.say(`load stopped: ${report.sent} records in ${(report.elapsedMs / 1000).toFixed(1)} s (${Math.round(report.rate)}/s, max lag ${report.maxLagMs} ms)`);
-  return { report, close: () => pub.close() };
+  return report;
 }
 
 /**
- * Waits until the gateway received every sent record and its sinks are empty, then stops it.
- * Returns what it received and how many records it could not deliver.
+ * Waits until the gateway received every sent record and its sinks are empty, then stops it
+ * (a fixture's stop closes its publisher first). Returns what it received.
  */
-async function settleAndStop(rec: Recorder, gw: RunningGateway, sent: number, closePublisher: () => void): Promise<number> {
+async function settleAndStop(rec: Recorder, gw: RunningGateway, sent: number): Promise<number> {
   const received = () => metricValue(gw.metrics, 'zeek_gateway_records_received_total');
   await rec.attempt('the gateway received every record', () =>
     eventually(async () => (await received()) >= sent, 180_000, `${sent} records received`),
   );
-  closePublisher();
   await rec.attempt('the sinks delivered everything', () =>
     eventually(() => [...gw.gateway.sinks.values()].every((s) => s.records === 0), 180_000, 'empty sink buffers'),
   );
@@ -305,16 +296,14 @@ export async function brokerRestarts(p: FaultParams, sink: keyof typeof BROKERS)
   const rec = new Recorder(p.kafkaClient && sink === 'kafka' ? `${b.scenario}-${p.kafkaClient}` : b.scenario, p.progress);
   await b.require();
   const d = await destinations(`f-${sink}`);
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const gw = await startGateway({
-    ingress: { sub: { endpoints: [endpoint] } },
+  const gw = await startFixture({
     sinks: { [sink]: b.sink(d, bufferOf(p), p) },
     routing: everythingTo(sink),
   });
   let reconnects = 0;
   try {
     await eventually(() => gw.gateway.readiness().ready, 20_000, 'gateway ready');
-    const { report, close } = await underLoad(rec, endpoint, p.rate, async () => {
+    const report = await underLoad(rec, await gw.publisher(), p.rate, async () => {
       await sleep(p.upMs);
       for (let c = 1; c <= p.cycles; c++) {
         await b.down();
@@ -332,7 +321,7 @@ export async function brokerRestarts(p: FaultParams, sink: keyof typeof BROKERS)
         await sleep(p.upMs);
       }
     });
-    await settleAndStop(rec, gw, report.sent, close);
+    await settleAndStop(rec, gw, report.sent);
     const retries = await sinkMetric(gw, 'zeek_gateway_sink_retries_total', sink);
     const dropped = await sinkMetric(gw, 'zeek_gateway_sink_dropped_total', sink);
     rec.check(dropped === 0, `${sink}: no drops (${dropped})`);
@@ -359,9 +348,7 @@ export async function oneSinkDown(p: FaultParams & { outageMs: number; rabbitMax
   await requireRabbitMQ();
   await requireKafka();
   const d = await destinations('f-fan');
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const gw = await startGateway({
-    ingress: { sub: { endpoints: [endpoint] } },
+  const gw = await startFixture({
     sinks: {
       // Reconnecting within a second of the broker's return (the default backoff grows to 30 s),
       // so that the sink is seen to deliver again before the load ends.
@@ -377,7 +364,7 @@ export async function oneSinkDown(p: FaultParams & { outageMs: number; rabbitMax
     await eventually(() => gw.gateway.readiness().ready, 20_000, 'gateway ready');
     let pace: { sent: number; acked: number; seconds: number; slowest: number } | undefined;
     let sentBeforeReturn = 0;
-    const { report, close } = await underLoad(rec, endpoint, p.rate, async (load) => {
+    const report = await underLoad(rec, await gw.publisher(), p.rate, async (load) => {
       await sleep(p.upMs);
       await rabbitStopApp();
       rec.say('RabbitMQ stopped');
@@ -399,7 +386,7 @@ export async function oneSinkDown(p: FaultParams & { outageMs: number; rabbitMax
       rec.say('RabbitMQ started');
       await sleep(p.upMs);
     });
-    const received = await settleAndStop(rec, gw, report.sent, close);
+    const received = await settleAndStop(rec, gw, report.sent);
     const kafka = await countTopic(rec, 'kafka', d.topic, report.sent);
     checkDelivery(rec, kafka, p.maxInFlight === 1);
     if (rec.check(pace !== undefined, 'the outage was sampled') && pace) {
@@ -438,39 +425,14 @@ export interface Proc {
   httpPort: number;
 }
 
-/** `node --import tsx src/cli.ts run --config <file>`, its JSON log lines collected. */
+/** `zeek-log-gateway run --config <file>` (runCli), its JSON log lines collected. */
 export function spawnGateway(configFile: string, httpPort: number): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', '--config', configFile], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const logs: Array<Record<string, unknown>> = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    try {
-      logs.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      logs.push({ msg: line });
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, logs, exited, httpPort };
+  const p = runCli(['run', '--config', configFile]);
+  return { child: p.child, logs: p.logs, exited: p.exit, httpPort };
 }
 
-/** Sum of a metric's samples in Prometheus text whose labels include `labels`. */
-export function metricFromText(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
-    const wanted = Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`));
-    if (wanted) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
-export async function scrape(p: Proc, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${p.httpPort}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-  return metricFromText(text, name, labels);
-}
+export const scrape = (p: Proc, name: string, labels: Record<string, string> = {}): Promise<number> =>
+  scrapeMetric(`http://127.0.0.1:${p.httpPort}/metrics`, name, labels);
 
 export async function whenReady(p: Proc): Promise<void> {
   await eventually(
@@ -490,7 +452,7 @@ export async function drained(p: Proc, quietMs = 1000, timeoutMs = 180_000): Pro
   let since = Date.now();
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const text = await (await fetch(`http://127.0.0.1:${p.httpPort}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const text = await metricsText(`http://127.0.0.1:${p.httpPort}/metrics`);
     const received = metricFromText(text, 'zeek_gateway_records_received_total');
     const held = metricFromText(text, 'zeek_gateway_sink_buffer_records');
     if (received !== last || held > 0) [last, since] = [received, Date.now()];
@@ -510,12 +472,6 @@ async function stopProcess(rec: Recorder, p: Proc, signal: NodeJS.Signals): Prom
     return { code: await p.exited, undelivered: undefined };
   }
   return { code, undelivered: p.logs.find((l) => l.msg === 'gateway stopped')?.undelivered };
-}
-
-export function writeConfig(config: object): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'zlg-faults-')), 'config.json');
-  writeFileSync(file, JSON.stringify(config));
-  return file;
 }
 
 /** Both sinks of `d`, everything routed to both; the shipped default sinks off. */
@@ -601,7 +557,8 @@ async function gatewayRestarts(
   let proc = spawnGateway(file, httpPort);
   try {
     await whenReady(proc);
-    const { report, close } = await underLoad(rec, endpoint, p.rate, async () => {
+    const pub = await ncsaPublisher(endpoint);
+    const report = await underLoad(rec, pub, p.rate, async () => {
       for (let c = 1; c <= p.cycles; c++) {
         await sleep(p.upMs);
         const received = await scrape(proc, 'zeek_gateway_records_received_total');
@@ -619,7 +576,7 @@ async function gatewayRestarts(
     // The last run: everything that reached it, delivered before it is stopped, so that its
     // count is exact (with a spool, what it still held would stay on disk).
     const lastReceived = (await rec.attempt('the last run took in and delivered everything', () => drained(proc))) ?? 0;
-    close();
+    pub.close();
     runs.push({ received: lastReceived, signal: 'SIGTERM', ...(await stopProcess(rec, proc, 'SIGTERM')) });
     rec.say(`run ${runs.length}: drained (${lastReceived} received) and stopped; reading back`);
     for (const [i, r] of runs.entries()) {

@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { createLogger, silentLogger, type Logger } from '../../src/ops/log.js';
+import { sleep } from './wait.js';
 
 /** A free TCP port on 127.0.0.1 (bound and released). */
 export async function freePort(): Promise<number> {
@@ -66,27 +67,33 @@ export async function metricValue(metrics: Metrics, name: string, labels: Record
  * PUB does. It is an XPUB so that it can wait until the gateway's subscription arrived:
  * plain PUB would drop the first messages (the slow-joiner problem).
  */
-export async function ncsaPublisher(endpoint: string, timeoutMs = 5000): Promise<{
-  send(frames: Buffer[]): Promise<void>;
-  close(): void;
-}> {
+export async function ncsaPublisher(endpoint: string, timeoutMs = 5000): Promise<Sender & { close(): void }> {
   const pub = new zmq.XPublisher({ sendHighWaterMark: 0, linger: 2000 });
-  pub.connect(endpoint);
-  const sub = pub.receive();
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('gateway never subscribed')), timeoutMs).unref());
-  await Promise.race([sub, timeout]);
+  await subscribed(pub, endpoint, timeoutMs);
   return { send: (frames) => pub.send(frames), close: () => pub.close() };
 }
 
-/** Polls until `fn` returns true or fails after `timeoutMs`. */
-export async function eventually(fn: () => Promise<boolean> | boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await fn()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+/** Something that sends ZeroMQ messages to the gateway. */
+export interface Sender {
+  send(frames: Buffer[]): Promise<void>;
+}
+
+/** Connects `pub` to `endpoint` and waits for the gateway's subscription. */
+async function subscribed(pub: zmq.XPublisher, endpoint: string, timeoutMs: number): Promise<void> {
+  pub.connect(endpoint);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('gateway never subscribed')), timeoutMs);
+  });
+  try {
+    await Promise.race([pub.receive(), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
+
+// Polling lives in wait.ts; re-exported for the tests that import it from here.
+export { eventually } from './wait.js';
 
 /**
  * Closes a test's sending socket at once (linger 0; what it sent was already taken in). A
@@ -97,4 +104,93 @@ export async function eventually(fn: () => Promise<boolean> | boolean, timeoutMs
 export function closeNow(socket: zmq.Socket): void {
   socket.linger = 0;
   socket.close();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fixture every in-process integration test uses: a gateway on a free port, the senders the
+// test connects to it, and one teardown that closes those senders at once before the gateway stops.
+
+/** Which ingress listens on the fixture's endpoint: SUB (NCSA), PULL (cluster), or a section of your own. */
+export type FixtureIngress = 'sub' | 'pull' | ((endpoint: string) => Record<string, unknown>);
+
+export interface FixtureOptions {
+  /** Default 'sub'. The config passed to the fixture must leave `ingress` to it. */
+  ingress?: FixtureIngress;
+  logger?: Logger;
+}
+
+export interface GatewayFixture extends RunningGateway {
+  /** tcp://127.0.0.1:<free port>, where the ingress listens. */
+  readonly endpoint: string;
+  /** A Zeek-like NCSA publisher on `endpoint`, once the gateway has subscribed. */
+  publisher(timeoutMs?: number): Promise<Sender>;
+  /** A PUSH socket (a Zeek cluster node's) connected to `endpoint`; `options` e.g. CURVE keys. */
+  push(options?: zmq.SocketOptions<zmq.Push>): zmq.Push;
+  /** A socket the test made itself, closed at teardown like the fixture's own. */
+  track<S extends zmq.Socket>(socket: S): S;
+  /**
+   * Closes every sender at once (closeNow), then stops the gateway; resolves with what it could not
+   * deliver. Later calls return the first call's result, so a test may stop early and assert.
+   */
+  stop(lingerMs?: number): Promise<number>;
+}
+
+function ingressSection(ingress: FixtureIngress, endpoint: string): Record<string, unknown> {
+  if (ingress === 'sub') return { sub: { endpoints: [endpoint] } };
+  if (ingress === 'pull') return { sub: { enabled: false }, pull: { enabled: true, endpoints: [endpoint] } };
+  return ingress(endpoint);
+}
+
+/** Starts a gateway (see startGateway) whose ingress listens on a free port. Prefer withGateway. */
+export async function startFixture(config: Record<string, unknown>, opts: FixtureOptions = {}): Promise<GatewayFixture> {
+  if ('ingress' in config) throw new Error('startFixture: set the ingress with opts.ingress, it needs the fixture\'s endpoint');
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const running = await startGateway({ ...config, ingress: ingressSection(opts.ingress ?? 'sub', endpoint) }, { logger: opts.logger });
+  const senders: zmq.Socket[] = [];
+  const track = <S extends zmq.Socket>(socket: S): S => {
+    senders.push(socket);
+    return socket;
+  };
+  let stopped: Promise<number> | undefined;
+  const stop = async (lingerMs?: number): Promise<number> => {
+    const open = senders.filter((s) => !s.closed);
+    for (const s of open) closeNow(s);
+    // Give libzmq a moment to finish the senders before the gateway's sockets go too (it aborted
+    // once in CI when both ends of a connection terminated together).
+    if (open.length > 0) await sleep(200);
+    return running.stop(lingerMs);
+  };
+  return {
+    ...running,
+    endpoint,
+    track,
+    async publisher(timeoutMs = 5000) {
+      const pub = track(new zmq.XPublisher({ sendHighWaterMark: 0, linger: 2000 }));
+      await subscribed(pub, endpoint, timeoutMs);
+      return { send: (frames) => pub.send(frames) };
+    },
+    push(options = {}) {
+      const push = track(new zmq.Push({ sendHighWaterMark: 0, linger: 2000, ...options }));
+      push.connect(endpoint);
+      return push;
+    },
+    stop: (lingerMs) => (stopped ??= stop(lingerMs)),
+  };
+}
+
+/**
+ * Runs `fn` against a fixture gateway (startFixture) and tears it down afterwards, whether `fn`
+ * passed or threw: senders closed at once, then the gateway stopped.
+ */
+export async function withGateway<T>(
+  config: Record<string, unknown>,
+  fn: (gw: GatewayFixture) => Promise<T>,
+  opts: FixtureOptions = {},
+): Promise<T> {
+  const gw = await startFixture(config, opts);
+  try {
+    return await fn(gw);
+  } finally {
+    await gw.stop();
+  }
 }

@@ -13,14 +13,5 @@ export function payloads(messages: readonly OutboundMessage[]): string[] {
   return messages.map((m) => m.payload.toString());
 }
 
-export const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `cond` until true or fails after `timeoutMs`. */
-export async function until(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+// The waiting helpers live in wait.ts; re-exported for the tests that import them from here.
+export { sleep, tick, until } from './wait.js';

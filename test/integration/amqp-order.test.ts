@@ -5,9 +5,8 @@
 // closed by the broker in the middle of the load.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as zmq from 'zeromq';
 import { AMQP_URL, declareTestQueue, drainQueue, rabbitCloseConnection, requireRabbitMQ, uniqueName, type AmqpMessage } from '../helpers/brokers.js';
-import { closeNow, eventually, freePort, metricValue, startGateway } from '../helpers/gateway.js';
+import { eventually, metricValue, withGateway } from '../helpers/gateway.js';
 import { LOAD_CLUSTER_RECORDS, loadCapture, readLogLines } from '../helpers/testdata.js';
 import { assertSameLines } from '../unit/zeek/binary/captures.js';
 import { sleep } from '../helpers/records.js';
@@ -54,15 +53,14 @@ async function pushCapture(paceMs: number, during?: (sink: string) => Promise<vo
   const queue = await declareTestQueue(exchange, '#');
   // The sink's name is in its connection name, so the test can find its connection in the broker.
   const sink = uniqueName('rabbit');
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const gw = await startGateway({
-    ingress: { sub: { enabled: false }, pull: { enabled: true, endpoints: [endpoint] } },
+  const config = {
     sinks: { [sink]: { type: 'amqp', url: AMQP_URL, exchange, routingKey: '{path}', envelope: 'raw' } },
     routing: { routes: [{ match: ['*'], destinations: [{ sink }] }] },
-  });
-  const push = new zmq.Push({ linger: 5000, sendHighWaterMark: 0 });
-  try {
-    push.connect(endpoint);
+  };
+  // The fixture closes the sender at once when the test ends: everything sent was acknowledged
+  // by then (or the test failed).
+  await withGateway(config, async (gw) => {
+    const push = gw.push({ linger: 5000 });
     const messages = loadCapture('load', 'cluster', `${CAPTURE}.jsonl`);
     const fault = during
       ? (async () => {
@@ -83,12 +81,7 @@ async function pushCapture(paceMs: number, during?: (sink: string) => Promise<vo
       throw new Error(`${err.message}: ${await acked()} acknowledged, ${retries} retries, connected ${await metricValue(gw.metrics, 'zeek_gateway_sink_connected', { sink })}`);
     });
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total', { sink }), 0, 'nothing dropped');
-  } finally {
-    // Everything sent was acknowledged (or the test failed): the sender closes at once.
-    closeNow(push);
-    await sleep(200);
-    await gw.stop();
-  }
+  }, { ingress: 'pull' });
   // Everything published is in the queue now; duplicates (retries) make it more than TOTAL.
   return byStream(await drainQueue(queue, 360_000));
 }

@@ -3,7 +3,6 @@
 // around it keep flowing, against the real brokers.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as zmq from 'zeromq';
 import {
   AMQP_URL,
   KAFKA_BROKERS,
@@ -14,7 +13,7 @@ import {
   requireRabbitMQ,
   uniqueName,
 } from '../helpers/brokers.js';
-import { eventually, freePort, metricValue, ncsaPublisher, startGateway } from '../helpers/gateway.js';
+import { eventually, metricValue, withGateway } from '../helpers/gateway.js';
 import { Wire, logWriteFrames } from '../unit/zeek/binary/encode.js';
 
 before(async () => {
@@ -28,21 +27,18 @@ test('an AMQP routing key over 255 bytes refuses that record only; the next 100 
   const exchange = `zlg-${uniqueName('addr')}`;
   const good = await declareTestQueue(exchange, 'zeek.logs.conn');
   const dead = await declareTestQueue(exchange, 'dead-letter');
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const gw = await startGateway({
-    ingress: { sub: { endpoints: [endpoint] } },
+  const config = {
     sinks: { rabbit: { type: 'amqp', url: AMQP_URL, exchange, routingKey: 'zeek.logs.{path}', declareExchange: { name: exchange } } },
     routing: { routes: [{ match: ['*'], destinations: [{ sink: 'rabbit' }] }] },
     deadLetter: { sink: 'rabbit', routingKey: 'dead-letter', ingressRejects: false },
-  });
-  try {
+  };
+  await withGateway(config, async (gw) => {
     // A legal 250-byte Zeek path: its routing key `zeek.logs.<path>` has 260 bytes.
     const longPath = 'x'.repeat(250);
-    const pub = await ncsaPublisher(endpoint);
+    const pub = await gw.publisher();
     await pub.send([Buffer.from('conn'), record(0)]);
     await pub.send([Buffer.from(longPath), record(1)]);
     for (let i = 2; i < 102; i++) await pub.send([Buffer.from('conn'), record(i)]);
-    pub.close();
 
     const got = await collectAmqp(good, { count: 101, timeoutMs: 15_000 });
     assert.deepEqual(
@@ -59,17 +55,13 @@ test('an AMQP routing key over 255 bytes refuses that record only; the next 100 
     );
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_retries_total'), 0, 'nothing was retried');
     assert.equal(gw.gateway.sinks.get('rabbit')!.records, 0, 'nothing is held');
-  } finally {
-    await gw.stop();
-  }
+  });
 });
 
 test('an AMQP exchange name over 255 bytes refuses the records of that path only', async () => {
   const exchange = `zlg-${uniqueName('addrx')}`;
   const good = await declareTestQueue(exchange, 'dns');
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const gw = await startGateway({
-    ingress: { sub: { endpoints: [endpoint] } },
+  const config = {
     sinks: { rabbit: { type: 'amqp', url: AMQP_URL, exchange, declareExchange: { name: exchange } } },
     routing: {
       routes: [
@@ -78,14 +70,13 @@ test('an AMQP exchange name over 255 bytes refuses the records of that path only
         { match: ['*'], exchange: '{path}-exchange-with-a-long-suffix', destinations: [{ sink: 'rabbit' }] },
       ],
     },
-  });
-  try {
-    const pub = await ncsaPublisher(endpoint);
+  };
+  await withGateway(config, async (gw) => {
+    const pub = await gw.publisher();
     for (let i = 0; i < 50; i++) {
       await pub.send([Buffer.from('dns'), record(i)]);
       if (i % 10 === 0) await pub.send([Buffer.from('y'.repeat(240)), record(1000 + i)]);
     }
-    pub.close();
     const got = await collectAmqp(good, { count: 50, timeoutMs: 15_000 });
     assert.deepEqual(
       got.map((m) => m.content.toString()),
@@ -97,29 +88,24 @@ test('an AMQP exchange name over 255 bytes refuses the records of that path only
       'invalid_address drops counted',
     );
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_retries_total'), 0, 'nothing was retried');
-  } finally {
-    await gw.stop();
-  }
+  });
 });
 
 for (const client of ['platformatic', 'kafkajs'] as const) {
   test(`${client}: records whose topic Kafka cannot take (".", "..", too long, illegal characters) are refused; the others arrive in order`, async () => {
     const id = uniqueName(`addr-${client}`);
-    const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-    const gw = await startGateway({
-      ingress: { sub: { endpoints: [endpoint] } },
+    const config = {
       sinks: { kafka: { type: 'kafka', client, brokers: KAFKA_BROKERS, topic: '{path}', allowAutoTopicCreation: true } },
       routing: { routes: [{ match: ['*'], destinations: [{ sink: 'kafka' }] }] },
       deadLetter: { sink: 'kafka', topic: `${id}-dead`, ingressRejects: false },
-    });
-    try {
+    };
+    await withGateway(config, async (gw) => {
       const bad = ['.', '..', 'z'.repeat(250), 'conn/x'];
-      const pub = await ncsaPublisher(endpoint);
+      const pub = await gw.publisher();
       for (let i = 0; i < 100; i++) {
         await pub.send([Buffer.from(id), record(i)]);
         if (i % 25 === 0) await pub.send([Buffer.from(bad[i / 25]!), record(1000 + i)]);
       }
-      pub.close();
       const got = await collectKafka(id, { count: 100, timeoutMs: 30_000 });
       assert.deepEqual(
         got.map((r) => r.value!.toString()),
@@ -136,9 +122,7 @@ for (const client of ['platformatic', 'kafkajs'] as const) {
         'invalid_address drops counted',
       );
       assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_retries_total'), 0, 'nothing was retried');
-    } finally {
-      await gw.stop();
-    }
+    });
   });
 }
 
@@ -146,21 +130,18 @@ test('a cluster batch whose path is over 255 bytes is rejected at the PULL ingre
   const exchange = `zlg-${uniqueName('addrp')}`;
   const good = await declareTestQueue(exchange, 'conn');
   const dead = await declareTestQueue(exchange, 'dead-letter');
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const gw = await startGateway({
-    ingress: { sub: { enabled: false }, pull: { enabled: true, endpoints: [endpoint] } },
+  const config = {
     sinks: { rabbit: { type: 'amqp', url: AMQP_URL, exchange, declareExchange: { name: exchange } } },
     routing: { routes: [{ match: ['*'], destinations: [{ sink: 'rabbit' }] }] },
     deadLetter: { sink: 'rabbit', routingKey: 'dead-letter' },
-  });
+  };
   const batch = (path: string, first: number): Buffer[] => {
     const w = new Wire().header(path).u32(1).field('seq', 3).u32(10);
     for (let i = 0; i < 10; i++) w.count(BigInt(first + i));
     return logWriteFrames(w.build());
   };
-  const push = new zmq.Push({ linger: 2000 });
-  push.connect(endpoint);
-  try {
+  await withGateway(config, async (gw) => {
+    const push = gw.push();
     await push.send(batch('conn', 0));
     // Before: routed with a 300-byte routing key, it held every later batch back for good.
     await push.send(batch('x'.repeat(300), 1000));
@@ -175,8 +156,5 @@ test('a cluster batch whose path is over 255 bytes is rejected at the PULL ingre
     assert.equal(letter!.headers['zeek-dead-letter-source'], 'ingress:pull');
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_ingress_rejected_total', { ingress: 'pull', reason: 'path-too-long' }), 1);
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_retries_total'), 0, 'nothing was retried');
-  } finally {
-    push.close();
-    await gw.stop();
-  }
+  }, { ingress: 'pull' });
 });

@@ -12,7 +12,7 @@ import {
   requireRabbitMQ,
   uniqueName,
 } from '../helpers/brokers.js';
-import { eventually, freePort, metricValue, ncsaPublisher, startGateway } from '../helpers/gateway.js';
+import { eventually, metricValue, withGateway } from '../helpers/gateway.js';
 import { loadCapture } from '../helpers/testdata.js';
 
 before(async () => {
@@ -35,9 +35,7 @@ test('unroutable AMQP records, oversized Kafka records and bad ingress messages 
   });
   await admin.disconnect();
 
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const gw = await startGateway({
-    ingress: { sub: { endpoints: [endpoint] } },
+  const config = {
     sinks: {
       rabbit: { type: 'amqp', url: AMQP_URL, exchange, declareExchange: { name: exchange }, mandatory: true },
       kafka: { type: 'kafka', brokers: KAFKA_BROKERS, topic: smallTopic, retry: { retries: 1 } },
@@ -49,8 +47,8 @@ test('unroutable AMQP records, oversized Kafka records and bad ingress messages 
       ],
     },
     deadLetter: { sink: 'rabbit', routingKey: 'dead-letter.{path}' },
-  });
-  try {
+  };
+  await withGateway(config, async (gw) => {
     const capture = loadCapture('ncsa', 'wikipedia.jsonl');
     // Two real http records padded past the topic's limit.
     const padded = capture
@@ -58,10 +56,9 @@ test('unroutable AMQP records, oversized Kafka records and bad ingress messages 
       .slice(0, 2)
       .map((m) => [m[0]!, Buffer.from(m[1]!.toString().replace('"uri":"', `"uri":"/${'x'.repeat(3000)}`))]);
     const wiki = [...capture, ...padded];
-    const pub = await ncsaPublisher(endpoint);
+    const pub = await gw.publisher();
     for (const m of wiki) await pub.send(m);
     await pub.send([Buffer.from('conn'), Buffer.from('{"truncated":')]);
-    pub.close();
 
     const conns = wiki.filter((m) => m[0]!.toString() === 'conn');
     const dns = wiki.filter((m) => m[0]!.toString() === 'dns');
@@ -106,7 +103,5 @@ test('unroutable AMQP records, oversized Kafka records and bad ingress messages 
       'dead-letter metric',
     );
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total', { sink: 'rabbit', reason: 'unroutable' }), dns.length);
-  } finally {
-    await gw.stop();
-  }
+  });
 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import { AMQP_URL, KAFKA_BROKERS, collectAmqp, collectKafka, declareTestQueue, requireKafka, requireRabbitMQ, uniqueName } from '../helpers/brokers.js';
-import { closeNow, eventually, freePort, metricValue, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { eventually, metricValue, withGateway, type FixtureIngress, type GatewayFixture } from '../helpers/gateway.js';
 import { loadCapture, readLogLines, testdataPath, PCAPS } from '../helpers/testdata.js';
 
 before(async () => {
@@ -19,25 +19,17 @@ const keys = JSON.parse(readFileSync(testdataPath('cluster', 'curve-keys.json'),
   client: { public: string; secret: string };
 };
 
-async function push(endpoint: string, messages: Buffer[][], curve?: { serverKey: string; publicKey: string; secretKey: string }) {
-  const sock = new zmq.Push({ linger: 2000, sendHighWaterMark: 0 });
-  if (curve) {
-    sock.curveServerKey = curve.serverKey;
-    sock.curvePublicKey = curve.publicKey;
-    sock.curveSecretKey = curve.secretKey;
-  }
-  sock.connect(endpoint);
+/** PUSHes `messages` into the fixture's PULL ingress from a new sender (a Zeek node), with CURVE keys if given. */
+async function push(gw: GatewayFixture, messages: Buffer[][], curve?: { curveServerKey: string; curvePublicKey: string; curveSecretKey: string }) {
+  const sock = gw.push(curve);
   for (const m of messages) await sock.send(m);
-  return sock;
 }
 
 test('cluster batches from a real Zeek worker reach Kafka as the same JSON lines the worker wrote itself', async () => {
   const id = uniqueName('cluster');
   const exchange = `zlg-${id}`;
   const queue = await declareTestQueue(exchange, '#');
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const gw = await startGateway({
-    ingress: { sub: { enabled: false }, pull: { enabled: true, endpoints: [endpoint] } },
+  const config = {
     sinks: {
       kafka: { type: 'kafka', brokers: KAFKA_BROKERS, topic: `${id}-{path}`, envelope: 'raw' },
       rabbit: { type: 'amqp', url: AMQP_URL, exchange, declareExchange: { name: exchange } },
@@ -48,11 +40,11 @@ test('cluster batches from a real Zeek worker reach Kafka as the same JSON lines
         { match: ['*'], destinations: [{ sink: 'kafka' }] },
       ],
     },
-  });
-  try {
+  };
+  await withGateway(config, async (gw) => {
     const pcap = 'smtp';
     const messages = loadCapture('cluster', `${pcap}.jsonl`);
-    const sock = await push(endpoint, messages);
+    await push(gw, messages);
     for (const path of ['conn', 'dns', 'files', 'packet_filter', 'smtp', 'ssl', 'x509']) {
       const want = readLogLines('cluster', `${pcap}.logs`, 'worker-local-json', `${path}.log`);
       const got = await collectKafka(`${id}-${path}`, { count: want.length, timeoutMs: 30_000 });
@@ -65,16 +57,13 @@ test('cluster batches from a real Zeek worker reach Kafka as the same JSON lines
     const senders = reports.map((r) => String(r.headers['zeek-sender']).split('_')[1]).sort();
     assert.deepEqual(senders, ['manager', 'manager', 'worker-1']);
     assert.ok(reports.every((r) => r.content.toString().startsWith('{"reporter":{"ts":')));
-    closeNow(sock);
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_records_received_total', { ingress: 'pull' }), 23);
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_ingress_messages_total', { ingress: 'pull' }), messages.length);
     assert.equal(
       await metricValue(gw.metrics, 'zeek_gateway_records_received_total', { path: 'conn', sender: 'worker-1@vm' }),
       9,
     );
-  } finally {
-    await gw.stop();
-  }
+  }, { ingress: 'pull' });
 });
 
 /**
@@ -87,14 +76,12 @@ async function allCapturesThroughKafka(
   sink: Record<string, unknown>,
   lines: (value: string) => string[],
 ): Promise<{ records: number; messages: number }> {
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const gw = await startGateway({
-    ingress: { sub: { enabled: false }, pull: { enabled: true, endpoints: [endpoint] } },
+  const config = {
     sinks: { kafka: { type: 'kafka', brokers: KAFKA_BROKERS, topic: `${id}-{path}`, envelope: 'raw', ...sink } },
     // The manager adds reporter records of its own; the worker's logs are the ground truth here.
     routing: { exclude: ['reporter'], routes: [{ match: ['*'], destinations: [{ sink: 'kafka' }] }] },
-  });
-  try {
+  };
+  return withGateway(config, async (gw) => {
     const want = new Map<string, string[]>();
     const messages: Buffer[][] = [];
     for (const pcap of PCAPS) {
@@ -105,7 +92,7 @@ async function allCapturesThroughKafka(
         want.set(path, [...(want.get(path) ?? []), ...readLogLines('cluster', `${pcap}.logs`, 'worker-local-json', file)]);
       }
     }
-    const sock = await push(endpoint, messages);
+    await push(gw, messages);
     let records = 0;
     let consumed = 0;
     for (const [path, expected] of want) {
@@ -115,16 +102,13 @@ async function allCapturesThroughKafka(
       records += expected.length;
       consumed += got.length;
     }
-    closeNow(sock);
     assert.ok(records > 100, `${records} records compared`);
     // Every record received (the manager's own logs too, which the worker's files lack) was acknowledged.
     const received = await metricValue(gw.metrics, 'zeek_gateway_records_received_total', { ingress: 'pull' });
     const reporter = await metricValue(gw.metrics, 'zeek_gateway_records_received_total', { ingress: 'pull', path: 'reporter' });
     await eventually(async () => (await metricValue(gw.metrics, 'zeek_gateway_sink_acknowledged_total', { sink: 'kafka' })) === received - reporter);
     return { records, messages: consumed };
-  } finally {
-    await gw.stop();
-  }
+  }, { ingress: 'pull' });
 }
 
 for (const client of ['platformatic', 'kafkajs']) {
@@ -145,14 +129,9 @@ for (const client of ['platformatic', 'kafkajs']) {
   });
 }
 
-/** A gateway whose sinks write to a file, for tests about the ingress only. */
-async function fileGateway(ingress: Record<string, unknown>): Promise<{ gw: RunningGateway; lines: () => string[] }> {
+/** Runs `fn` against a gateway whose sink writes to a file (`lines`), for tests about the ingress only. */
+async function withFileGateway(ingress: FixtureIngress, fn: (gw: GatewayFixture, lines: () => string[]) => Promise<void>): Promise<void> {
   const file = join(mkdtempSync(join(tmpdir(), 'zlg-curve-')), 'out.jsonl');
-  const gw = await startGateway({
-    ingress,
-    sinks: { out: { type: 'console', file, envelope: 'raw' } },
-    routing: { routes: [{ match: ['*'], destinations: [{ sink: 'out' }] }] },
-  });
   const lines = (): string[] => {
     try {
       return readFileSync(file, 'utf8').split('\n').filter(Boolean);
@@ -160,7 +139,11 @@ async function fileGateway(ingress: Record<string, unknown>): Promise<{ gw: Runn
       return [];
     }
   };
-  return { gw, lines };
+  const config = {
+    sinks: { out: { type: 'console', file, envelope: 'raw' } },
+    routing: { routes: [{ match: ['*'], destinations: [{ sink: 'out' }] }] },
+  };
+  await withGateway(config, (gw) => fn(gw, lines), { ingress });
 }
 
 const curveIngress = (endpoint: string) => ({
@@ -170,13 +153,11 @@ const curveIngress = (endpoint: string) => ({
 });
 
 test('CURVE on the PULL ingress: the allowed Zeek client key delivers; an unknown key and a plaintext client deliver nothing', async () => {
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const { gw, lines } = await fileGateway({ sub: { enabled: false }, pull: curveIngress(endpoint) });
-  try {
+  await withFileGateway((endpoint) => ({ sub: { enabled: false }, pull: curveIngress(endpoint) }), async (gw, lines) => {
     const messages = loadCapture('cluster', 'http-non-printable-characters.curve.jsonl');
     const stranger = zmq.curveKeyPair();
-    const bad = await push(endpoint, messages, { serverKey: keys.server.public, publicKey: stranger.publicKey, secretKey: stranger.secretKey });
-    const plain = await push(endpoint, messages);
+    await push(gw, messages, { curveServerKey: keys.server.public, curvePublicKey: stranger.publicKey, curveSecretKey: stranger.secretKey });
+    await push(gw, messages);
     await eventually(async () => (await metricValue(gw.metrics, 'zeek_gateway_curve_auth_total', { result: 'unknown-key' })) >= 1, 10_000, 'refused key');
     await eventually(
       async () => (await metricValue(gw.metrics, 'zeek_gateway_zmq_events_total', { ingress: 'pull', event: 'handshake:error:protocol' })) +
@@ -185,32 +166,25 @@ test('CURVE on the PULL ingress: the allowed Zeek client key delivers; an unknow
       'plaintext handshake failure',
     );
     assert.deepEqual(lines(), [], 'nothing from the refused clients');
-    const good = await push(endpoint, messages, { serverKey: keys.server.public, publicKey: keys.client.public, secretKey: keys.client.secret });
+    await push(gw, messages, { curveServerKey: keys.server.public, curvePublicKey: keys.client.public, curveSecretKey: keys.client.secret });
     await eventually(() => lines().length === 16, 10_000, '16 records from the allowed client');
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_curve_auth_total', { ingress: 'pull', result: 'allowed' }), 1);
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_records_received_total'), 16);
-    for (const s of [bad, plain, good]) closeNow(s);
-  } finally {
-    await gw.stop();
-  }
+  });
 });
 
 test('CURVE on the SUB ingress: only the allowed publisher key delivers', async () => {
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const { gw, lines } = await fileGateway({ sub: curveIngress(endpoint) });
-  try {
+  await withFileGateway((endpoint) => ({ sub: curveIngress(endpoint) }), async (gw, lines) => {
     const records = loadCapture('ncsa', 'ssh_kex_curve25519.jsonl');
-    const publish = async (curve?: { publicKey: string; secretKey: string }) => {
-      const pub = new zmq.XPublisher({ linger: 1000 });
-      if (curve) {
-        pub.curveServerKey = keys.server.public;
-        pub.curvePublicKey = curve.publicKey;
-        pub.curveSecretKey = curve.secretKey;
-      }
-      pub.connect(endpoint);
+    const publish = async (curve: { publicKey: string; secretKey: string }) => {
+      const pub = gw.track(new zmq.XPublisher({ linger: 1000 }));
+      pub.curveServerKey = keys.server.public;
+      pub.curvePublicKey = curve.publicKey;
+      pub.curveSecretKey = curve.secretKey;
+      pub.connect(gw.endpoint);
       const subscribed = await Promise.race([pub.receive().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1500))]);
       if (subscribed) for (const m of records) await pub.send(m);
-      return { pub, subscribed };
+      return { subscribed };
     };
     const stranger = zmq.curveKeyPair();
     const bad = await publish(stranger);
@@ -220,24 +194,15 @@ test('CURVE on the SUB ingress: only the allowed publisher key delivers', async 
     await eventually(() => lines().length === records.length, 10_000, 'records from the allowed publisher');
     assert.deepEqual(lines(), records.map((m) => m[1]!.toString()));
     assert.ok((await metricValue(gw.metrics, 'zeek_gateway_curve_auth_total', { ingress: 'sub', result: 'unknown-key' })) >= 1);
-    closeNow(bad.pub);
-    closeNow(good.pub);
-  } finally {
-    await gw.stop();
-  }
+  });
 });
 
 test('PULL ingress in ncsa format accepts PUSHed [path, JSON] messages', async () => {
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const { gw, lines } = await fileGateway({ sub: { enabled: false }, pull: { enabled: true, format: 'ncsa', endpoints: [endpoint] } });
-  try {
+  await withFileGateway((endpoint) => ({ sub: { enabled: false }, pull: { enabled: true, format: 'ncsa', endpoints: [endpoint] } }), async (gw, lines) => {
     const all = PCAPS.flatMap((p) => loadCapture('ncsa', `${p}.jsonl`));
-    const sock = await push(endpoint, [...all, [Buffer.from('conn')]]);
+    await push(gw, [...all, [Buffer.from('conn')]]);
     await eventually(() => lines().length === all.length, 10_000, 'all records');
     assert.deepEqual(lines(), all.map((m) => m[1]!.toString()));
     await eventually(async () => (await metricValue(gw.metrics, 'zeek_gateway_ingress_rejected_total', { reason: 'frame-count' })) === 1, 5000);
-    closeNow(sock);
-  } finally {
-    await gw.stop();
-  }
+  });
 });

@@ -13,7 +13,7 @@ import {
   requireRabbitMQ,
   uniqueName,
 } from '../helpers/brokers.js';
-import { eventually, freePort, metricValue, ncsaPublisher, startGateway } from '../helpers/gateway.js';
+import { eventually, metricValue, startFixture, withGateway } from '../helpers/gateway.js';
 import { numbered, seqOf } from '../helpers/load.js';
 import { loadCapture, PCAPS } from '../helpers/testdata.js';
 
@@ -36,9 +36,7 @@ test('every real record lands where its route says, tagged, bytes unchanged, in 
   const id = uniqueName('ncsa');
   const exchange = `zlg-${id}`;
   const queue = await declareTestQueue(exchange, '#');
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const gw = await startGateway({
-    ingress: { sub: { endpoints: [endpoint] } },
+  const gw = await startFixture({
     sinks: {
       rabbit: { type: 'amqp', url: AMQP_URL, exchange, declareExchange: { name: exchange } },
       kafka: { type: 'kafka', brokers: KAFKA_BROKERS, topic: `${id}-{path}` },
@@ -53,9 +51,8 @@ test('every real record lands where its route says, tagged, bytes unchanged, in 
     },
   });
   try {
-    const pub = await ncsaPublisher(endpoint);
+    const pub = await gw.publisher();
     for (const m of all) await pub.send(m);
-    pub.close();
 
     const expected = byPath(all);
     const toRabbit = all.filter((m) => !['http', 'packet_filter'].includes(path(m)));
@@ -104,21 +101,18 @@ test('include list (send_logs) and exclude list (excluded_log_ids) decide what i
   const id = uniqueName('incl');
   const exchange = `zlg-${id}`;
   const queue = await declareTestQueue(exchange, '#');
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const gw = await startGateway({
-    ingress: { sub: { endpoints: [endpoint] } },
+  const config = {
     sinks: { rabbit: { type: 'amqp', url: AMQP_URL, exchange, declareExchange: { name: exchange } } },
     routing: {
       include: ['conn', 'dns', 'http'],
       exclude: ['dns'],
       routes: [{ match: ['*'], destinations: [{ sink: 'rabbit' }] }],
     },
-  });
-  try {
+  };
+  await withGateway(config, async (gw) => {
     const wiki = captures[PCAPS.indexOf('wikipedia')]!;
-    const pub = await ncsaPublisher(endpoint);
+    const pub = await gw.publisher();
     for (const m of wiki) await pub.send(m);
-    pub.close();
     const want = wiki.filter((m) => ['conn', 'http'].includes(path(m)));
     const got = await collectAmqp(queue, { count: want.length, timeoutMs: 20_000 });
     assert.deepEqual(
@@ -132,9 +126,7 @@ test('include list (send_logs) and exclude list (excluded_log_ids) decide what i
       await metricValue(gw.metrics, 'zeek_gateway_records_unrouted_total', { path: 'packet_filter', reason: 'not-included' }),
       1,
     );
-  } finally {
-    await gw.stop();
-  }
+  });
 });
 
 /** A gateway routing everything to one RabbitMQ sink with the given buffer, and the queue to read. */
@@ -142,9 +134,7 @@ async function rabbitOnlyGateway(label: string, buffer: Record<string, unknown>)
   const id = uniqueName(label);
   const exchange = `zlg-${id}`;
   const queue = await declareTestQueue(exchange, '#');
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const gw = await startGateway({
-    ingress: { sub: { endpoints: [endpoint] } },
+  const gw = await startFixture({
     sinks: {
       rabbit: {
         type: 'amqp',
@@ -157,14 +147,14 @@ async function rabbitOnlyGateway(label: string, buffer: Record<string, unknown>)
     },
     routing: { routes: [{ match: ['*'], destinations: [{ sink: 'rabbit' }] }] },
   });
-  return { gw, queue, endpoint };
+  return { gw, queue };
 }
 
 test('block: RabbitMQ stopped mid-stream, nothing lost once it is back, order kept', async () => {
-  const { gw, queue, endpoint } = await rabbitOnlyGateway('block', { whenFull: 'block', maxRecords: 200 });
+  const { gw, queue } = await rabbitOnlyGateway('block', { whenFull: 'block', maxRecords: 200 });
   const messages = numbered(3000);
   try {
-    const pub = await ncsaPublisher(endpoint);
+    const pub = await gw.publisher();
     let stopped = false;
     for (let i = 0; i < messages.length; i++) {
       await pub.send(messages[i]!);
@@ -180,7 +170,6 @@ test('block: RabbitMQ stopped mid-stream, nothing lost once it is back, order ke
         stopped = false;
       }
     }
-    pub.close();
     const got = await collectAmqp(queue, { count: messages.length, timeoutMs: 60_000 });
     const seqs = got.map((m) => seqOf(m.content));
     const unique = new Set(seqs);
@@ -201,14 +190,13 @@ test('block: RabbitMQ stopped mid-stream, nothing lost once it is back, order ke
 });
 
 test('drop-newest: with the broker away the buffer keeps the first records and counts every drop exactly', async () => {
-  const { gw, queue, endpoint } = await rabbitOnlyGateway('drop', { whenFull: 'drop-newest', maxRecords: 25 });
+  const { gw, queue } = await rabbitOnlyGateway('drop', { whenFull: 'drop-newest', maxRecords: 25 });
   const messages = numbered(500);
   try {
     await eventually(() => gw.gateway.readiness().ready, 10_000, 'gateway ready');
     await rabbitStopApp();
-    const pub = await ncsaPublisher(endpoint);
+    const pub = await gw.publisher();
     for (const m of messages) await pub.send(m);
-    pub.close();
     await eventually(
       async () => (await metricValue(gw.metrics, 'zeek_gateway_records_received_total')) === messages.length,
       10_000,

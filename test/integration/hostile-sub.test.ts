@@ -2,11 +2,11 @@
 // no crash, bounded memory, every valid record delivered, every bad one counted by reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, createReadStream } from 'node:fs';
+import { mkdtempSync, readFileSync, createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli, writeConfig } from '../helpers/cli.js';
 import { eventually, freePort, ncsaPublisher } from '../helpers/gateway.js';
 import { loadCapture, PCAPS } from '../helpers/testdata.js';
 
@@ -65,23 +65,17 @@ test(`SUB ingress survives ${TOTAL.toLocaleString()} mutated messages and delive
   const out = join(dir, 'out.jsonl');
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const httpPort = await freePort();
-  writeFileSync(
-    join(dir, 'config.json'),
-    JSON.stringify({
-      log: { level: 'warn' },
-      http: { port: httpPort },
-      ingress: { sub: { endpoints: [endpoint], maxMessageSize: MAX_MESSAGE } },
-      sinks: { rabbitmq: { enabled: false }, kafka: { enabled: false }, out: { type: 'console', file: out, envelope: 'raw' } },
-      routing: { routes: [{ match: ['*'], destinations: [{ sink: 'out' }] }] },
-    }),
-  );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', '--config', join(dir, 'config.json')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const config = writeConfig({
+    log: { level: 'warn' },
+    http: { port: httpPort },
+    ingress: { sub: { endpoints: [endpoint], maxMessageSize: MAX_MESSAGE } },
+    sinks: { rabbitmq: { enabled: false }, kafka: { enabled: false }, out: { type: 'console', file: out, envelope: 'raw' } },
+    routing: { routes: [{ match: ['*'], destinations: [{ sink: 'out' }] }] },
   });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
+  const gateway = runCli(['run', '--config', config]);
+  const child = gateway.child;
   let exited = false;
-  child.on('exit', () => (exited = true));
+  void gateway.exit.then(() => (exited = true));
   try {
     await eventually(async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`).catch(() => undefined))?.ok === true, 30_000, 'gateway up');
     const pub = await ncsaPublisher(endpoint);
@@ -98,7 +92,7 @@ test(`SUB ingress survives ${TOTAL.toLocaleString()} mutated messages and delive
         // PUB/SUB cannot push back: keep at most WINDOW messages in flight so nothing valid is dropped by ZeroMQ.
         await eventually(async () => sum(await counters(httpPort), 'zeek_gateway_ingress_messages_total') >= i + 1 - WINDOW, 60_000, 'gateway keeping up');
         if (i + 1 === 200_000) baseline = rssOf(child.pid!).rss;
-        assert.equal(exited, false, `gateway exited:\n${stderr}`);
+        assert.equal(exited, false, `gateway exited:\n${gateway.stderr().slice(-20_000)}`);
       }
     }
     await eventually(async () => sum(await counters(httpPort), 'zeek_gateway_ingress_messages_total') === TOTAL, 60_000, 'all messages read');
@@ -123,8 +117,8 @@ test(`SUB ingress survives ${TOTAL.toLocaleString()} mutated messages and delive
     const mem = rssOf(child.pid!);
     if (baseline > 0) assert.ok(mem.rss - baseline < 96 * 1024 * 1024, `RSS grew from ${baseline} to ${mem.rss}`);
     assert.ok(mem.hwm < 512 * 1024 * 1024, `peak RSS ${mem.hwm}`);
-    assert.match(stderr, /message rejected/, 'rejections are logged');
-    const lines = stderr.split('\n').filter((l) => l.includes('message rejected')).length;
+    assert.match(gateway.stderr(), /message rejected/, 'rejections are logged');
+    const lines = gateway.stderr().split('\n').filter((l) => l.includes('message rejected')).length;
     assert.ok(lines < 200, `rejection log lines are rate-limited (${lines})`);
   } finally {
     child.kill('SIGTERM');

@@ -3,7 +3,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KafkaClient } from '../../src/sinks/kafka/options.js';
 import { KAFKA_BROKERS, collectKafka, createKafkaTopics, requireKafka, uniqueName } from '../helpers/brokers.js';
-import { freePort, ncsaPublisher, startGateway } from '../helpers/gateway.js';
+import { withGateway } from '../helpers/gateway.js';
 import { captureLogger } from '../helpers/log.js';
 import { loadCapture } from '../helpers/testdata.js';
 
@@ -14,21 +14,21 @@ for (const client of ['platformatic', 'kafkajs'] as KafkaClient[]) describe(`sto
     const topic = uniqueName(`stop-${client}`);
     await createKafkaTopics([topic]);
     const { logger, lines } = captureLogger();
-    const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-    const gw = await startGateway(
-      {
-        ingress: { sub: { endpoints: [endpoint] } },
-        sinks: { k: { type: 'kafka', client, brokers: KAFKA_BROKERS, topic } },
-        routing: { routes: [{ match: ['*'], destinations: [{ sink: 'k' }] }] },
+    const config = {
+      sinks: { k: { type: 'kafka', client, brokers: KAFKA_BROKERS, topic } },
+      routing: { routes: [{ match: ['*'], destinations: [{ sink: 'k' }] }] },
+    };
+    await withGateway(
+      config,
+      async (gw) => {
+        const capture = loadCapture('ncsa', 'wikipedia.jsonl');
+        const pub = await gw.publisher();
+        for (const m of capture) await pub.send(m);
+        await collectKafka(topic, { count: capture.length, timeoutMs: 30_000 });
+        assert.equal(await gw.stop(), 0, 'nothing left undelivered');
       },
       { logger },
     );
-    const capture = loadCapture('ncsa', 'wikipedia.jsonl');
-    const pub = await ncsaPublisher(endpoint);
-    for (const m of capture) await pub.send(m);
-    pub.close();
-    await collectKafka(topic, { count: capture.length, timeoutMs: 30_000 });
-    assert.equal(await gw.stop(), 0, 'nothing left undelivered');
     assert.ok(lines.some((l) => l.msg === 'Kafka connection is up'), 'the capture holds the sink log');
     const alarms = lines.filter((l) => l.level === 'warn' || l.level === 'error' || l.level === 'fatal');
     assert.deepEqual(alarms.map((l) => `${l.level}: ${l.msg}`), []);

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
 import type { KafkaClient } from '../../src/sinks/kafka/options.js';
 import { KAFKA_BROKERS, collectKafka, createKafkaTopics, requireKafka, uniqueName } from '../helpers/brokers.js';
-import { eventually, freePort, metricValue, ncsaPublisher, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { eventually } from '../helpers/wait.js';
+import { metricValue, startFixture, type GatewayFixture, type Sender } from '../helpers/gateway.js';
 import { captureLogger, type LogLine } from '../helpers/log.js';
 import { loadCapture } from '../helpers/testdata.js';
 
@@ -17,10 +18,8 @@ const ofPath = (messages: Buffer[][], path: string): string[] => messages.filter
 const values = (records: Array<{ value: Buffer | null }>): string[] => records.map((r) => r.value!.toString());
 
 /** A gateway whose one kafka sink writes each path to `<id>-<path>`, dead letters to `<id>-dead`. */
-async function gateway(client: KafkaClient, id: string, unknownTopicWaitMs: number, logger?: Logger): Promise<{ gw: RunningGateway; endpoint: string }> {
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const gw = await startGateway({
-    ingress: { sub: { endpoints: [endpoint] } },
+function gateway(client: KafkaClient, id: string, unknownTopicWaitMs: number, logger?: Logger): Promise<GatewayFixture> {
+  return startFixture({
     sinks: {
       k: {
         type: 'kafka',
@@ -35,13 +34,10 @@ async function gateway(client: KafkaClient, id: string, unknownTopicWaitMs: numb
     routing: { routes: [{ match: ['conn', 'dns', 'http'], envelope: 'raw', destinations: [{ sink: 'k' }] }] },
     deadLetter: { sink: 'k', topic: `${id}-dead` },
   }, logger ? { logger } : {});
-  return { gw, endpoint };
 }
 
-async function publish(endpoint: string, messages: Buffer[][]): Promise<void> {
-  const pub = await ncsaPublisher(endpoint);
+async function publish(pub: Sender, messages: Buffer[][]): Promise<void> {
   for (const m of messages) await pub.send(m);
-  pub.close();
 }
 
 before(() => requireKafka());
@@ -50,12 +46,13 @@ for (const client of ['platformatic', 'kafkajs'] as KafkaClient[]) describe(`Kaf
   it('delivers the other topics in order, refuses the missing topic after the wait into dead letters, and delivers it once created', async () => {
     const id = uniqueName(`unknown-${client}`);
     await createKafkaTopics([`${id}-conn`, `${id}-http`, `${id}-dead`]);
-    const { gw, endpoint } = await gateway(client, id, 3_000);
+    const gw = await gateway(client, id, 3_000);
     try {
+      const pub = await gw.publisher();
       // The capture three times: 102 conn records, 42 http, and 102 dns records for the missing topic.
       const sent = [...capture, ...capture, ...capture];
       const t0 = Date.now();
-      await publish(endpoint, sent);
+      await publish(pub, sent);
       const conn = await collectKafka(`${id}-conn`, { count: 102, timeoutMs: 30_000 });
       assert.deepEqual(values(conn), ofPath(sent, 'conn'), 'every conn record, in order');
       const http = await collectKafka(`${id}-http`, { count: 42, timeoutMs: 30_000 });
@@ -74,7 +71,7 @@ for (const client of ['platformatic', 'kafkajs'] as KafkaClient[]) describe(`Kaf
       // Created later, the topic starts flowing (a refused topic is looked up again every 5 s).
       await createKafkaTopics([`${id}-dns`]);
       await new Promise((r) => setTimeout(r, 5_500));
-      await publish(endpoint, capture);
+      await publish(pub, capture);
       const dns = await collectKafka(`${id}-dns`, { count: 34, timeoutMs: 30_000 });
       assert.deepEqual(values(dns), ofPath(capture, 'dns'));
       assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total', { sink: 'k', reason: 'unknown_topic' }), 102);
@@ -87,9 +84,9 @@ for (const client of ['platformatic', 'kafkajs'] as KafkaClient[]) describe(`Kaf
     const id = uniqueName(`late-${client}`);
     await createKafkaTopics([`${id}-conn`, `${id}-http`, `${id}-dead`]);
     const { logger, lines } = captureLogger();
-    const { gw, endpoint } = await gateway(client, id, 20_000, logger);
+    const gw = await gateway(client, id, 20_000, logger);
     try {
-      await publish(endpoint, capture);
+      await publish(await gw.publisher(), capture);
       // The topic is created once the sink found it missing and waits for it. (Not once a conn
       // record arrived: the capture begins with dns records, and a first batch of only those holds
       // the batches behind it, conn's among them, for the whole wait; buffer.maxInFlight is 1.)

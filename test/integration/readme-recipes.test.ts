@@ -4,12 +4,12 @@
 // against the local brokers. Only addresses are adapted, through environment variables.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { AMQP_URL, KAFKA_BROKERS, requireKafka, requireRabbitMQ } from '../helpers/brokers.js';
+import { runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/gateway.js';
 
 interface Block {
@@ -57,17 +57,8 @@ function namedSinks(config: Json): string[] {
   return [...names].sort();
 }
 
-function cli(args: string[], env: Record<string, string> = {}): { exit: Promise<number | null>; out: Promise<string>; stop(): void } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    env: { ...process.env, ZLG_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { exit, out: exit.then(() => out), stop: () => child.kill('SIGTERM') };
-}
+/** The CLI with only warnings logged, so that check-config's output is the configuration alone. */
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { ZLG_LOG_LEVEL: 'warn', ...env });
 
 const envName = (sink: string, key: string): string => `ZLG_SINK_${sink.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}_${key}`;
 
@@ -138,9 +129,8 @@ for (const block of blocks) {
     const file = join(dir, 'config.json');
     writeFileSync(file, block.json);
     const check = cli(['check-config', '--config', file]);
-    const out = await check.out;
-    assert.equal(await check.exit, 0, out);
-    JSON.parse(out);
+    assert.equal(await check.exit, 0, check.output());
+    JSON.parse(check.stdout());
   });
 }
 
@@ -151,7 +141,8 @@ for (const block of recipes) {
     writeFileSync(file, block.json);
     const recipe = JSON.parse(block.json) as Json;
     const check = cli(['check-config', '--config', file]);
-    const effective = JSON.parse(await check.out) as Json;
+    assert.equal(await check.exit, 0, check.output());
+    const effective = JSON.parse(check.stdout()) as Json;
     const sinks = effective.sinks as Record<string, Json & { enabled: boolean; queue?: { name?: string } }>;
     const enabled = Object.keys(sinks).filter((n) => sinks[n]!.enabled).sort();
     assert.deepEqual(enabled, namedSinks(recipe), 'the sinks that run are the ones the recipe names');
@@ -171,11 +162,11 @@ for (const block of recipes) {
         await new Promise((r) => setTimeout(r, 200));
       }
     } finally {
-      run.stop();
+      run.kill();
     }
     const exit = await run.exit;
-    assert.ok(ready, `never ready:\n${await run.out}`);
+    assert.ok(ready, `never ready:\n${run.output()}`);
     assert.deepEqual(Object.keys(ready.sinks).sort(), enabled);
-    assert.equal(exit, 0, await run.out);
+    assert.equal(exit, 0, run.output());
   });
 }

@@ -9,7 +9,7 @@ import * as zmq from 'zeromq';
 import { replay, ReplayError, type ReplayOptions } from '../../src/tools/replay/index.js';
 import { ZeekLogParser } from '../../src/zeek/tsv/parser.js';
 import { runCli } from '../helpers/cli.js';
-import { eventually, freePort, metricValue, startGateway } from '../helpers/gateway.js';
+import { eventually, freePort, metricValue, withGateway } from '../helpers/gateway.js';
 import { loadCapture, readTestFile, testdataPath } from '../helpers/testdata.js';
 
 let dir: string;
@@ -155,18 +155,17 @@ test('the CLI: replay FILE... sends, prints the summary, exits 0', async () => {
 });
 
 test('into the real gateway (full validation): every TSV record of a pcap comes out of a file sink', async () => {
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const out = join(dir, 'gateway-out.jsonl');
-  const gw = await startGateway({
-    ingress: { sub: { endpoints: [endpoint], validation: 'full' } },
+  const config = {
     sinks: { out: { type: 'console', file: out, envelope: 'raw' } },
     routing: { routes: [{ match: ['*'], destinations: [{ sink: 'out' }] }] },
-  });
-  try {
+  };
+  const ingress = (endpoint: string) => ({ sub: { endpoints: [endpoint], validation: 'full' } });
+  await withGateway(config, async (gw) => {
     const tsvDir = testdataPath('cluster', 'smtp.logs', 'tsv');
     const files = readdirSync(tsvDir).sort();
     const expected = files.flatMap((f) => convertTsv('cluster', 'smtp.logs', 'tsv', f));
-    const summary = await replay(options(endpoint, files.map((f) => join(tsvDir, f))));
+    const summary = await replay(options(gw.endpoint, files.map((f) => join(tsvDir, f))));
     assert.equal(summary.records, expected.length);
     const lines = (): string[] => {
       try {
@@ -178,7 +177,5 @@ test('into the real gateway (full validation): every TSV record of a pcap comes 
     await eventually(() => lines().length >= expected.length, 10_000, `${expected.length} records in the sink`);
     assert.deepEqual(lines(), expected);
     assert.equal(await metricValue(gw.metrics, 'zeek_gateway_ingress_rejected_total'), 0);
-  } finally {
-    await gw.stop();
-  }
+  }, { ingress });
 });

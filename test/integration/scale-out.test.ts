@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import { KAFKA_BROKERS, collectKafka, createKafkaTopics, kafkaClient, requireKafka, uniqueName } from '../helpers/brokers.js';
-import { drained, scrape, spawnGateway, whenReady, writeConfig, type Proc } from '../helpers/faults.js';
+import { writeConfig } from '../helpers/cli.js';
+import { drained, scrape, spawnGateway, whenReady, type Proc } from '../helpers/faults.js';
 import { freePort } from '../helpers/gateway.js';
 import { PCAPS, loadCapture, readLogLines, testdataPath } from '../helpers/testdata.js';
 

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KAFKA_BROKERS, collectKafka, requireKafka, uniqueName } from '../helpers/brokers.js';
-import { eventually, freePort, metricValue, ncsaPublisher, startGateway } from '../helpers/gateway.js';
+import { eventually, freePort, metricValue, withGateway } from '../helpers/gateway.js';
 import { loadCapture } from '../helpers/testdata.js';
 
 before(() => requireKafka());
@@ -23,21 +23,18 @@ test('records spooled while the broker is away survive a gateway restart; a dama
     buffer: { spool: { enabled: true, dir, fsync: 'always' } },
   });
   const wiki = loadCapture('ncsa', 'wikipedia.jsonl');
+  const everything = { routes: [{ match: ['*'], destinations: [{ sink: 'k' }] }] };
 
   // Run 1: Kafka unreachable. Everything received goes to the spool and stays there at shutdown.
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const first = await startGateway({
-    ingress: { sub: { endpoints: [endpoint] } },
-    sinks: { k: sinkConfig([`127.0.0.1:${await freePort()}`]) },
-    routing: { routes: [{ match: ['*'], destinations: [{ sink: 'k' }] }] },
+  const unreachable = [`127.0.0.1:${await freePort()}`];
+  await withGateway({ sinks: { k: sinkConfig(unreachable) }, routing: everything }, async (first) => {
+    const pub = await first.publisher();
+    for (const m of wiki) await pub.send(m);
+    await eventually(async () => (await metricValue(first.metrics, 'zeek_gateway_records_received_total')) === wiki.length, 10_000);
+    await eventually(() => first.gateway.sinks.get('k')!.records === wiki.length, 10_000, 'all records spooled');
+    assert.equal(await first.stop(300), wiki.length, 'reported as undelivered at shutdown');
+    assert.equal(await metricValue(first.metrics, 'zeek_gateway_sink_dropped_total'), 0, 'kept, not dropped');
   });
-  const pub = await ncsaPublisher(endpoint);
-  for (const m of wiki) await pub.send(m);
-  pub.close();
-  await eventually(async () => (await metricValue(first.metrics, 'zeek_gateway_records_received_total')) === wiki.length, 10_000);
-  await eventually(() => first.gateway.sinks.get('k')!.records === wiki.length, 10_000, 'all records spooled');
-  assert.equal(await first.stop(300), wiki.length, 'reported as undelivered at shutdown');
-  assert.equal(await metricValue(first.metrics, 'zeek_gateway_sink_dropped_total'), 0, 'kept, not dropped');
 
   // Damage one record's frame in the middle of the segment, as a bad disk would.
   const segDir = join(dir, 'k');
@@ -50,19 +47,13 @@ test('records spooled while the broker is away survive a gateway restart; a dama
   writeFileSync(join(segDir, segment), bytes);
 
   // Run 2: Kafka is there. The kept records go out first, in order, except the damaged one.
-  const second = await startGateway({
-    ingress: { sub: { endpoints: [`tcp://127.0.0.1:${await freePort()}`] } },
-    sinks: { k: sinkConfig(KAFKA_BROKERS) },
-    routing: { routes: [{ match: ['*'], destinations: [{ sink: 'k' }] }] },
-  });
-  try {
+  await withGateway({ sinks: { k: sinkConfig(KAFKA_BROKERS) }, routing: everything }, async (second) => {
     const want = wiki.filter((_, i) => i !== 40).map((m) => m[1]!.toString());
     const got = await collectKafka(topic, { count: want.length, timeoutMs: 30_000 });
     assert.deepEqual(got.map((r) => r.value!.toString()), want);
     assert.ok(got.every((r) => r.headers['zeek-path'] !== undefined));
     assert.equal(await metricValue(second.metrics, 'zeek_gateway_sink_spool_lost_records_total', { sink: 'k' }), 1);
     await eventually(() => second.gateway.sinks.get('k')!.records === 0, 10_000, 'spool emptied');
-  } finally {
     assert.equal(await second.stop(), 0);
-  }
+  });
 });
