@@ -79,6 +79,10 @@ export class BufferedSink {
     this.latency = deps.metrics.deliveryLatency.labels(name);
     this.connectedGauge = deps.metrics.sinkConnected.labels(name);
     this.connectedGauge.set(0);
+    if (!options.spool?.enabled) {
+      deps.metrics.sinkBufferMaxRecords.labels(name).set(options.maxRecords);
+      deps.metrics.sinkBufferMaxBytes.labels(name).set(options.maxBytes);
+    }
     deps.metrics.onScrape(() => {
       deps.metrics.sinkBufferRecords.labels(name).set(this.records);
       deps.metrics.sinkBufferBytes.labels(name).set(this.bytes);

@@ -26,6 +26,7 @@ export async function openSpool(
     lost.inc(lostRecords - reported);
     reported = lostRecords;
   };
+  metrics.spoolMaxBytes.labels(sink).set(config.maxBytes);
   refresh();
   metrics.onScrape(refresh);
   return store;
