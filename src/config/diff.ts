@@ -1,6 +1,17 @@
 import type { GatewayConfig } from './load.js';
 import type { SinkConfig } from './sinks.js';
 
+/** What a reload changed, for the log and the POST /-/reload answer. */
+export interface ReloadSummary {
+  changed: boolean;
+  sinksAdded: string[];
+  sinksRemoved: string[];
+  sinksReplaced: string[];
+  ingressesRebound: string[];
+  /** Changed settings that keep their running value until a restart. */
+  needRestart: string[];
+}
+
 /** What a reload has to do to get from the running configuration to the new one. */
 export interface ConfigDiff {
   sinks: {

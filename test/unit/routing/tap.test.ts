@@ -1,7 +1,7 @@
 // The live tap's hub: filters, the rate cap, the limit, and a slow client that never blocks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tap, type TapOutput, type TapPlan } from '../../../src/ops/tap.js';
+import { Tap, type TapOutput, type TapPlan } from '../../../src/routing/tap.js';
 import type { LogRecord } from '../../../src/record.js';
 
 function output(): TapOutput & { lines: () => Array<Record<string, unknown>>; ended: boolean; queued: number } {

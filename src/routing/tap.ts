@@ -1,4 +1,4 @@
-import { compileGlob } from '../routing/glob.js';
+import { compileGlob } from './glob.js';
 import type { LogRecord } from '../record.js';
 
 /** Where a routed record went, as the tap shows it. */
