@@ -4,7 +4,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { eventually } from './gateway.js';
+
+/** The repository root: the CLI runs from there whatever the caller's working directory. */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface CliProcess {
   readonly child: ChildProcess;
@@ -24,6 +28,7 @@ export interface CliProcess {
 /** Starts `src/cli.ts ARGS` with the test's environment plus `env`. */
 export function runCli(args: string[], env: Record<string, string> = {}): CliProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

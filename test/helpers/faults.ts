@@ -3,12 +3,10 @@
 // full. Each scenario returns its counts and the checks it made; test/integration/faults.test.ts
 // runs them short, scripts/faults.ts long. A scenario never throws for a failed check, so the
 // counts are reported either way.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import * as zmq from 'zeromq';
 import {
   AMQP_URL,
@@ -25,9 +23,8 @@ import {
   uniqueName,
 } from './brokers.js';
 import { eventually, freePort, metricValue, ncsaPublisher, startGateway, type RunningGateway } from './gateway.js';
+import { runCli } from './cli.js';
 import { DeliveryCount, readQueue, readTopic, startLoad, type DeliveryReport, type LoadReport, type PacedLoad } from './load.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface FaultParams {
   /** Records per second. */
@@ -439,20 +436,8 @@ interface Proc {
 
 /** `node --import tsx src/cli.ts run --config <file>`, its JSON log lines collected. */
 function spawnGateway(configFile: string, httpPort: number): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', '--config', configFile], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const logs: Array<Record<string, unknown>> = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    try {
-      logs.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      logs.push({ msg: line });
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, logs, exited, httpPort };
+  const { child, logs, exit } = runCli(['run', '--config', configFile]);
+  return { child, logs, exited: exit, httpPort };
 }
 
 /** Sum of a metric's samples in Prometheus text whose labels include `labels`. */
