@@ -1,7 +1,7 @@
 // The alert rules and the Grafana dashboard in deploy/ work against the gateway as it is:
 // promtool parses and unit-tests the rules, parses every dashboard query, and every metric
 // they name is one a running gateway exposes on /metrics. Needs promtool (Debian's
-// `prometheus` package; .ci/run installs it).
+// `prometheus` package; scripts/ops-tools.sh installs it, .ci/run runs that): fails without it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -20,7 +20,7 @@ function promtool(...args: string[]): string {
     return execFileSync('promtool', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     const e = err as { code?: string; stdout?: string; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new Error('promtool not found: apt-get install prometheus (see .ci/run)');
+    if (e.code === 'ENOENT') throw new Error('promtool not found: bash scripts/ops-tools.sh installs it');
     throw new Error(`promtool ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
   }
 }
