@@ -131,7 +131,8 @@ export class Gateway {
    * and join once connected; routes swap between two ingress messages; removed and replaced
    * sinks stop taking records and drain for up to shutdown.lingerMs (a spool keeps what is
    * left); changed ingresses are re-bound. Throws, having changed nothing, when a new sink
-   * cannot be built. Settings only a restart applies (http) keep their running value.
+   * cannot be built or a changed ingress cannot bind. Settings only a restart applies (http)
+   * keep their running value.
    */
   reload(next: GatewayConfig): Promise<ReloadSummary> {
     const run = this.reloading.then(() => this.applyReload(next));
@@ -152,7 +153,6 @@ export class Gateway {
       needRestart: diff.restartOnly,
     };
     for (const key of diff.restartOnly) this.logger.warn({ key }, `${key} changed: it applies at the next restart; the running value stays`);
-    if (diff.logLevel) this.logger.level = next.log.level;
 
     // 1. Build every new sink instance first: a failure here leaves everything as it was.
     const created = new Map<string, BufferedSink>();
@@ -168,10 +168,25 @@ export class Gateway {
     const handOver = [...created.keys()].filter((name) => spooled(this.sinks.get(name)) || (this.sinks.has(name) && spooled(created.get(name))));
     const joining = [...created.keys()].filter((name) => !handOver.includes(name));
 
-    // 2. New instances that need no hand-over connect while the old configuration runs.
+    // 2. Ingresses whose endpoints or options changed are re-bound before anything else changes:
+    // one that cannot bind (an endpoint in use) goes back to what it was, and so does every
+    // ingress re-bound before it, and the reload fails having changed nothing.
+    const rebound: Array<'sub' | 'pull'> = [];
+    try {
+      for (const name of diff.ingress) {
+        await this.rebind(name, next, this.config);
+        rebound.push(name);
+      }
+    } catch (err) {
+      for (const name of rebound.reverse()) await this.rebind(name, this.config, next).catch(() => undefined);
+      for (const sink of created.values()) void sink.close();
+      throw err;
+    }
+
+    // 3. New instances that need no hand-over connect while the old configuration runs.
     await Promise.all(joining.map((name) => this.join(created.get(name)!)));
 
-    // 3. Swap: the routing table, the sink set and the dead letters change between two messages.
+    // 4. Swap: the routing table, the sink set and the dead letters change between two messages.
     const release = handOver.length > 0 ? this.router.hold() : undefined;
     try {
       for (const name of handOver) {
@@ -193,7 +208,7 @@ export class Gateway {
       this.sinks.clear();
       for (const [name, sink] of sinks) this.sinks.set(name, sink);
       this.config = next;
-      // 4. The old instances of removed and replaced sinks drain in the background.
+      // 5. The old instances of removed and replaced sinks drain in the background.
       for (const [name, sink] of old) {
         if (sinks.get(name) === sink || handOver.includes(name)) continue;
         this.retire(sink, !sinks.has(name), next.shutdown.lingerMs);
@@ -201,9 +216,8 @@ export class Gateway {
     } finally {
       release?.();
     }
+    if (diff.logLevel) this.logger.level = next.log.level;
 
-    // 5. Ingresses whose endpoints or options changed are re-bound.
-    for (const name of diff.ingress) await this.rebind(name, next);
     this.logger.info(summary, diff.changed ? 'configuration reloaded' : 'configuration reloaded: no change');
     return summary;
   }
@@ -240,8 +254,11 @@ export class Gateway {
     }
   }
 
-  /** Stops an ingress (reading what its socket queued) and binds it anew as `config` says. */
-  private async rebind(name: 'sub' | 'pull', config: GatewayConfig): Promise<void> {
+  /**
+   * Stops an ingress (reading what its socket queued) and binds it anew as `config` says. When
+   * that fails, it binds it as `previous` said again and throws.
+   */
+  private async rebind(name: 'sub' | 'pull', config: GatewayConfig, previous: GatewayConfig): Promise<void> {
     const i = this.ingresses.findIndex((x) => x.name === name);
     if (i >= 0) {
       await this.ingresses[i]!.stop();
@@ -249,7 +266,18 @@ export class Gateway {
     }
     const ingress = await this.createIngress(name, config);
     if (!ingress) return;
-    await ingress.start();
+    try {
+      await ingress.start();
+    } catch (err) {
+      await ingress.stop(0);
+      const back = await this.createIngress(name, previous);
+      if (back) {
+        await back.start();
+        this.ingresses.push(back);
+      }
+      const endpoints = config.ingress[name].endpoints.join(', ');
+      throw new Error(`ingress.${name}.endpoints: cannot bind ${endpoints}: ${(err as Error).message}; the ingress stays as it was`);
+    }
     this.ingresses.push(ingress);
   }
 

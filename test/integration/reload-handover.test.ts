@@ -1,6 +1,7 @@
 // What a reload does to the parts that hold state, on an in-process gateway: a replaced sink with
 // a disk spool hands its spool to its successor (against the real RabbitMQ, under load), and a
-// changed ingress endpoint is re-bound (the new one takes records, the old one is released).
+// changed ingress endpoint is re-bound (the new one takes records, the old one is released), and
+// one that cannot bind fails the reload having changed nothing.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -127,6 +128,38 @@ test('reload that changes an ingress endpoint re-binds it: the new endpoint take
     await taker.bind(oldEndpoint);
   } finally {
     for (const s of sockets) if (!s.closed) closeNow(s);
+    await gw.stop(1000);
+  }
+});
+
+test('reload to an ingress endpoint that cannot be bound fails and changes nothing: the old endpoint and routes stay', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zlg-rebind-'));
+  const files = { a: join(dir, 'a.ndjson'), b: join(dir, 'b.ndjson') };
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const taken = `tcp://127.0.0.1:${await freePort()}`;
+  const configFor = (ep: string, sink: 'a' | 'b') => ({
+    ingress: { sub: { enabled: false }, pull: { enabled: true, format: 'ncsa', endpoints: [ep] } },
+    sinks: { a: { type: 'console', file: files.a, envelope: 'raw' }, b: { type: 'console', file: files.b, envelope: 'raw' } },
+    routing: { routes: [{ name: 'all', match: ['*'], destinations: [{ sink }] }] },
+  });
+  const lines = (file: string): number => {
+    const text = readFileSync(file, 'utf8');
+    return text ? text.trimEnd().split('\n').length : 0;
+  };
+  const gw = await startGateway(configFor(endpoint, 'a'));
+  const squatter = new zmq.Pull();
+  const push = new zmq.Push({ sendHighWaterMark: 0 });
+  try {
+    await squatter.bind(taken);
+    await assert.rejects(gw.gateway.reload(testConfig(configFor(taken, 'b'))), /ingress\.pull\.endpoints: cannot bind/);
+    assert.equal(gw.gateway.readiness().ingresses.pull, true, 'the ingress is bound as before');
+    push.connect(endpoint);
+    for (let seq = 0; seq < 50; seq++) await push.send(numberedRecord(seq));
+    await eventually(() => lines(files.a) === 50, 10_000, 'records through the old endpoint, by the old route');
+    assert.equal(lines(files.b), 0, 'the route of the failed reload is not in force');
+  } finally {
+    closeNow(push);
+    closeNow(squatter);
     await gw.stop(1000);
   }
 });
