@@ -39,6 +39,12 @@ function instanceFingerprint(s: SinkConfig): string {
   return JSON.stringify({ type: s.type, required: s.required, buffer: s.buffer, options: s.options });
 }
 
+/**
+ * A setting as comparable text. Sets (the CURVE allowlist read from its file) count by their
+ * members: JSON.stringify would write every Set as {}.
+ */
+const canonical = (value: unknown): string => JSON.stringify(value, (_key, v: unknown) => (v instanceof Set ? [...(v as Set<string>)].sort() : v));
+
 const enabledSinks = (c: GatewayConfig): Map<string, SinkConfig> => new Map(c.sinks.filter((s) => s.enabled).map((s) => [s.name, s]));
 
 /** Settings a running gateway cannot take over, and why (README, "Reloading the configuration"). */
@@ -59,7 +65,7 @@ export function diffConfig(running: GatewayConfig, next: GatewayConfig): ConfigD
     else if (instanceFingerprint(old) !== instanceFingerprint(s)) replaced.push(s);
   }
   const removed = [...before.keys()].filter((name) => !after.has(name));
-  const ingress = (['sub', 'pull'] as const).filter((k) => JSON.stringify(running.ingress[k]) !== JSON.stringify(next.ingress[k]));
+  const ingress = (['sub', 'pull'] as const).filter((k) => canonical(running.ingress[k]) !== canonical(next.ingress[k]));
   const restartOnly = Object.entries(RESTART_ONLY)
     .filter(([, get]) => JSON.stringify(get(running)) !== JSON.stringify(get(next)))
     .map(([key]) => key);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffConfig } from '../../../src/config/diff.js';
 import { loadConfig, type GatewayConfig } from '../../../src/config/load.js';
+import { generateKeypair } from '../../../src/ingress/curve/index.js';
 
 function load(config: object): GatewayConfig {
   const file = join(mkdtempSync(join(tmpdir(), 'zlg-diff-')), 'c.json');
@@ -63,4 +64,21 @@ test('ingress endpoints re-bound; http only on restart; log level applied', () =
   assert.deepEqual(d.ingress, ['sub']);
   assert.deepEqual(d.restartOnly, ['http']);
   assert.equal(d.logLevel, true);
+});
+
+test('CURVE: a changed allowlist or secret in the key files re-binds the ingress (same settings, new file contents)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zlg-diff-curve-'));
+  const secretFile = join(dir, 'server.secret');
+  const keysFile = join(dir, 'clients');
+  const [server, other, one, two] = [generateKeypair(), generateKeypair(), generateKeypair(), generateKeypair()];
+  const config = { ...base, ingress: { pull: { enabled: true, curve: { enabled: true, serverSecretKeyFile: secretFile, allowedClientKeysFile: keysFile } } } };
+  writeFileSync(secretFile, server.secret);
+  writeFileSync(keysFile, `${one.public}\n`);
+  const running = load(config);
+  assert.deepEqual(diffConfig(running, load(config)).ingress, [], 'the same files: nothing to re-bind');
+  writeFileSync(keysFile, `${one.public}\n${two.public}\n`);
+  assert.deepEqual(diffConfig(running, load(config)).ingress, ['pull'], 'a key added to the allowlist');
+  writeFileSync(keysFile, `${one.public}\n`);
+  writeFileSync(secretFile, other.secret);
+  assert.deepEqual(diffConfig(running, load(config)).ingress, ['pull'], 'a new server key');
 });
