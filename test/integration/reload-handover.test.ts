@@ -1,5 +1,6 @@
 // What a reload does to the parts that hold state, on an in-process gateway: a replaced sink with
-// a disk spool hands its spool to its successor (against the real RabbitMQ, under load), and a
+// a disk spool hands its spool to its successor (against the real RabbitMQ, under load), a removed
+// one keeps its spool for a later start, and a
 // changed ingress endpoint is re-bound (the new one takes records, the old one is released), and
 // one that cannot bind fails the reload having changed nothing.
 import { before, test } from 'node:test';
@@ -88,6 +89,54 @@ test('reload replacing a spooled sink hands its spool over under load: nothing l
   }
 });
 
+test('reload removing a spooled sink keeps what it could not deliver in its spool; a later start delivers it', async () => {
+  const exchange = `zlg-${uniqueName('removed')}`;
+  const queue = await declareTestQueue(exchange, '#');
+  const spoolDir = mkdtempSync(join(tmpdir(), 'zlg-removed-'));
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const spooled = (url: string) => ({
+    type: 'amqp',
+    url,
+    exchange,
+    routingKey: '{path}',
+    buffer: { spool: { enabled: true, dir: spoolDir, fsync: 'always' } },
+  });
+  const configFor = (sinks: Record<string, unknown>, destinations: string[], ep = endpoint) => ({
+    ingress: { sub: { enabled: false }, pull: { enabled: true, format: 'ncsa', endpoints: [ep] } },
+    shutdown: { lingerMs: 200 },
+    sinks: { other: { type: 'console', file: '/dev/null' }, ...sinks },
+    routing: { routes: [{ name: 'all', match: ['*'], destinations: destinations.map((sink) => ({ sink })) }] },
+  });
+  // Its broker is unreachable while it runs: everything it gets waits in the spool.
+  const first = await startGateway(configFor({ s: spooled(`amqp://127.0.0.1:${await freePort()}`) }, ['s', 'other']));
+  const push = new zmq.Push({ sendHighWaterMark: 0 });
+  try {
+    push.connect(endpoint);
+    for (let seq = 0; seq < 300; seq++) await push.send(numberedRecord(seq));
+    await eventually(() => first.gateway.sinks.get('s')?.records === 300, 10_000, 'all spooled');
+    const summary = await first.gateway.reload(testConfig(configFor({ s: { type: 'amqp', enabled: false } }, ['other'])));
+    assert.deepEqual(summary.sinksRemoved, ['s']);
+    assert.equal(first.gateway.sinks.has('s'), false);
+    for (let seq = 300; seq < 400; seq++) await push.send(numberedRecord(seq));
+    await eventually(async () => (await metricValue(first.metrics, 'zeek_gateway_records_received_total')) === 400, 10_000, 'all received');
+    assert.equal(await metricValue(first.metrics, 'zeek_gateway_sink_dropped_total'), 0, 'kept, not dropped');
+  } finally {
+    closeNow(push);
+    await first.stop(1000);
+  }
+  // A later start with the sink (and its broker) back delivers what the spool kept, and only that.
+  const second = await startGateway(configFor({ s: spooled(AMQP_URL) }, ['s'], `tcp://127.0.0.1:${await freePort()}`));
+  try {
+    await eventually(() => second.gateway.sinks.get('s')!.records === 0, 30_000, 'the spool delivered');
+  } finally {
+    await second.stop(5000);
+  }
+  const count = new DeliveryCount(300);
+  assert.ok((await readQueue(queue, count)).complete);
+  const r = count.report();
+  assert.deepEqual([r.lost, r.duplicates, r.unexpected], [0, 0, 0], JSON.stringify(r));
+});
+
 test('reload that changes an ingress endpoint re-binds it: the new endpoint takes records, the old one is released', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'zlg-rebind-'));
   const out = join(dir, 'out.ndjson');
@@ -123,6 +172,9 @@ test('reload that changes an ingress endpoint re-binds it: the new endpoint take
     assert.deepEqual(delivered(), Array.from({ length: 200 }, (_, i) => i));
 
     // Released: another socket can bind the old endpoint now (EADDRINUSE while the gateway holds it).
+    // The sender of the old endpoint goes first: a PUSH reconnecting to a socket that binds its
+    // endpoint anew made libzmq abort the process (see closeNow).
+    closeNow(before);
     const taker = new zmq.Pull();
     sockets.push(taker);
     await taker.bind(oldEndpoint);
