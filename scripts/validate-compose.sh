@@ -12,7 +12,7 @@
 #
 # Runs, each with a clean environment so the caller's shell cannot change the result:
 #   1. the default services, no variables set (what `docker compose up` starts);
-#   2. every profile (live, ncsa);
+#   2. every profile (live, ncsa, monitoring);
 #   3. every profile with every setting of deploy/.env.example uncommented (CURVE keys included),
 #      which also proves that file parses as a Compose env file.
 # Then, when they are installed: shellcheck on the deploy scripts, and `docker compose config -q`

@@ -8,7 +8,9 @@ import { startHttp } from './ops/http.js';
 import { createLogger } from './ops/log.js';
 import { Metrics } from './ops/metrics.js';
 import { nodeVersionProblem } from './ops/node-version.js';
+import { configReloader } from './config/reload.js';
 import { registerReplayCommand } from './tools/replay/command.js';
+import { registerTapCommand } from './tools/tap-command.js';
 
 const EXIT_CONFIG = 2;
 
@@ -42,10 +44,32 @@ async function run(opts: { config: string[]; dryRun?: boolean }): Promise<void> 
   const gateway = new Gateway(config, metrics, logger, opts.dryRun);
   if (opts.dryRun) logger.warn('dry run: nothing is published; each record prints where it would go (stdout)');
   logger.info({ version: pkg.version, sinks: config.sinks.filter((s) => s.enabled).map((s) => s.name) }, 'starting');
-  const server = config.http.enabled
-    ? await startHttp({ ...config.http, registry: metrics.registry, readiness: () => ({ ...gateway.readiness() }), schemas: gateway.schemas })
+  // SIGHUP (systemctl reload, a closed terminal) reloads instead of ending the process; a
+  // reload asked for during startup waits until the gateway runs.
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  const reloadNow = configReloader(gateway, opts.config, { metrics, logger });
+  const reload = (trigger: string) => running.then(() => reloadNow(trigger));
+  process.on('SIGHUP', () => void reload('SIGHUP'));
+
+  const { http } = config;
+  const server = http.enabled
+    ? await startHttp({
+        ...http,
+        registry: metrics.registry,
+        readiness: () => ({ ...gateway.readiness() }),
+        reload: http.reload.enabled ? { allowRemote: http.reload.allowRemote, run: () => reload('POST /-/reload') } : undefined,
+        tap: http.tap.enabled ? { ...http.tap, tap: gateway.tap } : undefined,
+        schemas: gateway.schemas,
+      })
     : undefined;
-  if (server) logger.info({ host: config.http.host, port: config.http.port }, 'serving /metrics /healthz /readyz /schemas');
+  if (server) {
+    const extra = [http.reload.enabled ? 'POST /-/reload' : '', http.tap.enabled ? '/-/tap' : ''].filter(Boolean);
+    logger.info({ host: http.host, port: http.port }, `serving /metrics /healthz /readyz /schemas ${extra.join(' ')}`.trim());
+    if (http.tap.enabled && (http.tap.allowRemote || !isLoopbackHost(http.host))) {
+      logger.warn({ host: http.host, allowRemote: http.tap.allowRemote }, 'the tap shows log contents to whoever reaches it');
+    }
+  }
 
   let signals = 0;
   const shutdown = (signal: string): void => {
@@ -72,8 +96,11 @@ async function run(opts: { config: string[]; dryRun?: boolean }): Promise<void> 
     await gateway.stop(0).catch(() => undefined);
     process.exit(1);
   }
+  started();
   logger.info('gateway running');
 }
+
+const isLoopbackHost = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
 const program = new Command()
   .name('zeek-log-gateway')
@@ -104,6 +131,7 @@ program
   });
 
 registerReplayCommand(program);
+registerTapCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`zeek-log-gateway: ${(err as Error).stack ?? String(err)}\n`);

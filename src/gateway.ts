@@ -1,5 +1,7 @@
 import * as zmq from 'zeromq';
+import { diffConfig, type ReloadSummary } from './config/diff.js';
 import type { GatewayConfig } from './config/load.js';
+import type { SinkConfig } from './config/sinks.js';
 import {
   applyCurveServer,
   describeCurveConfig,
@@ -14,6 +16,7 @@ import { createPullIngress } from './ingress/zmq-pull.js';
 import { createSubIngress } from './ingress/zmq-sub.js';
 import { RateLimitedLog, type Logger } from './ops/log.js';
 import { LabelCap, type Metrics } from './ops/metrics.js';
+import { Tap } from './routing/tap.js';
 import { DeadLetters } from './routing/dead-letters.js';
 import { Router } from './routing/router.js';
 import { RoutingTable, type SinkAddressing } from './routing/table.js';
@@ -21,6 +24,9 @@ import { BufferedSink, openSpool, type SpoolConfig } from './buffer/index.js';
 import type { OutboundMessage } from './record.js';
 import { DryRunTransport } from './sinks/shared/dry-run.js';
 import { SINK_KINDS } from './sinks/index.js';
+
+/** How long a reload waits for a new sink to connect before routing to it anyway (it buffers, as at start). */
+const SINK_JOIN_TIMEOUT_MS = 10_000;
 
 export interface Readiness {
   ready: boolean;
@@ -35,20 +41,26 @@ export interface Readiness {
 export class Gateway {
   readonly sinks = new Map<string, BufferedSink>();
   readonly router: Router;
+  /** Records as they are routed, for `zeek-log-gateway tap` (GET /-/tap). */
+  readonly tap = new Tap();
   private readonly ingresses: Ingress[] = [];
   private readonly context = new zmq.Context();
   private zap: ZapHandler | undefined;
-  private readonly deadLetters: DeadLetters | undefined;
+  private deadLetters: DeadLetters | undefined;
   private stopping: Promise<number> | undefined;
   /** Schemas of cluster batches per path and sender (GET /schemas). */
   readonly schemas: SchemaCatalog;
+  /** Reloads run one after the other. */
+  private reloading: Promise<unknown> = Promise.resolve();
+  /** Old sink instances still draining after a reload. */
+  private readonly retiring = new Set<Promise<void>>();
 
   constructor(
-    private readonly config: GatewayConfig,
+    private config: GatewayConfig,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     /** Print where each record would go instead of publishing it. */
-    dryRun = false,
+    private readonly dryRun = false,
   ) {
     const json = config.ingress.pull.json;
     this.schemas = new SchemaCatalog(this.schemaChangeReporter(), {
@@ -56,29 +68,10 @@ export class Gateway {
       includeUnsetFields: json.includeUnsetFields,
       naming: { scopeSeparator: json.scopeSeparator, fieldNameMap: json.fieldNameMap },
     });
-    const addressing = new Map<string, SinkAddressing>();
-    for (const s of config.sinks.filter((x) => x.enabled)) {
-      const kind = SINK_KINDS.get(s.type);
-      if (!kind) throw new Error(`unknown sink type ${s.type}`);
-      const transport = dryRun ? new DryRunTransport(s.name, s.type) : kind.create(s.options as never, { name: s.name, logger });
-      const onRejected = (m: OutboundMessage, reason: string, sink: string): void => this.deadLetters?.fromSink(m, reason, sink);
-      const spool = s.buffer.spool?.enabled ? (s.buffer.spool as SpoolConfig) : undefined;
-      const openStore = spool && (() => openSpool(spool, s.name, { logger, metrics }));
-      this.sinks.set(
-        s.name,
-        new BufferedSink(s.name, s.type, transport, s.buffer, {
-          metrics,
-          logger,
-          required: s.required,
-          onRejected,
-          openStore,
-          validateAddress: kind.validateAddress,
-        }),
-      );
-      addressing.set(s.name, { name: s.name, envelope: s.envelope, defaults: s.addressing, address: kind.address });
-    }
-    this.router = new Router(new RoutingTable(config.routing, addressing), this.sinks, metrics);
-    this.deadLetters = this.createDeadLetters(addressing);
+    for (const s of config.sinks.filter((x) => x.enabled)) this.sinks.set(s.name, this.createSink(s));
+    const addressing = addressingOf(config);
+    this.router = new Router(new RoutingTable(config.routing, addressing), this.sinks, metrics, this.tap);
+    this.deadLetters = this.createDeadLetters(config, this.sinks, addressing);
   }
 
   /**
@@ -96,9 +89,31 @@ export class Gateway {
     };
   }
 
-  private createDeadLetters(addressing: ReadonlyMap<string, SinkAddressing>): DeadLetters | undefined {
-    const dl = this.config.deadLetter;
-    const sink = this.sinks.get(dl.sink);
+  private createSink(s: SinkConfig): BufferedSink {
+    const kind = SINK_KINDS.get(s.type);
+    if (!kind) throw new Error(`unknown sink type ${s.type}`);
+    const { logger, metrics } = this;
+    const transport = this.dryRun ? new DryRunTransport(s.name, s.type) : kind.create(s.options as never, { name: s.name, logger });
+    const onRejected = (m: OutboundMessage, reason: string, sink: string): void => this.deadLetters?.fromSink(m, reason, sink);
+    const spool = s.buffer.spool?.enabled ? (s.buffer.spool as SpoolConfig) : undefined;
+    const openStore = spool && (() => openSpool(spool, s.name, { logger, metrics }));
+    return new BufferedSink(s.name, s.type, transport, s.buffer, {
+      metrics,
+      logger,
+      required: s.required,
+      onRejected,
+      openStore,
+      validateAddress: kind.validateAddress,
+    });
+  }
+
+  private createDeadLetters(
+    config: GatewayConfig,
+    sinks: ReadonlyMap<string, BufferedSink>,
+    addressing: ReadonlyMap<string, SinkAddressing>,
+  ): DeadLetters | undefined {
+    const dl = config.deadLetter;
+    const sink = sinks.get(dl.sink);
     if (!sink) return undefined;
     // The dead-letter destination is the default route of a table of its own, so its
     // address resolves by the same rules as every other destination.
@@ -113,17 +128,181 @@ export class Gateway {
   /** Connects the sinks (in the background when a broker is down), then opens the ingress sockets. */
   async start(): Promise<void> {
     await Promise.all([...this.sinks.values()].map((s) => s.start()));
-    const { sub, pull } = this.config.ingress;
-    if ((sub.enabled && sub.security.enabled) || (pull.enabled && pull.security.enabled)) {
+    for (const name of ['sub', 'pull'] as const) {
+      const ingress = await this.createIngress(name, this.config);
+      if (ingress) this.ingresses.push(ingress);
+    }
+    for (const ingress of this.ingresses) await ingress.start();
+  }
+
+  /** The ingress `name` as `config` describes it (not started), or undefined when disabled. */
+  private async createIngress(name: 'sub' | 'pull', config: GatewayConfig): Promise<Ingress | undefined> {
+    const section = config.ingress[name];
+    if (!section.enabled) return undefined;
+    if (section.security.enabled && !this.zap) {
       this.zap = await startZapHandler({
         context: this.context,
         logger: this.logger,
         metrics: this.metrics,
       });
     }
-    if (sub.enabled) this.ingresses.push(createSubIngress(sub, this.ingressDeps(sub.security)));
-    if (pull.enabled) this.ingresses.push(createPullIngress(pull, this.ingressDeps(pull.security)));
-    for (const ingress of this.ingresses) await ingress.start();
+    const deps = this.ingressDeps(section.security);
+    return name === 'sub' ? createSubIngress(config.ingress.sub, deps) : createPullIngress(config.ingress.pull, deps);
+  }
+
+  /**
+   * Applies a new configuration while records flow (SIGHUP, POST /-/reload): new sinks start
+   * and join once connected; routes swap between two ingress messages; removed and replaced
+   * sinks stop taking records and drain for up to shutdown.lingerMs (a spool keeps what is
+   * left); changed ingresses are re-bound. Throws, having changed nothing, when a new sink
+   * cannot be built or a changed ingress cannot bind. Settings only a restart applies (http)
+   * keep their running value.
+   */
+  reload(next: GatewayConfig): Promise<ReloadSummary> {
+    const run = this.reloading.then(() => this.applyReload(next));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyReload(requested: GatewayConfig): Promise<ReloadSummary> {
+    if (this.stopping) throw new Error('the gateway is stopping');
+    const diff = diffConfig(this.config, requested);
+    const next: GatewayConfig = { ...requested, http: this.config.http };
+    const summary: ReloadSummary = {
+      changed: diff.changed,
+      sinksAdded: diff.sinks.added.map((s) => s.name),
+      sinksRemoved: diff.sinks.removed,
+      sinksReplaced: diff.sinks.replaced.map((s) => s.name),
+      ingressesRebound: diff.ingress,
+      needRestart: diff.restartOnly,
+    };
+    for (const key of diff.restartOnly) this.logger.warn({ key }, `${key} changed: it applies at the next restart; the running value stays`);
+
+    // 1. Build every new sink instance first: a failure here leaves everything as it was.
+    const created = new Map<string, BufferedSink>();
+    try {
+      for (const s of [...diff.sinks.added, ...diff.sinks.replaced]) created.set(s.name, this.createSink(s));
+    } catch (err) {
+      for (const sink of created.values()) void sink.close();
+      throw err;
+    }
+    // A spool directory belongs to one instance at a time: a replaced sink with a spool hands
+    // it over while the ingresses are held (the old one drains and closes, then the new opens it).
+    const spooled = (s: BufferedSink | undefined): boolean => s?.options.spool?.enabled === true;
+    const handOver = [...created.keys()].filter((name) => spooled(this.sinks.get(name)) || (this.sinks.has(name) && spooled(created.get(name))));
+    const joining = [...created.keys()].filter((name) => !handOver.includes(name));
+
+    // 2. Ingresses whose endpoints or options changed are re-bound before anything else changes:
+    // one that cannot bind (an endpoint in use) goes back to what it was, and so does every
+    // ingress re-bound before it, and the reload fails having changed nothing.
+    const rebound: Array<'sub' | 'pull'> = [];
+    try {
+      for (const name of diff.ingress) {
+        await this.rebind(name, next, this.config);
+        rebound.push(name);
+      }
+    } catch (err) {
+      for (const name of rebound.reverse()) await this.rebind(name, this.config, next).catch(() => undefined);
+      for (const sink of created.values()) void sink.close();
+      throw err;
+    }
+
+    // 3. New instances that need no hand-over connect while the old configuration runs.
+    await Promise.all(joining.map((name) => this.join(created.get(name)!)));
+
+    // 4. Swap: the routing table, the sink set and the dead letters change between two messages.
+    const release = handOver.length > 0 ? this.router.hold() : undefined;
+    try {
+      for (const name of handOver) {
+        const old = this.sinks.get(name)!;
+        old.retire();
+        const left = await old.drain(next.shutdown.lingerMs);
+        await old.close();
+        this.logger.info({ sink: name, keptInSpool: left }, 'reload: replaced sink handed its spool over');
+        await this.join(created.get(name)!);
+      }
+      const old = new Map(this.sinks);
+      const sinks = new Map<string, BufferedSink>();
+      for (const s of next.sinks.filter((x) => x.enabled)) sinks.set(s.name, created.get(s.name) ?? old.get(s.name)!);
+      const addressing = addressingOf(next);
+      const table = new RoutingTable(next.routing, addressing);
+      const deadLetters = this.createDeadLetters(next, sinks, addressing);
+      this.router.update(table, sinks);
+      this.deadLetters = deadLetters;
+      this.sinks.clear();
+      for (const [name, sink] of sinks) this.sinks.set(name, sink);
+      this.config = next;
+      // 5. The old instances of removed and replaced sinks drain in the background.
+      for (const [name, sink] of old) {
+        if (sinks.get(name) === sink || handOver.includes(name)) continue;
+        this.retire(sink, !sinks.has(name), next.shutdown.lingerMs);
+      }
+    } finally {
+      release?.();
+    }
+    if (diff.logLevel) this.logger.level = next.log.level;
+
+    this.logger.info(summary, diff.changed ? 'configuration reloaded' : 'configuration reloaded: no change');
+    return summary;
+  }
+
+  /** Starts a sink and waits (bounded) until it is connected. */
+  private async join(sink: BufferedSink): Promise<void> {
+    await sink.start();
+    const end = Date.now() + SINK_JOIN_TIMEOUT_MS;
+    while (!sink.isConnected() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+    if (!sink.isConnected()) {
+      this.logger.warn({ sink: sink.name, waitedMs: SINK_JOIN_TIMEOUT_MS }, 'reload: new sink not connected yet; routing to it anyway (it buffers)');
+    }
+  }
+
+  /** A sink instance leaving after a reload: no new records; drains, then closes. */
+  private retire(sink: BufferedSink, removed: boolean, lingerMs: number): void {
+    sink.retire();
+    const done = (async () => {
+      const left = await sink.drain(lingerMs);
+      if (left > 0 && !sink.keepsRecords) this.logger.error({ sink: sink.name, undelivered: left }, 'reload: old sink instance could not deliver everything within shutdown.lingerMs');
+      await sink.close();
+      if (removed) this.removeSinkSeries(sink.name);
+      this.logger.info({ sink: sink.name, removed, keptInSpool: sink.keepsRecords ? left : 0 }, 'reload: old sink instance closed');
+    })().catch((err: Error) => this.logger.error({ sink: sink.name, err: err.message }, 'reload: closing the old sink instance failed'));
+    this.retiring.add(done);
+    void done.finally(() => this.retiring.delete(done));
+  }
+
+  /** A removed sink's gauges go away with it (its counters stay until the process ends). */
+  private removeSinkSeries(name: string): void {
+    const m = this.metrics;
+    for (const g of [m.sinkConnected, m.sinkBufferRecords, m.sinkBufferBytes, m.sinkBufferMaxRecords, m.sinkBufferMaxBytes, m.spoolDiskBytes, m.spoolMaxBytes]) {
+      g.remove(name);
+    }
+  }
+
+  /**
+   * Stops an ingress (reading what its socket queued) and binds it anew as `config` says. When
+   * that fails, it binds it as `previous` said again and throws.
+   */
+  private async rebind(name: 'sub' | 'pull', config: GatewayConfig, previous: GatewayConfig): Promise<void> {
+    const i = this.ingresses.findIndex((x) => x.name === name);
+    if (i >= 0) {
+      await this.ingresses[i]!.stop();
+      this.ingresses.splice(i, 1);
+    }
+    const ingress = await this.createIngress(name, config);
+    if (!ingress) return;
+    try {
+      await ingress.start();
+    } catch (err) {
+      await ingress.stop(0);
+      const back = await this.createIngress(name, previous);
+      if (back) {
+        await back.start();
+        this.ingresses.push(back);
+      }
+      const endpoints = config.ingress[name].endpoints.join(', ');
+      throw new Error(`ingress.${name}.endpoints: cannot bind ${endpoints}: ${(err as Error).message}; the ingress stays as it was`);
+    }
+    this.ingresses.push(ingress);
   }
 
   readiness(): Readiness {
@@ -150,6 +329,8 @@ export class Gateway {
   }
 
   private async doStop(lingerMs: number): Promise<number> {
+    await this.reloading;
+    this.tap.closeAll();
     // Reading what the sockets already queued takes part of the linger, at most 2 s.
     await Promise.all(this.ingresses.map((i) => i.stop(Math.min(2000, lingerMs / 2))));
     const held = [...this.sinks.values()].reduce((n, s) => n + s.records, 0);
@@ -167,6 +348,7 @@ export class Gateway {
       }
     }
     await Promise.all([...this.sinks.values()].map((s) => s.close()));
+    await Promise.all(this.retiring);
     await this.zap?.stop();
     this.logger.info({ undelivered, keptInSpool }, 'gateway stopped');
     return undelivered + keptInSpool;
@@ -179,7 +361,8 @@ export class Gateway {
       logger: this.logger,
       context: this.context,
       schemas: this.schemas,
-      deadLetter: this.deadLetters && ((ingress, reason, detail, frames) => this.deadLetters?.fromIngress(ingress, reason, detail, frames)),
+      // Read at each rejection: a reload may add, change or remove the dead-letter sink.
+      deadLetter: (ingress, reason, detail, frames) => this.deadLetters?.fromIngress(ingress, reason, detail, frames),
       secure: (socket, ingress) => {
         for (const w of security.warnings) this.logger.warn({ ingress }, w);
         if (!security.enabled || !this.zap) return;
@@ -191,4 +374,15 @@ export class Gateway {
       },
     };
   }
+}
+
+/** What the routing table needs of each enabled sink. */
+function addressingOf(config: GatewayConfig): Map<string, SinkAddressing> {
+  const addressing = new Map<string, SinkAddressing>();
+  for (const s of config.sinks.filter((x) => x.enabled)) {
+    const kind = SINK_KINDS.get(s.type);
+    if (!kind) throw new Error(`unknown sink type ${s.type}`);
+    addressing.set(s.name, { name: s.name, envelope: s.envelope, defaults: s.addressing, address: kind.address });
+  }
+  return addressing;
 }

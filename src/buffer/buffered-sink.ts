@@ -65,6 +65,9 @@ export class BufferedSink {
   private readonly acked = new BoundedCache<{ inc(n: number): void }>(MAX_CACHED_PATHS);
   private readonly latency;
   private readonly connectedGauge;
+  private readonly stopReporting: () => void;
+  /** Replaced or removed by a reload: the gauges of this sink's name belong to its successor. */
+  private retired = false;
   readonly required: boolean;
 
   constructor(
@@ -79,7 +82,11 @@ export class BufferedSink {
     this.latency = deps.metrics.deliveryLatency.labels(name);
     this.connectedGauge = deps.metrics.sinkConnected.labels(name);
     this.connectedGauge.set(0);
-    deps.metrics.onScrape(() => {
+    if (!options.spool?.enabled) {
+      deps.metrics.sinkBufferMaxRecords.labels(name).set(options.maxRecords);
+      deps.metrics.sinkBufferMaxBytes.labels(name).set(options.maxBytes);
+    }
+    this.stopReporting = deps.metrics.onScrape(() => {
       deps.metrics.sinkBufferRecords.labels(name).set(this.records);
       deps.metrics.sinkBufferBytes.labels(name).set(this.bytes);
     });
@@ -169,6 +176,15 @@ export class BufferedSink {
     return this.records;
   }
 
+  /**
+   * A reload replaced or removed this sink: it stops updating the gauges of its name (the
+   * counters keep adding up), so that a successor of the same name reports alone.
+   */
+  retire(): void {
+    this.retired = true;
+    this.stopReporting();
+  }
+
   /** Stops sending and closes the broker connection. Held records are counted as dropped. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -192,7 +208,7 @@ export class BufferedSink {
   }
 
   private onConnectionChange(connected: boolean): void {
-    this.connectedGauge.set(connected ? 1 : 0);
+    if (!this.retired) this.connectedGauge.set(connected ? 1 : 0);
     if (connected) {
       // A fresh connection: retry right away instead of waiting out the backoff.
       this.consecutiveFailures = 0;

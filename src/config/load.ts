@@ -22,7 +22,13 @@ export interface GatewayConfig {
   routing: RoutingConfig;
   deadLetter: DeadLetterConfig;
   sinks: SinkConfig[];
-  http: { enabled: boolean; host: string; port: number };
+  http: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    reload: { enabled: boolean; allowRemote: boolean };
+    tap: { enabled: boolean; allowRemote: boolean; maxRate: number; defaultRate: number; maxClients: number };
+  };
   shutdown: { lingerMs: number };
 }
 

@@ -70,6 +70,45 @@ export const schema = withEnv({
       format: 'port',
       default: 9275,
     },
+    reload: {
+      enabled: {
+        doc: 'Serve POST /-/reload: re-read the config files and apply the difference, like SIGHUP (which always works).',
+        format: Boolean,
+        default: false,
+      },
+      allowRemote: {
+        doc: 'Accept POST /-/reload from addresses other than loopback (anyone who reaches the listener can then reload).',
+        format: Boolean,
+        default: false,
+      },
+    },
+    tap: {
+      enabled: {
+        doc: 'Serve GET /-/tap for `zeek-log-gateway tap`: records as they are routed. It exposes log contents to whoever reaches the listener.',
+        format: Boolean,
+        default: false,
+      },
+      allowRemote: {
+        doc: 'Accept tap clients from addresses other than loopback.',
+        format: Boolean,
+        default: false,
+      },
+      maxRate: {
+        doc: 'Most records per second shown to one tap client (what it asks for is capped at this); the rest are skipped and counted.',
+        format: 'positive-int',
+        default: 1000,
+      },
+      defaultRate: {
+        doc: 'Records per second shown to a tap client that does not ask for a rate.',
+        format: 'positive-int',
+        default: 100,
+      },
+      maxClients: {
+        doc: 'Tap clients attached at once; more are refused (503).',
+        format: 'positive-int',
+        default: 4,
+      },
+    },
   },
   shutdown: {
     lingerMs: {

@@ -13,6 +13,8 @@ export interface RecordOutlet {
   mustWait(): boolean;
   /** Resolves when the ingress may read on. */
   whenWritable(): Promise<void>;
+  /** Set while a reload holds routing: a message received meanwhile waits for it before being handed over. */
+  readonly holding?: Promise<void> | undefined;
 }
 
 /** What the gateway gives each ingress factory. */

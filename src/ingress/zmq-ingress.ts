@@ -145,6 +145,9 @@ export class ZmqIngress implements Ingress {
         this.log.error('receive', { err: (err as Error).message }, 'receive failed');
         continue;
       }
+      // A reload handing a sink's spool over holds routing: this message goes by the new configuration.
+      const held = router.holding;
+      if (held) await held;
       this.lastReceived = performance.now();
       this.messages.inc();
       this.current = frames;

@@ -114,6 +114,27 @@ export const METRICS = {
     doc: 'payload bytes held by the sink: waiting plus awaiting acknowledgement',
     scraped: true,
   },
+  sinkBufferMaxRecords: {
+    type: 'gauge',
+    name: 'zeek_gateway_sink_buffer_max_records',
+    help: "High-water mark of a sink's memory buffer in records (buffer.maxRecords); absent for a spooled sink.",
+    labelNames: ['sink'],
+    doc: 'the memory buffer\'s high-water mark in records (`buffer.maxRecords`); absent for a spooled sink',
+  },
+  sinkBufferMaxBytes: {
+    type: 'gauge',
+    name: 'zeek_gateway_sink_buffer_max_bytes',
+    help: "High-water mark of a sink's memory buffer in payload bytes (buffer.maxBytes); absent for a spooled sink.",
+    labelNames: ['sink'],
+    doc: 'the memory buffer\'s high-water mark in payload bytes (`buffer.maxBytes`); absent for a spooled sink',
+  },
+  spoolMaxBytes: {
+    type: 'gauge',
+    name: 'zeek_gateway_sink_spool_max_bytes',
+    help: "Size limit of a sink's disk spool (buffer.spool.maxBytes).",
+    labelNames: ['sink'],
+    doc: 'the disk spool\'s size limit (`buffer.spool.maxBytes`)',
+  },
   spoolDiskBytes: {
     type: 'gauge',
     name: 'zeek_gateway_sink_spool_bytes',
@@ -165,6 +186,13 @@ export const METRICS = {
     labelNames: ['ingress', 'result'],
     doc: 'ZAP decisions: `allowed`, `unknown-key`, …',
   },
+  configReloads: {
+    type: 'counter',
+    name: 'zeek_gateway_config_reloads_total',
+    help: 'Configuration reloads (SIGHUP, POST /-/reload), per result: success, or failure (the previous configuration stays in force).',
+    labelNames: ['result'],
+    doc: '`success`, or `failure` (the previous configuration stays in force); both exported from the start',
+  },
 } as const satisfies Record<string, MetricSpec>;
 
 type Declared = typeof METRICS;
@@ -196,11 +224,18 @@ export class Metrics {
       Object.defineProperty(this, key, { value: this.create(spec), enumerable: true });
     }
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'zeek_gateway_' });
+    // Both results are exported from the start, so a failure shows as an increase from 0.
+    this.configReloads.labels('success');
+    this.configReloads.labels('failure');
   }
 
   /** Registers a function that refreshes scrape-time gauges. */
-  onScrape(hook: () => void): void {
+  onScrape(hook: () => void): () => void {
     this.scrapeHooks.push(hook);
+    return () => {
+      const i = this.scrapeHooks.indexOf(hook);
+      if (i >= 0) this.scrapeHooks.splice(i, 1);
+    };
   }
 
   private create(spec: MetricSpec): Counter | Gauge | Histogram {

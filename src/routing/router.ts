@@ -1,5 +1,6 @@
 import { HeldRecord, type LogRecord, type Address } from '../record.js';
 import { LabelCap, type Metrics } from '../ops/metrics.js';
+import type { Tap, TapPlan } from './tap.js';
 import type { SinkInput } from './sink-input.js';
 import { EnvelopeBuilder, type RecordMeta } from './envelope.js';
 import { KeyRewriter, rewritesNothing } from './rewrite-keys.js';
@@ -29,6 +30,16 @@ interface RuntimePlan {
   readonly variants: readonly Variant[];
   readonly counter: { inc(n?: number): void };
   readonly unrouted: UnroutedReason | undefined;
+  /** What the live tap shows for the path. */
+  readonly tap: TapPlan;
+}
+
+/** Everything a configuration decides; replaced whole on a reload. */
+interface RoutingState {
+  readonly table: RoutingTable;
+  readonly sinks: ReadonlyMap<string, SinkInput>;
+  readonly plans: BoundedCache<RuntimePlan>;
+  readonly blockingSinks: readonly SinkInput[];
 }
 
 /** Beyond this many distinct paths, plans are computed per record instead of cached. */
@@ -39,21 +50,54 @@ const MAX_CACHED_PATHS = 4096;
  * Knows nothing about brokers; sinks know nothing about routes.
  */
 export class Router {
-  private readonly plans = new BoundedCache<RuntimePlan>(MAX_CACHED_PATHS);
-  private readonly blockingSinks: SinkInput[];
+  private state: RoutingState;
   private readonly pathLabels = new LabelCap();
+  /** While set, ingresses wait before reading the next message (a reload that swaps a spool). */
+  private held: Promise<void> | undefined;
 
   constructor(
-    private readonly table: RoutingTable,
-    private readonly sinks: ReadonlyMap<string, SinkInput>,
+    table: RoutingTable,
+    sinks: ReadonlyMap<string, SinkInput>,
     private readonly metrics: Metrics,
+    /** Shows routed records to `zeek-log-gateway tap` clients while one is attached. */
+    private readonly tap?: Tap,
   ) {
-    this.blockingSinks = [...sinks.values()].filter((s) => s.blocking);
+    this.state = Router.state(table, sinks);
+  }
+
+  private static state(table: RoutingTable, sinks: ReadonlyMap<string, SinkInput>): RoutingState {
+    return { table, sinks, plans: new BoundedCache(MAX_CACHED_PATHS), blockingSinks: [...sinks.values()].filter((s) => s.blocking) };
+  }
+
+  /**
+   * Puts a new routing table and set of sinks in force. Ingresses hand over each message's
+   * records in one synchronous call, so the swap falls between two messages: every record
+   * is routed wholly by the old or wholly by the new configuration.
+   */
+  update(table: RoutingTable, sinks: ReadonlyMap<string, SinkInput>): void {
+    this.state = Router.state(table, new Map(sinks));
+  }
+
+  /** Holds the ingresses before their next message until the returned function is called. */
+  hold(): () => void {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    this.held = held;
+    return () => {
+      if (this.held === held) this.held = undefined;
+      release();
+    };
+  }
+
+  /** Set while a reload holds the ingresses: a message received meanwhile waits for it before being routed. */
+  get holding(): Promise<void> | undefined {
+    return this.held;
   }
 
   route(record: LogRecord): void {
-    const plan = this.plans.get(record.path) ?? this.compile(record.path);
+    const plan = this.state.plans.get(record.path) ?? this.compile(record.path);
     plan.counter.inc();
+    if (this.tap?.active) this.tap.offer(record, plan.tap);
     const { deliveries, variants } = plan;
     let last: Delivery | undefined;
     let payload = record.json;
@@ -87,26 +131,32 @@ export class Router {
 
   /** True when a blocking sink is full: the ingress must wait before reading on. */
   mustWait(): boolean {
-    for (const s of this.blockingSinks) if (s.isFull()) return true;
+    if (this.held) return true;
+    for (const s of this.state.blockingSinks) if (s.isFull()) return true;
     return false;
   }
 
-  /** Resolves when no blocking sink is full. */
+  /** Resolves when no blocking sink is full (and no reload holds the ingresses). */
   async whenWritable(): Promise<void> {
     for (;;) {
-      const full = this.blockingSinks.find((s) => s.isFull());
+      if (this.held) {
+        await this.held;
+        continue;
+      }
+      const full = this.state.blockingSinks.find((s) => s.isFull());
       if (!full) return;
       await full.whenWritable();
     }
   }
 
   private compile(rawPath: string): RuntimePlan {
-    const p = this.table.plan(rawPath);
+    const { table, sinks, plans } = this.state;
+    const p = table.plan(rawPath);
     const label = this.pathLabels.value(p.path);
     const variantOf = new Map<string, number>();
     const variants: Variant[] = [];
     const deliveries: Delivery[] = p.destinations.map((d) => {
-      const sink = this.sinks.get(d.sink);
+      const sink = sinks.get(d.sink);
       if (!sink) throw new Error(`routing names unknown sink ${d.sink}`);
       const format = d.format ?? { envelope: d.envelope };
       const id = JSON.stringify(format);
@@ -125,8 +175,13 @@ export class Router {
     const counter = p.unrouted
       ? this.metrics.recordsUnrouted.labels(label, p.unrouted)
       : this.metrics.recordsRouted.labels(label);
-    const plan = { deliveries, variants, counter, unrouted: p.unrouted };
-    return this.plans.keep(rawPath, plan);
+    const tap: TapPlan = {
+      path: p.path,
+      destinations: p.destinations.map((d) => ({ sink: d.sink, target: d.target, routingKey: d.routingKey, route: d.route ?? '' })),
+      unrouted: p.unrouted,
+    };
+    const plan = { deliveries, variants, counter, unrouted: p.unrouted, tap };
+    return plans.keep(rawPath, plan);
   }
 }
 

@@ -27,6 +27,8 @@ export interface ResolvedDestination {
   readonly routingKey?: string | undefined;
   /** Field whose value becomes the Kafka message key, if any. */
   readonly keyField?: string | undefined;
+  /** The route that chose it: its name, `#<n>` for an unnamed one, `default` for the default route. */
+  readonly route?: string | undefined;
 }
 
 export type UnroutedReason = 'excluded' | 'not-included' | 'no-route';
@@ -39,6 +41,7 @@ export interface PathPlan {
 }
 
 interface CompiledRoute {
+  readonly name: string;
   readonly match: RegExp[];
   readonly exclude: RegExp[];
   readonly options: AddressOptions;
@@ -64,7 +67,8 @@ export class RoutingTable {
   ) {
     this.include = config.include.map(compileGlob);
     this.exclude = config.exclude.map(compileGlob);
-    this.routes = config.routes.map((r) => ({
+    this.routes = config.routes.map((r, i) => ({
+      name: r.name ?? `#${i + 1}`,
       match: r.match.map(compileGlob),
       exclude: (r.exclude ?? []).map(compileGlob),
       options: r,
@@ -72,7 +76,7 @@ export class RoutingTable {
       continue: r.continue ?? false,
     }));
     const d = config.defaultRoute;
-    this.defaultRoute = d ? { match: [], exclude: [], options: d, destinations: d.destinations, continue: false } : undefined;
+    this.defaultRoute = d ? { name: 'default', match: [], exclude: [], options: d, destinations: d.destinations, continue: false } : undefined;
   }
 
   plan(rawPath: string): PathPlan {
@@ -86,11 +90,11 @@ export class RoutingTable {
     for (const route of this.routes) {
       if (!matchesAny(route.match, path) || matchesAny(route.exclude, path)) continue;
       matched = true;
-      for (const d of route.destinations) out.push(this.resolve(d, route.options, vars));
+      for (const d of route.destinations) out.push({ ...this.resolve(d, route.options, vars), route: route.name });
       if (!route.continue) break;
     }
     if (!matched && this.defaultRoute) {
-      for (const d of this.defaultRoute.destinations) out.push(this.resolve(d, this.defaultRoute.options, vars));
+      for (const d of this.defaultRoute.destinations) out.push({ ...this.resolve(d, this.defaultRoute.options, vars), route: 'default' });
     }
     return out.length > 0 ? { path, destinations: out } : { path, destinations: [], unrouted: 'no-route' };
   }

@@ -5,8 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { eventually } from './wait.js';
 
-/** The repository's root: the CLI runs from there whatever the caller's working directory. */
+/** The repository root: the CLI runs from there whatever the caller's working directory. */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface CliProcess {
@@ -65,4 +66,25 @@ export function writeConfig(config: object): string {
   const file = join(mkdtempSync(join(tmpdir(), 'zlg-config-')), 'config.json');
   writeFileSync(file, JSON.stringify(config));
   return file;
+}
+
+/** The text of the gateway's /metrics page. */
+export async function scrapeText(httpPort: number): Promise<string> {
+  const r = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(5000) });
+  return r.text();
+}
+
+/** Waits until /readyz answers 200 (or the process exits). */
+export async function whenReady(p: CliProcess, httpPort: number, timeoutMs = 30_000): Promise<void> {
+  let exited = false;
+  void p.exit.then(() => (exited = true));
+  await eventually(
+    async () => {
+      if (exited) throw new Error(`gateway exited before it was ready: ${JSON.stringify(p.logs.slice(-5))}`);
+      const r = await fetch(`http://127.0.0.1:${httpPort}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+      return r?.status === 200;
+    },
+    timeoutMs,
+    'gateway process ready',
+  );
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import * as zmq from 'zeromq';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, type GatewayConfig } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { createLogger, silentLogger, type Logger } from '../../src/ops/log.js';
@@ -34,8 +34,22 @@ export interface RunningGateway {
  * redefines them. Set ZLG_TEST_LOG=debug to see the gateway's logs (or pass a logger).
  */
 export async function startGateway(config: Record<string, unknown>, opts: { logger?: Logger } = {}): Promise<RunningGateway> {
-  const dir = mkdtempSync(join(tmpdir(), 'zlg-test-'));
-  const file = join(dir, 'config.json');
+  const loaded = testConfig(config);
+  const metrics = new Metrics();
+  const level = process.env.ZLG_TEST_LOG;
+  const logger = opts.logger ?? (level ? createLogger({ level: level as 'debug' }) : silentLogger());
+  const gateway = new Gateway(loaded, metrics, logger);
+  await gateway.start();
+  return { gateway, metrics, stop: (linger = 5000) => gateway.stop(linger) };
+}
+
+/**
+ * A config object layered over config/default.json as `--config file` would load it, with the
+ * shipped default sinks disabled unless redefined (what startGateway runs, and what a test
+ * hands to gateway.reload()).
+ */
+export function testConfig(config: Record<string, unknown>): GatewayConfig {
+  const file = join(mkdtempSync(join(tmpdir(), 'zlg-test-')), 'config.json');
   const sinks = (config.sinks ?? {}) as Record<string, unknown>;
   const merged = {
     http: { enabled: false },
@@ -43,13 +57,7 @@ export async function startGateway(config: Record<string, unknown>, opts: { logg
     sinks: { rabbitmq: { enabled: false }, kafka: { enabled: false }, ...sinks },
   };
   writeFileSync(file, JSON.stringify(merged));
-  const { config: loaded } = loadConfig([file], {});
-  const metrics = new Metrics();
-  const level = process.env.ZLG_TEST_LOG;
-  const logger = opts.logger ?? (level ? createLogger({ level: level as 'debug' }) : silentLogger());
-  const gateway = new Gateway(loaded, metrics, logger);
-  await gateway.start();
-  return { gateway, metrics, stop: (linger = 5000) => gateway.stop(linger) };
+  return loadConfig([file], {}).config;
 }
 
 /** Sum of a metric's values whose labels include `labels`. */

@@ -6,7 +6,9 @@ import { SpoolStore } from './store.js';
 /**
  * Opens a sink's disk spool and keeps its metrics current: bytes on disk, and records lost
  * to damage (the store counts them at open and while running; the counter follows it), and
- * failed writes by error code (ENOSPC: the disk is full).
+ * failed writes by error code (ENOSPC: the disk is full). Once the store is closed (its sink
+ * stopped, or a reload replaced or removed it), it stops reporting: the series of its sink's
+ * name belong to a successor, or go away with the sink.
  */
 export async function openSpool(
   config: SpoolConfig,
@@ -26,7 +28,8 @@ export async function openSpool(
     lost.inc(lostRecords - reported);
     reported = lostRecords;
   };
+  metrics.spoolMaxBytes.labels(sink).set(config.maxBytes);
   refresh();
-  metrics.onScrape(refresh);
+  const stop = metrics.onScrape(() => (store.isClosed ? stop() : refresh()));
   return store;
 }

@@ -324,6 +324,10 @@ export class SpoolStore implements MessageStore {
     for (const e of back) this.returned.pushBack(e);
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

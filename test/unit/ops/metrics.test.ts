@@ -18,6 +18,9 @@ const INTERFACE: Record<string, [type: string, labels: string[]]> = {
   zeek_gateway_dead_letters_total: ['counter', ['source', 'reason']],
   zeek_gateway_sink_buffer_records: ['gauge', ['sink']],
   zeek_gateway_sink_buffer_bytes: ['gauge', ['sink']],
+  zeek_gateway_sink_buffer_max_records: ['gauge', ['sink']],
+  zeek_gateway_sink_buffer_max_bytes: ['gauge', ['sink']],
+  zeek_gateway_sink_spool_max_bytes: ['gauge', ['sink']],
   zeek_gateway_sink_spool_bytes: ['gauge', ['sink']],
   zeek_gateway_sink_spool_lost_records_total: ['counter', ['sink']],
   zeek_gateway_sink_spool_write_errors_total: ['counter', ['sink', 'code']],
@@ -25,6 +28,7 @@ const INTERFACE: Record<string, [type: string, labels: string[]]> = {
   zeek_gateway_delivery_latency_seconds: ['histogram', ['sink']],
   zeek_gateway_zmq_events_total: ['counter', ['ingress', 'event']],
   zeek_gateway_curve_auth_total: ['counter', ['ingress', 'result']],
+  zeek_gateway_config_reloads_total: ['counter', ['result']],
 };
 
 test('the registry exports exactly the declared metrics, with the names, types and labels of the interface', async () => {

@@ -40,10 +40,10 @@ test('first matching route wins; sink defaults fill in the address', () => {
     ],
   });
   assert.deepEqual(t.plan('conn').destinations, [
-    { sink: 'rabbit', envelope: 'tagged', target: 'zeek', routingKey: 'zeek.conn' },
+    { sink: 'rabbit', envelope: 'tagged', target: 'zeek', routingKey: 'zeek.conn', route: '#1' },
   ]);
   assert.deepEqual(t.plan('dns').destinations, [
-    { sink: 'kafka', envelope: 'tagged', target: 'zeek-dns', keyField: undefined },
+    { sink: 'kafka', envelope: 'tagged', target: 'zeek-dns', keyField: undefined, route: '#2' },
   ]);
 });
 
@@ -61,6 +61,7 @@ test('destination options beat route options, which beat sink defaults', () => {
   const t = table({
     routes: [
       {
+        name: 'web',
         match: ['http'],
         envelope: 'raw',
         routingKey: 'route.{path}',
@@ -71,9 +72,9 @@ test('destination options beat route options, which beat sink defaults', () => {
     ],
   });
   assert.deepEqual(t.plan('http').destinations, [
-    { sink: 'rabbit', envelope: 'raw', target: 'zeek', routingKey: 'route.http' },
-    { sink: 'rabbit', envelope: 'tagged', target: 'zeek', routingKey: 'dest.http' },
-    { sink: 'kafka', envelope: 'raw', target: 'route-http', keyField: 'uid' },
+    { sink: 'rabbit', envelope: 'raw', target: 'zeek', routingKey: 'route.http', route: 'web' },
+    { sink: 'rabbit', envelope: 'tagged', target: 'zeek', routingKey: 'dest.http', route: 'web' },
+    { sink: 'kafka', envelope: 'raw', target: 'route-http', keyField: 'uid', route: 'web' },
   ]);
 });
 
@@ -88,7 +89,7 @@ test('route excludes, global include/exclude and the default route', () => {
   assert.equal(t.plan('files').unrouted, 'excluded');
   assert.deepEqual(t.plan('dns-2').destinations.map((d) => d.sink), ['kafka']);
   assert.deepEqual(t.plan('dns-3').destinations.map((d) => d.sink), ['out']);
-  assert.deepEqual(t.plan('conn').destinations, [{ sink: 'out', envelope: 'raw', target: 'conn' }]);
+  assert.deepEqual(t.plan('conn').destinations, [{ sink: 'out', envelope: 'raw', target: 'conn', route: 'default' }]);
 });
 
 test('without a default route, unmatched paths are unrouted', () => {
