@@ -76,7 +76,7 @@ export class BufferedSink {
   ) {
     this.required = deps.required ?? true;
     this.log = new RateLimitedLog(deps.logger.child({ sink: name }));
-    this.latency = deps.metrics.deliveryLatency.labels(name);
+    this.latency = deps.metrics.hotHistogram('deliveryLatency', name);
     this.connectedGauge = deps.metrics.sinkConnected.labels(name);
     this.connectedGauge.set(0);
     deps.metrics.onScrape(() => {

@@ -98,8 +98,8 @@ export class Router {
       };
     });
     const counter = p.unrouted
-      ? this.metrics.recordsUnrouted.labels(label, p.unrouted)
-      : this.metrics.recordsRouted.labels(label);
+      ? this.metrics.hotCounter('recordsUnrouted', label, p.unrouted)
+      : this.metrics.hotCounter('recordsRouted', label);
     const plan = { deliveries, counter, unrouted: p.unrouted };
     return this.plans.keep(rawPath, plan);
   }
