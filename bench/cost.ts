@@ -6,6 +6,7 @@
 //
 //   node --import tsx bench/cost.ts --gateway base=/tmp/main --gateway new=. [--sink null|kafka|amqp]
 //        [--dataset ncsa|cluster|cluster-bigbatch] [--records N] [--rounds R] [--cpu-prof DIR] [--out FILE]
+//        [--node-args new=--max-semi-space-size=4]   (node options of one build's gateway; the same dir may run twice under two names)
 //
 // The node running this script runs the gateways too (process.execPath): run it with the Node
 // binary to measure. Each build needs its dist/ (npm run build). Rounds alternate the order
@@ -28,6 +29,8 @@ type CostSink = 'null' | SinkKind;
 const { values } = parseArgs({
   options: {
     gateway: { type: 'string', multiple: true },
+    /** name=flags: node options for that build's gateway, space-separated (`new=--max-semi-space-size=4`). */
+    'node-args': { type: 'string', multiple: true },
     sink: { type: 'string', default: 'null' },
     dataset: { type: 'string', default: 'ncsa' },
     records: { type: 'string', default: '100000' },
@@ -41,6 +44,7 @@ const builds = (values.gateway ?? ['this=.']).map((g) => {
   const at = g.indexOf('=');
   return at < 0 ? { name: g, dir: resolve(g) } : { name: g.slice(0, at), dir: resolve(g.slice(at + 1)) };
 });
+const nodeArgs = new Map((values['node-args'] ?? []).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1).split(' ').filter(Boolean)]));
 const sink = values.sink as CostSink;
 const dataset = values.dataset as string;
 const records = Number(values.records);
@@ -54,6 +58,10 @@ interface Run {
   recordsPerSec: number;
   cpuMicrosPerRecord: number;
   hwmMB: number;
+  /** Largest seen by the scrapes (every 500 ms): V8 heap reserved, external memory, sink buffer bytes. */
+  heapMB: number;
+  externalMB: number;
+  bufferedMB: number;
   generatorStalls: number;
   profile?: string;
 }
@@ -81,7 +89,7 @@ async function runOnce(build: { name: string; dir: string }, round: number): Pro
   const d = loadDataset(dataset);
   const plan = makePlan(d, records);
   const cluster = d.spec.kind === 'cluster';
-  const r = await createResources(ctx, build.name, plan, sink === 'null' ? [] : [sink]);
+  const r = await createResources(ctx, build.name.replace(/[^a-zA-Z0-9_-]/g, "_"), plan, sink === 'null' ? [] : [sink]);
   const dir = mkdtempSync(join(ctx.tmp, `${build.name}-${round}-`));
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const httpPort = await freePort();
@@ -98,14 +106,23 @@ async function runOnce(build: { name: string; dir: string }, round: number): Pro
     }),
   );
   const profDir = values['cpu-prof'] ? resolve(values['cpu-prof'], `${build.name}-${round}`) : undefined;
-  const gw = new GatewayProcess({ configFile, httpPort, logFile: join(dir, 'gateway.log'), gatewayDir: build.dir, ...(profDir ? { cpuProfDir: profDir } : {}) });
+  const gw = new GatewayProcess({ configFile, httpPort, logFile: join(dir, 'gateway.log'), gatewayDir: build.dir, nodeArgs: nodeArgs.get(build.name) ?? [], ...(profDir ? { cpuProfDir: profDir } : {}) });
   try {
     await gw.ready();
     const gen = await startGenerator({ dataset, socket: cluster ? 'push' : 'pub', endpoint, records: plan.records, rate: 0 });
     const cpu0 = procCpuSeconds(gw.pid) as number;
     gen.send({ type: 'go' });
     const sent = gen.next<GeneratorDone>('done');
-    const acked = (): Promise<number> => gw.metrics().then((m) => metricSum(m, 'zeek_gateway_sink_acknowledged_total'));
+    // The largest V8 heap and external (Buffer) memory the scrapes saw: what the peak RSS is made of.
+    const peak = { heapMB: 0, externalMB: 0, bufferedMB: 0 };
+    const acked = async (): Promise<number> => {
+      const m = await gw.metrics();
+      const mb = (name: string): number => Math.round(metricSum(m, name) / 1e5) / 10;
+      peak.heapMB = Math.max(peak.heapMB, mb('zeek_gateway_nodejs_heap_size_total_bytes'));
+      peak.externalMB = Math.max(peak.externalMB, mb('zeek_gateway_nodejs_external_memory_bytes'));
+      peak.bufferedMB = Math.max(peak.bufferedMB, mb('zeek_gateway_sink_buffer_bytes'));
+      return metricSum(m, 'zeek_gateway_sink_acknowledged_total');
+    };
     let end = 0;
     const deadline = Date.now() + 600_000;
     while (Date.now() < deadline) {
@@ -130,6 +147,7 @@ async function runOnce(build: { name: string; dir: string }, round: number): Pro
       recordsPerSec: Math.round(plan.records / ((end - g.startMs) / 1000)),
       cpuMicrosPerRecord: Math.round((cpu / plan.records) * 1e7) / 10,
       hwmMB: Math.round(hwm / 1e5) / 10,
+      ...peak,
       generatorStalls: g.stalls,
     };
     const prof = gw.profileFile();
