@@ -89,7 +89,7 @@ async function runOnce(build: { name: string; dir: string }, round: number): Pro
   const d = loadDataset(dataset);
   const plan = makePlan(d, records);
   const cluster = d.spec.kind === 'cluster';
-  const r = await createResources(ctx, build.name.replace(/[^a-zA-Z0-9_-]/g, "_"), plan, sink === 'null' ? [] : [sink]);
+  const r = await createResources(ctx, build.name.replace(/[^a-zA-Z0-9_-]/g, '_'), plan, sink === 'null' ? [] : [sink]);
   const dir = mkdtempSync(join(ctx.tmp, `${build.name}-${round}-`));
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const httpPort = await freePort();
