@@ -137,6 +137,8 @@ export interface GatewayProcessOptions {
   gatewayDir?: string;
   /** Folder for `node --cpu-prof`; none: no profiling. */
   cpuProfDir?: string;
+  /** More options for node (V8 heap flags, for example). */
+  nodeArgs?: string[];
 }
 
 /** SIGTERM, then SIGKILL if the process has not exited after `graceMs`; its exit code. */
@@ -159,7 +161,7 @@ export class GatewayProcess {
   private stopping = false;
 
   constructor(private readonly opts: GatewayProcessOptions) {
-    const args = [...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []), join(opts.gatewayDir ?? '.', 'dist', 'cli.js'), 'run', '--config', opts.configFile];
+    const args = [...(opts.nodeArgs ?? []), ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []), join(opts.gatewayDir ?? '.', 'dist', 'cli.js'), 'run', '--config', opts.configFile];
     for (const f of opts.extraConfigFiles ?? []) args.push('--config', f);
     this.proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const log = createWriteStream(opts.logFile);

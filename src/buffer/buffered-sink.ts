@@ -56,9 +56,13 @@ export class BufferedSink {
   /** Where held records live: all their bytes in blocks of this sink's own (see HeldMemory). */
   readonly memory = new HeldMemory();
   private readonly log: RateLimitedLog;
-  /** The last address that passed the kind's check. */
-  private checkedTarget: string | undefined;
-  private checkedRoutingKey: string | undefined;
+  /**
+   * Addresses that passed the kind's check: target → routing keys. Paths interleave in a batch, so
+   * remembering only the last one re-checked nearly every record (a regular expression per record
+   * for Kafka topics). Rendered from network paths, so cleared beyond a bound.
+   */
+  private readonly checked = new Map<string, Set<string | undefined>>();
+  private checkedCount = 0;
   private readonly pathLabels = new LabelCap();
   /** Counters per path: paths come from the network, so only so many are cached. */
   private readonly published = new BoundedCache<{ inc(n: number): void }>(MAX_CACHED_PATHS);
@@ -79,7 +83,7 @@ export class BufferedSink {
   ) {
     this.required = deps.required ?? true;
     this.log = new RateLimitedLog(deps.logger.child({ sink: name }));
-    this.latency = deps.metrics.deliveryLatency.labels(name);
+    this.latency = deps.metrics.hotHistogram('deliveryLatency', name);
     this.connectedGauge = deps.metrics.sinkConnected.labels(name);
     this.connectedGauge.set(0);
     if (!options.spool?.enabled) {
@@ -308,11 +312,10 @@ export class BufferedSink {
     for (const m of messages) {
       const a = m.address;
       // Records of a path share one address: check each new one once.
-      if (a.target === this.checkedTarget && a.routingKey === this.checkedRoutingKey) continue;
+      if (this.checked.get(a.target)?.has(a.routingKey) === true) continue;
       const problem = validate(a);
       if (problem === undefined) {
-        this.checkedTarget = a.target;
-        this.checkedRoutingKey = a.routingKey;
+        this.rememberChecked(a);
         continue;
       }
       (invalid ??= []).push(m);
@@ -321,6 +324,16 @@ export class BufferedSink {
     if (invalid === undefined) return { sendable: messages, invalid };
     const refused = new Set(invalid);
     return { sendable: messages.filter((m) => !refused.has(m)), invalid };
+  }
+
+  private rememberChecked(a: Address): void {
+    if (++this.checkedCount > MAX_CACHED_PATHS) {
+      this.checked.clear();
+      this.checkedCount = 1;
+    }
+    let keys = this.checked.get(a.target);
+    if (keys === undefined) this.checked.set(a.target, (keys = new Set()));
+    keys.add(a.routingKey);
   }
 
   /** Failed batches go back to the front in their original order once nothing else is in flight. */

@@ -73,7 +73,7 @@ export class ZmqIngress implements Ingress {
     this.name = opts.name;
     const logger = opts.logger.child({ ingress: opts.name });
     this.log = new RateLimitedLog(logger);
-    this.messages = opts.metrics.ingressMessages.labels(opts.name);
+    this.messages = opts.metrics.hotCounter('ingressMessages', opts.name);
     this.sink = this.makeSink();
   }
 
@@ -148,11 +148,12 @@ export class ZmqIngress implements Ingress {
       // A reload handing a sink's spool over holds routing: this message goes by the new configuration.
       const held = router.holding;
       if (held) await held;
-      this.lastReceived = performance.now();
+      const now = performance.now();
+      this.lastReceived = now;
       this.messages.inc();
       this.current = frames;
       try {
-        handler(frames, performance.now(), this.sink);
+        handler(frames, now, this.sink);
       } catch (err) {
         this.sink.reject('internal-error', (err as Error).stack ?? String(err));
       }
@@ -184,7 +185,7 @@ export class ZmqIngress implements Ingress {
       },
       accepted(path, sender, records) {
         const key = sender === undefined ? path : `${path}\u0000${sender}`;
-        const c = received.get(key) ?? received.keep(key, metrics.recordsReceived.labels(name, paths.value(path), senders.value(senderLabel(sender))));
+        const c = received.get(key) ?? received.keep(key, metrics.hotCounter('recordsReceived', name, paths.value(path), senders.value(senderLabel(sender))));
         c.inc(records);
       },
     };

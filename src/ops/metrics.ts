@@ -218,6 +218,14 @@ export class Metrics {
   private readonly runScrapeHooks = (): void => {
     for (const hook of this.scrapeHooks) hook();
   };
+  /**
+   * Hot-path series (see hotCounter, hotHistogram), one per metric and label values: callers
+   * that cache theirs in bounded caches may ask again, and the label values are capped.
+   */
+  private readonly hot = new Map<string, HotCounter | HotHistogram>();
+  private readonly flushHot = (): void => {
+    for (const h of this.hot.values()) h.flush();
+  };
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     for (const [key, spec] of Object.entries(METRICS) as Array<[keyof Declared, MetricSpec]>) {
@@ -238,11 +246,119 @@ export class Metrics {
     };
   }
 
+  /**
+   * A counter series for code that counts per record: increments add to a plain number, handed
+   * to prom-client whenever a counter or histogram is read (a scrape). prom-client's own inc()
+   * hashes the labels on every call, which cost about a microsecond per record at full rate.
+   */
+  hotCounter<K extends CounterKey>(metric: K, ...labels: string[]): HotCounter {
+    const key = [metric, ...labels].join('\u0000');
+    let c = this.hot.get(key);
+    if (c === undefined) this.hot.set(key, (c = new HotCounter((this[metric] as Counter<string>).labels(...labels))));
+    return c as HotCounter;
+  }
+
+  /** A histogram series for code that observes per record, accumulated like hotCounter's counts. */
+  hotHistogram<K extends HistogramKey>(metric: K, ...labels: string[]): HotHistogram {
+    const key = [metric, ...labels].join('\u0000');
+    let h = this.hot.get(key);
+    if (h === undefined) {
+      const spec = METRICS[metric] as MetricSpec;
+      h = new HotHistogram(this[metric] as Histogram<string>, Object.fromEntries(spec.labelNames.map((n, i) => [n, labels[i] ?? ''])));
+      this.hot.set(key, h);
+    }
+    return h as HotHistogram;
+  }
+
   private create(spec: MetricSpec): Counter | Gauge | Histogram {
     const common = { name: spec.name, help: spec.help, labelNames: spec.labelNames, registers: [this.registry] };
-    if (spec.type === 'counter') return new Counter(common);
+    if (spec.type === 'counter') return new Counter({ ...common, collect: this.flushHot });
     if (spec.type === 'gauge') return new Gauge(spec.scraped ? { ...common, collect: this.runScrapeHooks } : common);
-    return new Histogram(spec.buckets ? { ...common, buckets: [...spec.buckets] } : common);
+    const buckets = spec.buckets ? { buckets: [...spec.buckets] } : {};
+    return new Histogram({ ...common, ...buckets, collect: this.flushHot });
+  }
+}
+
+type CounterKey = { [K in keyof Declared]: Declared[K]['type'] extends 'counter' ? K : never }[keyof Declared];
+type HistogramKey = { [K in keyof Declared]: Declared[K]['type'] extends 'histogram' ? K : never }[keyof Declared];
+
+/** A counter series counted in a plain number until the next read (Metrics.hotCounter). */
+export class HotCounter {
+  private pending = 0;
+  private touched = false;
+
+  constructor(private readonly series: { inc(n: number): void }) {}
+
+  inc(n = 1): void {
+    this.pending += n;
+    this.touched = true;
+  }
+
+  flush(): void {
+    if (!this.touched) return;
+    this.series.inc(this.pending);
+    this.pending = 0;
+    this.touched = false;
+  }
+}
+
+/** What HotHistogram adds to: prom-client's per-series state (lib/histogram.js, checked by metrics.test.ts). */
+interface HistogramState {
+  readonly upperBounds: readonly number[];
+  readonly hashMap: Record<string, { labels: Record<string, string>; bucketValues: Record<number, number>; sum: number; count: number }>;
+}
+
+/**
+ * A histogram series observed in bucket counts of its own until the next read
+ * (Metrics.hotHistogram): prom-client's observe() builds a label hash, an object and a closure
+ * per call. The flush adds the counts to prom-client's series, which exposes them as before.
+ */
+export class HotHistogram {
+  private readonly bounds: readonly number[];
+  /** Observations per bucket (value ≤ bound); the last slot: above every bound (+Inf only). */
+  private readonly counts: Float64Array;
+  private sum = 0;
+  private count = 0;
+
+  constructor(
+    private readonly histogram: Histogram<string>,
+    private readonly labels: Record<string, string>,
+  ) {
+    this.bounds = (histogram as unknown as HistogramState).upperBounds;
+    this.counts = new Float64Array(this.bounds.length + 1);
+  }
+
+  observe(value: number): void {
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && value > (bounds[i] as number)) i++;
+    this.counts[i] = (this.counts[i] as number) + 1;
+    this.sum += value;
+    this.count++;
+  }
+
+  flush(): void {
+    if (this.count === 0) return;
+    const state = this.series();
+    for (let i = 0; i < this.bounds.length; i++) state.bucketValues[this.bounds[i] as number] += this.counts[i] as number;
+    state.sum += this.sum;
+    state.count += this.count;
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
+
+  /** prom-client's state of this series, created (zeroed) by its public zero() the first time. */
+  private series(): HistogramState['hashMap'][string] {
+    const find = (): HistogramState['hashMap'][string] | undefined =>
+      Object.values((this.histogram as unknown as HistogramState).hashMap).find((v) => Object.entries(this.labels).every(([k, x]) => v.labels[k] === x));
+    let state = find();
+    if (state === undefined) {
+      this.histogram.zero(this.labels);
+      state = find();
+    }
+    if (state === undefined) throw new Error(`prom-client histogram: no series for ${JSON.stringify(this.labels)}`);
+    return state;
   }
 }
 

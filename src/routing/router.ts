@@ -173,8 +173,8 @@ export class Router {
       };
     });
     const counter = p.unrouted
-      ? this.metrics.recordsUnrouted.labels(label, p.unrouted)
-      : this.metrics.recordsRouted.labels(label);
+      ? this.metrics.hotCounter('recordsUnrouted', label, p.unrouted)
+      : this.metrics.hotCounter('recordsRouted', label);
     const tap: TapPlan = {
       path: p.path,
       destinations: p.destinations.map((d) => ({ sink: d.sink, target: d.target, routingKey: d.routingKey, route: d.route ?? '' })),

@@ -169,6 +169,27 @@ test('records whose address the broker cannot take are refused before sending; t
   assert.deepEqual(rejected.at(-1), 'g:invalid_address');
 });
 
+test('interleaved paths: each good address is checked once, not each time the path changes', async () => {
+  const transport = new FakeTransport();
+  const checked: string[] = [];
+  const sink = new BufferedSink('s1', 'fake', transport, { ...base, maxRecords: 100, batchMaxRecords: 100 }, {
+    metrics: new Metrics(),
+    logger: silentLogger(),
+    validateAddress: (a) => {
+      checked.push(`${a.target}/${a.routingKey}`);
+      return undefined;
+    },
+  });
+  // The NCSA capture interleaves paths record by record; one target may carry several routing keys.
+  for (let i = 0; i < 30; i++) {
+    const target = ['conn', 'dns', 'http'][i % 3] as string;
+    sink.offer({ ...message(target, `r${i}`), address: { target, routingKey: i % 2 === 0 ? 'even' : 'odd' } });
+  }
+  await until(() => sink.records === 0);
+  assert.equal(transport.delivered.length, 30);
+  assert.deepEqual(checked, ['conn/even', 'dns/odd', 'http/even', 'conn/odd', 'dns/even', 'http/odd']);
+});
+
 test('drain waits for acknowledgement and reports what is left after the timeout', async () => {
   const { sink, transport } = make({ maxRecords: 100 });
   transport.mode = 'manual';

@@ -73,3 +73,37 @@ test('label caps: values from the network stop at the cap; sender ids lose their
   assert.equal(senderLabel(undefined), '');
   assert.equal(senderLabel('plain'), 'plain');
 });
+
+test('hot series (per-record counting) expose exactly what prom-client shows for the same increments and observations', async () => {
+  const direct = new Metrics();
+  const hot = new Metrics();
+  // On a bound, between bounds, above every bound (+Inf only), and a counter touched with 0.
+  const latencies = [0.0005, 0.0007, 0.002, 0.0025, 7, 61, 120, 0.0001];
+  for (const v of latencies) direct.deliveryLatency.labels('k').observe(v);
+  direct.recordsRouted.labels('conn').inc(5);
+  direct.recordsRouted.labels('dns').inc(0);
+  const latency = hot.hotHistogram('deliveryLatency', 'k');
+  for (const v of latencies) latency.observe(v);
+  const conn = hot.hotCounter('recordsRouted', 'conn');
+  for (let i = 0; i < 5; i++) conn.inc();
+  hot.hotCounter('recordsRouted', 'dns').inc(0);
+  assert.equal(hot.hotCounter('recordsRouted', 'conn'), conn, 'one series object per label values');
+  assert.equal(await hot.registry.metrics(), await direct.registry.metrics());
+  // Counted on after a scrape: the next scrape adds to what was exposed.
+  latency.observe(0.004);
+  direct.deliveryLatency.labels('k').observe(0.004);
+  conn.inc(2);
+  direct.recordsRouted.labels('conn').inc(2);
+  assert.equal(await hot.registry.metrics(), await direct.registry.metrics());
+  assert.match(await hot.registry.metrics(), /^zeek_gateway_records_routed_total\{path="conn"\} 7$/m);
+  assert.match(await hot.registry.metrics(), /^zeek_gateway_delivery_latency_seconds_count\{sink="k"\} 9$/m);
+});
+
+test('hot series appear only once counted, like prom-client series', async () => {
+  const m = new Metrics();
+  m.hotCounter('ingressMessages', 'sub');
+  m.hotHistogram('deliveryLatency', 'k');
+  const text = await m.registry.metrics();
+  assert.doesNotMatch(text, /^zeek_gateway_ingress_messages_total\{/m);
+  assert.doesNotMatch(text, /^zeek_gateway_delivery_latency_seconds_count\{/m);
+});
