@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { metricsText } from './metrics.js';
 import { eventually } from './wait.js';
 
 /** The repository root: the CLI runs from there whatever the caller's working directory. */
@@ -68,14 +69,11 @@ export function writeConfig(config: object): string {
   return file;
 }
 
-/** The text of the gateway's /metrics page. */
-export async function scrapeText(httpPort: number): Promise<string> {
-  const r = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(5000) });
-  return r.text();
-}
+/** The text of the /metrics page of a gateway process serving HTTP on `httpPort`. */
+export const scrapeText = (httpPort: number): Promise<string> => metricsText(`http://127.0.0.1:${httpPort}/metrics`);
 
 /** Waits until /readyz answers 200 (or the process exits). */
-export async function whenReady(p: CliProcess, httpPort: number, timeoutMs = 30_000): Promise<void> {
+export async function whenReady(p: Pick<CliProcess, 'exit' | 'logs'>, httpPort: number, timeoutMs = 30_000): Promise<void> {
   let exited = false;
   void p.exit.then(() => (exited = true));
   await eventually(

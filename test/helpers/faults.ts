@@ -22,7 +22,7 @@ import {
   requireRabbitMQ,
   uniqueName,
 } from './brokers.js';
-import { runCli, writeConfig } from './cli.js';
+import { runCli, whenReady as cliWhenReady, writeConfig } from './cli.js';
 import { freePort, metricValue, ncsaPublisher, startFixture, type RunningGateway, type Sender } from './gateway.js';
 import { metricFromText, metricsText, scrapeMetric } from './metrics.js';
 import { eventually, sleep } from './wait.js';
@@ -434,13 +434,8 @@ export function spawnGateway(configFile: string, httpPort: number): Proc {
 export const scrape = (p: Proc, name: string, labels: Record<string, string> = {}): Promise<number> =>
   scrapeMetric(`http://127.0.0.1:${p.httpPort}/metrics`, name, labels);
 
-export async function whenReady(p: Proc): Promise<void> {
-  await eventually(
-    async () => (await fetch(`http://127.0.0.1:${p.httpPort}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined))?.status === 200,
-    30_000,
-    'gateway process ready',
-  );
-}
+/** Waits until the process answers /readyz with 200 (or fails once it exited). */
+export const whenReady = (p: Proc): Promise<void> => cliWhenReady({ exit: p.exited, logs: p.logs }, p.httpPort);
 
 /**
  * Waits until the gateway took in everything that was on its way and delivered it: its sink
