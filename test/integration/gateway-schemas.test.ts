@@ -4,9 +4,8 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import * as zmq from 'zeromq';
 import { AMQP_URL, collectAmqp, declareTestQueue, requireRabbitMQ, uniqueName } from '../helpers/brokers.js';
-import { closeNow, eventually, freePort, metricValue, startGateway } from '../helpers/gateway.js';
+import { eventually, metricValue, startFixture } from '../helpers/gateway.js';
 import { captureLogger } from '../helpers/log.js';
 import { loadCapture, readLogLines } from '../helpers/testdata.js';
 import { startHttp } from '../../src/ops/http.js';
@@ -60,19 +59,16 @@ test('a changed schema of a path counts in zeek_gateway_schema_changes_total{pat
   const id = uniqueName('schemas');
   const exchange = `zlg-${id}`;
   const queue = await declareTestQueue(exchange, 'conn');
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const { logger, lines } = captureLogger('info');
-  const gw = await startGateway(
+  const gw = await startFixture(
     {
-      ingress: { sub: { enabled: false }, pull: { enabled: true, endpoints: [endpoint] } },
       sinks: { rabbit: { type: 'amqp', url: AMQP_URL, exchange, declareExchange: { name: exchange }, envelope: 'raw' } },
       routing: { routes: [{ match: ['*'], destinations: [{ sink: 'rabbit' }] }] },
     },
-    { logger },
+    { ingress: 'pull', logger },
   );
   const http = await startHttp({ host: '127.0.0.1', port: 0, registry: gw.metrics.registry, readiness: () => ({ ready: true }), schemas: gw.gateway.schemas });
-  const sock = new zmq.Push({ linger: 2000, sendHighWaterMark: 0 });
-  sock.connect(endpoint);
+  const sock = gw.push();
   const schemaLines = () => lines.filter((l) => l.msg === 'log schema changed');
   const changes = () => metricValue(gw.metrics, 'zeek_gateway_schema_changes_total', { path: 'conn' });
   const connReceived = () => metricValue(gw.metrics, 'zeek_gateway_records_received_total', { ingress: 'pull', path: 'conn' });
@@ -121,7 +117,6 @@ test('a changed schema of a path counts in zeek_gateway_schema_changes_total{pat
     assert.equal(await changes(), 2);
     assert.equal(schemaLines().length, 1);
   } finally {
-    closeNow(sock);
     http.close();
     await gw.stop();
   }
@@ -131,17 +126,19 @@ test("Zeek-native output: the worker's own lines with the logger's scope separat
   const id = uniqueName('native');
   const exchange = `zlg-${id}`;
   const queue = await declareTestQueue(exchange, 'conn');
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const gw = await startGateway({
-    ingress: {
-      sub: { enabled: false },
-      pull: { enabled: true, endpoints: [endpoint], json: { scopeSeparator: '_', fieldNameMap: { id_orig_h: 'src_ip', uid: 'zeek_uid' } } },
+  const gw = await startFixture(
+    {
+      sinks: { rabbit: { type: 'amqp', url: AMQP_URL, exchange, declareExchange: { name: exchange } } },
+      routing: { routes: [{ match: ['conn'], envelope: 'inline', systemName: '{sender}', destinations: [{ sink: 'rabbit' }] }] },
     },
-    sinks: { rabbit: { type: 'amqp', url: AMQP_URL, exchange, declareExchange: { name: exchange } } },
-    routing: { routes: [{ match: ['conn'], envelope: 'inline', systemName: '{sender}', destinations: [{ sink: 'rabbit' }] }] },
-  });
-  const sock = new zmq.Push({ linger: 2000, sendHighWaterMark: 0 });
-  sock.connect(endpoint);
+    {
+      ingress: (endpoint) => ({
+        sub: { enabled: false },
+        pull: { enabled: true, endpoints: [endpoint], json: { scopeSeparator: '_', fieldNameMap: { id_orig_h: 'src_ip', uid: 'zeek_uid' } } },
+      }),
+    },
+  );
+  const sock = gw.push();
   try {
     for (const m of loadCapture('cluster', 'smtp.jsonl')) await sock.send(m);
     // What Zeek writes with Log::default_scope_sep = "_" and that field-name map: its own lines, keys renamed.
@@ -160,7 +157,6 @@ test("Zeek-native output: the worker's own lines with the logger's scope separat
     }
     assert.equal(conn.jsonSchema.properties['id.orig_h'], undefined);
   } finally {
-    closeNow(sock);
     await gw.stop();
   }
 });
