@@ -155,7 +155,8 @@ export class Gateway {
    * and join once connected; routes swap between two ingress messages; removed and replaced
    * sinks stop taking records and drain for up to shutdown.lingerMs (a spool keeps what is
    * left); changed ingresses are re-bound. Throws, having changed nothing, when a new sink
-   * cannot be built or a changed ingress cannot bind. Settings only a restart applies (http)
+   * cannot be built, a changed ingress cannot bind, or a spooled sink's new instance cannot
+   * open the spool it was handed (the old configuration reopens it). Settings only a restart applies (http)
    * keep their running value.
    */
   reload(next: GatewayConfig): Promise<ReloadSummary> {

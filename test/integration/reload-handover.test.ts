@@ -6,7 +6,7 @@
 // one that cannot bind fails the reload having changed nothing.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
@@ -199,6 +199,72 @@ test('reload whose new instance cannot open its spool fails: the old instance ta
   assert.ok((await readQueue(queue, count)).complete);
   const r = count.report();
   assert.deepEqual([r.lost, r.duplicates, r.unexpected], [0, 0, 0], JSON.stringify(r));
+});
+
+test('a failed hand-over undoes the whole reload: sinks handed over earlier get their spool back, re-bound ingresses go back', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zlg-undo-'));
+  const notADir = join(dir, 'not-a-dir');
+  writeFileSync(notADir, '');
+  const oldEndpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const newEndpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const out = { a: join(dir, 'a.ndjson'), b: join(dir, 'b.ndjson'), aNew: join(dir, 'a-new.ndjson') };
+  const spooled = (file: string, spoolDir: string) => ({ type: 'console', file, envelope: 'raw', buffer: { spool: { enabled: true, dir: spoolDir, fsync: 'never' } } });
+  const configFor = (endpoint: string, aFile: string, bSpool: string) => ({
+    ingress: { sub: { enabled: false }, pull: { enabled: true, format: 'ncsa', endpoints: [endpoint] } },
+    shutdown: { lingerMs: 200 },
+    sinks: { a: spooled(aFile, dir), b: spooled(out.b, bSpool) },
+    routing: { routes: [{ name: 'all', match: ['*'], destinations: [{ sink: 'a' }, { sink: 'b' }] }] },
+  });
+  const delivered = (file: string): number[] => {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    return text ? text.trimEnd().split('\n').map((l) => seqOf(Buffer.from(l))) : [];
+  };
+  const { logger, lines } = captureLogger('info');
+  const gw = await startGateway(configFor(oldEndpoint, out.a, dir), { logger });
+  // One sender before and one after: a PUSH reconnecting while its endpoint is bound anew made
+  // libzmq abort the process (see closeNow).
+  const before = new zmq.Push({ sendHighWaterMark: 0 });
+  const after = new zmq.Push({ sendHighWaterMark: 0 });
+  try {
+    before.connect(oldEndpoint);
+    for (let seq = 0; seq < 100; seq++) await before.send(numberedRecord(seq));
+    await eventually(() => delivered(out.a).length === 100 && delivered(out.b).length === 100, 10_000, 'records before the reload');
+    closeNow(before);
+
+    // a's hand-over succeeds, then b's new instance cannot open its spool.
+    const failure = await gw.gateway.reload(testConfig(configFor(newEndpoint, out.aNew, notADir))).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    assert.ok(failure, 'the reload failed');
+    assert.deepEqual(
+      lines.filter((l) => l.msg === 'reload: replaced sink handed its spool over').map((l) => l.sink),
+      ['a', 'b'],
+      'a was handed over before b failed',
+    );
+    assert.equal(gw.gateway.router.holding, undefined, 'no hold left on the ingresses');
+
+    // The old endpoint and the old sinks (a writing to its old file) are in force again.
+    after.connect(oldEndpoint);
+    for (let seq = 100; seq < 200; seq++) await after.send(numberedRecord(seq));
+    const all = Array.from({ length: 200 }, (_, i) => i);
+    await eventually(() => delivered(out.a).length === 200 && delivered(out.b).length === 200, 10_000, 'records after the failed reload');
+    assert.deepEqual(delivered(out.a), all);
+    assert.deepEqual(delivered(out.b), all);
+    assert.deepEqual(delivered(out.aNew), [], 'the new instance of a took no records');
+    assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total'), 0, 'nothing dropped');
+    assert.match(failure.message, /sink b: .*ENOTDIR/, 'the error names the sink that failed');
+    // The new endpoint was released: another socket can bind it.
+    const taker = new zmq.Pull();
+    try {
+      await taker.bind(newEndpoint);
+    } finally {
+      closeNow(taker);
+    }
+  } finally {
+    for (const s of [before, after]) if (!s.closed) closeNow(s);
+    await gw.stop(1000);
+  }
 });
 
 test('reload that changes an ingress endpoint re-binds it: the new endpoint takes records, the old one is released', async () => {
