@@ -20,6 +20,14 @@ before(() => requireRabbitMQ());
 
 const RATE = 3000;
 
+/** The queue holds records 0..count-1, each exactly once. */
+async function assertDeliveredOnce(queue: string, count: number): Promise<void> {
+  const delivered = new DeliveryCount(count);
+  assert.ok((await readQueue(queue, delivered)).complete, 'read the queue to its end');
+  const r = delivered.report();
+  assert.deepEqual([r.lost, r.duplicates, r.unexpected], [0, 0, 0], JSON.stringify(r));
+}
+
 test('reload replacing a spooled sink hands its spool over under load: nothing lost, repeats only within the in-flight window', async () => {
   const exchange = `zlg-${uniqueName('handover')}`;
   const queue = await declareTestQueue(exchange, '#');
@@ -133,10 +141,7 @@ test('reload removing a spooled sink keeps what it could not deliver in its spoo
   } finally {
     await second.stop(5000);
   }
-  const count = new DeliveryCount(300);
-  assert.ok((await readQueue(queue, count)).complete);
-  const r = count.report();
-  assert.deepEqual([r.lost, r.duplicates, r.unexpected], [0, 0, 0], JSON.stringify(r));
+  await assertDeliveredOnce(queue, 300);
 });
 
 test('reload whose new instance cannot open its spool fails: the old instance takes its spool back, nothing is lost or held', async () => {
@@ -195,10 +200,7 @@ test('reload whose new instance cannot open its spool fails: the old instance ta
     closeNow(push);
     await gw.stop(5000);
   }
-  const count = new DeliveryCount(400);
-  assert.ok((await readQueue(queue, count)).complete);
-  const r = count.report();
-  assert.deepEqual([r.lost, r.duplicates, r.unexpected], [0, 0, 0], JSON.stringify(r));
+  await assertDeliveredOnce(queue, 400);
 });
 
 test('a failed hand-over undoes the whole reload: sinks handed over earlier get their spool back, re-bound ingresses go back', async () => {
