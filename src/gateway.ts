@@ -155,7 +155,8 @@ export class Gateway {
    * and join once connected; routes swap between two ingress messages; removed and replaced
    * sinks stop taking records and drain for up to shutdown.lingerMs (a spool keeps what is
    * left); changed ingresses are re-bound. Throws, having changed nothing, when a new sink
-   * cannot be built or a changed ingress cannot bind. Settings only a restart applies (http)
+   * cannot be built, a changed ingress cannot bind, or a spooled sink's new instance cannot
+   * open the spool it was handed (the old configuration reopens it). Settings only a restart applies (http)
    * keep their running value.
    */
   reload(next: GatewayConfig): Promise<ReloadSummary> {
@@ -213,13 +214,25 @@ export class Gateway {
     // 4. Swap: the routing table, the sink set and the dead letters change between two messages.
     const release = handOver.length > 0 ? this.router.hold() : undefined;
     try {
-      for (const name of handOver) {
-        const old = this.sinks.get(name)!;
-        old.retire();
-        const left = await old.drain(next.shutdown.lingerMs);
-        await old.close();
-        this.logger.info({ sink: name, keptInSpool: left }, 'reload: replaced sink handed its spool over');
-        await this.join(created.get(name)!);
+      const handed: string[] = [];
+      try {
+        for (const name of handOver) {
+          const old = this.sinks.get(name)!;
+          old.retire();
+          handed.push(name);
+          const left = await old.drain(next.shutdown.lingerMs);
+          await old.close();
+          this.logger.info({ sink: name, keptInSpool: left }, 'reload: replaced sink handed its spool over');
+          await this.join(created.get(name)!);
+        }
+      } catch (err) {
+        // A new instance could not open its spool (EACCES, ENOSPC, a bad dir): the old
+        // configuration goes back in force, its sinks reopening their spools.
+        const sink = handed.at(-1);
+        this.logger.error({ sink, err: (err as Error).message }, 'reload: the new sink instance could not start; the old one takes its spool back');
+        await this.restoreHandedOver(handed, created);
+        for (const name of rebound.reverse()) await this.rebind(name, this.config, next).catch(() => undefined);
+        throw new Error(`sink ${sink}: ${(err as Error).message}`, { cause: err });
       }
       const old = new Map(this.sinks);
       const sinks = new Map<string, BufferedSink>();
@@ -244,6 +257,35 @@ export class Gateway {
 
     this.logger.info(summary, diff.changed ? 'configuration reloaded' : 'configuration reloaded: no change');
     return summary;
+  }
+
+  /**
+   * Undoes the hand-overs of a failed reload: every new instance closes (what it spooled stays
+   * on disk), and the sinks handed over get a fresh instance built from the running
+   * configuration, which reopens the spool and delivers what it holds. The other new instances
+   * close too, and routing goes back to the running configuration's sinks.
+   */
+  private async restoreHandedOver(handed: readonly string[], created: ReadonlyMap<string, BufferedSink>): Promise<void> {
+    for (const [name, sink] of created) {
+      sink.retire();
+      if (handed.includes(name)) await sink.close();
+      else void sink.close();
+    }
+    for (const name of handed) {
+      const restored = this.createSink(this.config.sinks.find((s) => s.name === name)!);
+      try {
+        await this.join(restored);
+      } catch (err) {
+        // The old spool cannot be opened either: records for this sink are dropped (counted as
+        // closed) rather than held in memory that is never sent.
+        this.logger.error({ sink: name, err: (err as Error).message }, 'reload: the old sink instance could not reopen its spool either; records for it are dropped until a reload or restart fixes it');
+        await restored.close();
+      }
+      this.sinks.set(name, restored);
+    }
+    const addressing = addressingOf(this.config);
+    this.router.update(new RoutingTable(this.config.routing, addressing), this.sinks);
+    this.deadLetters = this.createDeadLetters(this.config, this.sinks, addressing);
   }
 
   /** Starts a sink and waits (bounded) until it is connected. */

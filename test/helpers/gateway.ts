@@ -49,6 +49,11 @@ export async function startGateway(config: Record<string, unknown>, opts: { logg
  * hands to gateway.reload()).
  */
 export function testConfig(config: Record<string, unknown>): GatewayConfig {
+  return loadConfig([testConfigFile(config)], {}).config;
+}
+
+/** The config file testConfig loads (for what reads files itself, such as configReloader). */
+export function testConfigFile(config: Record<string, unknown>): string {
   const file = join(mkdtempSync(join(tmpdir(), 'zlg-test-')), 'config.json');
   const sinks = (config.sinks ?? {}) as Record<string, unknown>;
   const merged = {
@@ -57,7 +62,7 @@ export function testConfig(config: Record<string, unknown>): GatewayConfig {
     sinks: { rabbitmq: { enabled: false }, kafka: { enabled: false }, ...sinks },
   };
   writeFileSync(file, JSON.stringify(merged));
-  return loadConfig([file], {}).config;
+  return file;
 }
 
 /** Sum of a metric's values whose labels include `labels`. */

@@ -1,22 +1,32 @@
 // What a reload does to the parts that hold state, on an in-process gateway: a replaced sink with
 // a disk spool hands its spool to its successor (against the real RabbitMQ, under load), a removed
 // one keeps its spool for a later start, and a
+// hand-over whose new spool cannot open fails and gives the spool back to the old instance, a
 // changed ingress endpoint is re-bound (the new one takes records, the old one is released), and
 // one that cannot bind fails the reload having changed nothing.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import { AMQP_URL, declareTestQueue, requireRabbitMQ, uniqueName } from '../helpers/brokers.js';
-import { closeNow, eventually, freePort, metricValue, startGateway, testConfig } from '../helpers/gateway.js';
+import { configReloader } from '../../src/config/reload.js';
+import { closeNow, eventually, freePort, metricValue, startGateway, testConfig, testConfigFile } from '../helpers/gateway.js';
 import { DeliveryCount, numberedRecord, readQueue, seqOf, startLoad } from '../helpers/load.js';
 import { captureLogger } from '../helpers/log.js';
 
 before(() => requireRabbitMQ());
 
 const RATE = 3000;
+
+/** The queue holds records 0..count-1, each exactly once. */
+async function assertDeliveredOnce(queue: string, count: number): Promise<void> {
+  const delivered = new DeliveryCount(count);
+  assert.ok((await readQueue(queue, delivered)).complete, 'read the queue to its end');
+  const r = delivered.report();
+  assert.deepEqual([r.lost, r.duplicates, r.unexpected], [0, 0, 0], JSON.stringify(r));
+}
 
 test('reload replacing a spooled sink hands its spool over under load: nothing lost, repeats only within the in-flight window', async () => {
   const exchange = `zlg-${uniqueName('handover')}`;
@@ -131,10 +141,132 @@ test('reload removing a spooled sink keeps what it could not deliver in its spoo
   } finally {
     await second.stop(5000);
   }
-  const count = new DeliveryCount(300);
-  assert.ok((await readQueue(queue, count)).complete);
-  const r = count.report();
-  assert.deepEqual([r.lost, r.duplicates, r.unexpected], [0, 0, 0], JSON.stringify(r));
+  await assertDeliveredOnce(queue, 300);
+});
+
+test('reload whose new instance cannot open its spool fails: the old instance takes its spool back, nothing is lost or held', async () => {
+  const exchange = `zlg-${uniqueName('badspool')}`;
+  const queue = await declareTestQueue(exchange, '#');
+  const spoolDir = mkdtempSync(join(tmpdir(), 'zlg-badspool-'));
+  // A spool directory under a regular file: mkdir fails with ENOTDIR, as the real open does.
+  const notADir = join(spoolDir, 'not-a-dir');
+  writeFileSync(notADir, '');
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const configFor = (url: string, dir: string) => ({
+    ingress: { sub: { enabled: false }, pull: { enabled: true, format: 'ncsa', endpoints: [endpoint] } },
+    shutdown: { lingerMs: 200 },
+    sinks: { s: { type: 'amqp', url, exchange, routingKey: '{path}', buffer: { spool: { enabled: true, dir, fsync: 'always' } } } },
+    routing: { routes: [{ name: 'all', match: ['*'], destinations: [{ sink: 's' }] }] },
+  });
+  // Its broker is unreachable at first: everything waits in the spool when the hand-over fails.
+  const nowhere = `amqp://127.0.0.1:${await freePort()}`;
+  const { logger, lines } = captureLogger('info');
+  const gw = await startGateway(configFor(nowhere, spoolDir), { logger });
+  const reloadFrom = (config: Record<string, unknown>) => configReloader(gw.gateway, [testConfigFile(config)], { metrics: gw.metrics, logger, env: {} })('test');
+  const push = new zmq.Push({ sendHighWaterMark: 0 });
+  try {
+    push.connect(endpoint);
+    for (let seq = 0; seq < 300; seq++) await push.send(numberedRecord(seq));
+    await eventually(() => gw.gateway.sinks.get('s')?.records === 300, 10_000, 'all spooled');
+    const oldInstance = gw.gateway.sinks.get('s');
+
+    const failed = await reloadFrom(configFor(AMQP_URL, notADir));
+    assert.equal(failed.ok, false, 'the reload failed');
+    assert.equal(await metricValue(gw.metrics, 'zeek_gateway_config_reloads_total', { result: 'failure' }), 1);
+    assert.equal(gw.gateway.router.holding, undefined, 'no hold left on the ingresses');
+
+    // The gateway keeps taking records while the old configuration runs, into the same spool.
+    for (let seq = 300; seq < 400; seq++) await push.send(numberedRecord(seq));
+    await eventually(async () => (await metricValue(gw.metrics, 'zeek_gateway_records_received_total')) === 400, 10_000, 'all received');
+    const dropped = await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total');
+    assert.equal(dropped, 0, 'nothing dropped after the failed reload');
+    await eventually(() => gw.gateway.sinks.get('s')?.records === 400, 10_000, 'records after the failed reload spooled');
+    const restored = gw.gateway.sinks.get('s')!;
+    assert.notEqual(restored, oldInstance, 'a fresh instance of the old configuration');
+    assert.equal(restored.keepsRecords, true, 'it reopened the spool');
+    assert.equal(restored.isConnected(), false, 'the old configuration (its unreachable broker) is still in force');
+    assert.match(failed.ok ? '' : failed.problems.join('; '), /sink s: .*ENOTDIR/, 'the problem names the sink and the error');
+    assert.ok(
+      lines.some((l) => l.msg === 'reload: the new sink instance could not start; the old one takes its spool back' && l.sink === 's' && /ENOTDIR/.test(String(l.err))),
+      'logged naming the sink and the error',
+    );
+
+    // A corrected reload hands the spool over and everything is delivered.
+    const fixed = await reloadFrom(configFor(AMQP_URL, spoolDir));
+    assert.equal(fixed.ok, true, JSON.stringify(fixed));
+    await eventually(() => gw.gateway.sinks.get('s')!.records === 0, 30_000, 'the spool delivered');
+    assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total'), 0, 'nothing dropped');
+  } finally {
+    closeNow(push);
+    await gw.stop(5000);
+  }
+  await assertDeliveredOnce(queue, 400);
+});
+
+test('a failed hand-over undoes the whole reload: sinks handed over earlier get their spool back, re-bound ingresses go back', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zlg-undo-'));
+  const notADir = join(dir, 'not-a-dir');
+  writeFileSync(notADir, '');
+  const oldEndpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const newEndpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const out = { a: join(dir, 'a.ndjson'), b: join(dir, 'b.ndjson'), aNew: join(dir, 'a-new.ndjson') };
+  const spooled = (file: string, spoolDir: string) => ({ type: 'console', file, envelope: 'raw', buffer: { spool: { enabled: true, dir: spoolDir, fsync: 'never' } } });
+  const configFor = (endpoint: string, aFile: string, bSpool: string) => ({
+    ingress: { sub: { enabled: false }, pull: { enabled: true, format: 'ncsa', endpoints: [endpoint] } },
+    shutdown: { lingerMs: 200 },
+    sinks: { a: spooled(aFile, dir), b: spooled(out.b, bSpool) },
+    routing: { routes: [{ name: 'all', match: ['*'], destinations: [{ sink: 'a' }, { sink: 'b' }] }] },
+  });
+  const delivered = (file: string): number[] => {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    return text ? text.trimEnd().split('\n').map((l) => seqOf(Buffer.from(l))) : [];
+  };
+  const { logger, lines } = captureLogger('info');
+  const gw = await startGateway(configFor(oldEndpoint, out.a, dir), { logger });
+  // One sender before and one after: a PUSH reconnecting while its endpoint is bound anew made
+  // libzmq abort the process (see closeNow).
+  const before = new zmq.Push({ sendHighWaterMark: 0 });
+  const after = new zmq.Push({ sendHighWaterMark: 0 });
+  try {
+    before.connect(oldEndpoint);
+    for (let seq = 0; seq < 100; seq++) await before.send(numberedRecord(seq));
+    await eventually(() => delivered(out.a).length === 100 && delivered(out.b).length === 100, 10_000, 'records before the reload');
+    closeNow(before);
+
+    // a's hand-over succeeds, then b's new instance cannot open its spool.
+    const failure = await gw.gateway.reload(testConfig(configFor(newEndpoint, out.aNew, notADir))).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    assert.ok(failure, 'the reload failed');
+    assert.deepEqual(
+      lines.filter((l) => l.msg === 'reload: replaced sink handed its spool over').map((l) => l.sink),
+      ['a', 'b'],
+      'a was handed over before b failed',
+    );
+    assert.equal(gw.gateway.router.holding, undefined, 'no hold left on the ingresses');
+
+    // The old endpoint and the old sinks (a writing to its old file) are in force again.
+    after.connect(oldEndpoint);
+    for (let seq = 100; seq < 200; seq++) await after.send(numberedRecord(seq));
+    const all = Array.from({ length: 200 }, (_, i) => i);
+    await eventually(() => delivered(out.a).length === 200 && delivered(out.b).length === 200, 10_000, 'records after the failed reload');
+    assert.deepEqual(delivered(out.a), all);
+    assert.deepEqual(delivered(out.b), all);
+    assert.deepEqual(delivered(out.aNew), [], 'the new instance of a took no records');
+    assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total'), 0, 'nothing dropped');
+    assert.match(failure.message, /sink b: .*ENOTDIR/, 'the error names the sink that failed');
+    // The new endpoint was released: another socket can bind it.
+    const taker = new zmq.Pull();
+    try {
+      await taker.bind(newEndpoint);
+    } finally {
+      closeNow(taker);
+    }
+  } finally {
+    for (const s of [before, after]) if (!s.closed) closeNow(s);
+    await gw.stop(1000);
+  }
 });
 
 test('reload that changes an ingress endpoint re-binds it: the new endpoint takes records, the old one is released', async () => {
