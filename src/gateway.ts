@@ -184,7 +184,7 @@ export class Gateway {
     try {
       for (const s of [...diff.sinks.added, ...diff.sinks.replaced]) created.set(s.name, this.createSink(s));
     } catch (err) {
-      for (const sink of created.values()) void sink.close();
+      this.discard(created.values());
       throw err;
     }
     // A spool directory belongs to one instance at a time: a replaced sink with a spool hands
@@ -204,7 +204,7 @@ export class Gateway {
       }
     } catch (err) {
       for (const name of rebound.reverse()) await this.rebind(name, this.config, next).catch(() => undefined);
-      for (const sink of created.values()) void sink.close();
+      this.discard(created.values());
       throw err;
     }
 
@@ -283,9 +283,22 @@ export class Gateway {
       }
       this.sinks.set(name, restored);
     }
+    for (const sink of this.sinks.values()) sink.claimGauges();
     const addressing = addressingOf(this.config);
     this.router.update(new RoutingTable(this.config.routing, addressing), this.sinks);
     this.deadLetters = this.createDeadLetters(this.config, this.sinks, addressing);
+  }
+
+  /**
+   * New instances of a reload that failed before the swap: they stop reporting, close, and the
+   * instances in force claim their sinks' gauges back (a replacement set them when it was built).
+   */
+  private discard(created: Iterable<BufferedSink>): void {
+    for (const sink of created) {
+      sink.retire();
+      void sink.close();
+    }
+    for (const sink of this.sinks.values()) sink.claimGauges();
   }
 
   /** Starts a sink and waits (bounded) until it is connected. */

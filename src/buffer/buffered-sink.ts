@@ -85,11 +85,7 @@ export class BufferedSink {
     this.log = new RateLimitedLog(deps.logger.child({ sink: name }));
     this.latency = deps.metrics.hotHistogram('deliveryLatency', name);
     this.connectedGauge = deps.metrics.sinkConnected.labels(name);
-    this.connectedGauge.set(0);
-    if (!options.spool?.enabled) {
-      deps.metrics.sinkBufferMaxRecords.labels(name).set(options.maxRecords);
-      deps.metrics.sinkBufferMaxBytes.labels(name).set(options.maxBytes);
-    }
+    this.claimGauges();
     this.stopReporting = deps.metrics.onScrape(() => {
       deps.metrics.sinkBufferRecords.labels(name).set(this.records);
       deps.metrics.sinkBufferBytes.labels(name).set(this.bytes);
@@ -117,6 +113,19 @@ export class BufferedSink {
 
   isConnected(): boolean {
     return this.transport.isConnected();
+  }
+
+  /**
+   * Sets the gauges of this sink's name (connected, buffer limits) from this instance. A reload
+   * builds a replacement that may never come into force: whichever instance is in force claims
+   * the gauges again (start, and a failed reload's rollback).
+   */
+  claimGauges(): void {
+    this.connectedGauge.set(this.transport.isConnected() ? 1 : 0);
+    if (!this.options.spool?.enabled) {
+      this.deps.metrics.sinkBufferMaxRecords.labels(this.name).set(this.options.maxRecords);
+      this.deps.metrics.sinkBufferMaxBytes.labels(this.name).set(this.options.maxBytes);
+    }
   }
 
   isFull(): boolean {

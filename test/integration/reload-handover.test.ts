@@ -321,9 +321,9 @@ test('reload to an ingress endpoint that cannot be bound fails and changes nothi
   const files = { a: join(dir, 'a.ndjson'), b: join(dir, 'b.ndjson') };
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const taken = `tcp://127.0.0.1:${await freePort()}`;
-  const configFor = (ep: string, sink: 'a' | 'b') => ({
+  const configFor = (ep: string, sink: 'a' | 'b', aMaxRecords = 10_000) => ({
     ingress: { sub: { enabled: false }, pull: { enabled: true, format: 'ncsa', endpoints: [ep] } },
-    sinks: { a: { type: 'console', file: files.a, envelope: 'raw' }, b: { type: 'console', file: files.b, envelope: 'raw' } },
+    sinks: { a: { type: 'console', file: files.a, envelope: 'raw', buffer: { maxRecords: aMaxRecords } }, b: { type: 'console', file: files.b, envelope: 'raw' } },
     routing: { routes: [{ name: 'all', match: ['*'], destinations: [{ sink }] }] },
   });
   const lines = (file: string): number => {
@@ -335,8 +335,14 @@ test('reload to an ingress endpoint that cannot be bound fails and changes nothi
   const push = new zmq.Push({ sendHighWaterMark: 0 });
   try {
     await squatter.bind(taken);
-    await assert.rejects(gw.gateway.reload(testConfig(configFor(taken, 'b'))), /ingress\.pull\.endpoints: cannot bind/);
+    // The reload would also replace sink a (another buffer limit): its replacement never comes into
+    // force, so the gauges of a stay those of the instance in force.
+    const gauge = (name: string): Promise<number> => metricValue(gw.metrics, name, { sink: 'a' });
+    assert.equal(await gauge('zeek_gateway_sink_connected'), 1);
+    await assert.rejects(gw.gateway.reload(testConfig(configFor(taken, 'b', 1234))), /ingress\.pull\.endpoints: cannot bind/);
     assert.equal(gw.gateway.readiness().ingresses.pull, true, 'the ingress is bound as before');
+    assert.equal(await gauge('zeek_gateway_sink_connected'), 1, 'sink a is still connected, and its gauge says so');
+    assert.equal(await gauge('zeek_gateway_sink_buffer_max_records'), 10_000, 'the limit in force, not the refused one');
     push.connect(endpoint);
     for (let seq = 0; seq < 50; seq++) await push.send(numberedRecord(seq));
     await eventually(() => lines(files.a) === 50, 10_000, 'records through the old endpoint, by the old route');
