@@ -2,9 +2,8 @@
 // Measured after garbage collection, not estimated.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as zmq from 'zeromq';
 import { HeldMemory, HeldRecord } from '../../../src/buffer/index.js';
-import { eventually, freePort, metricValue, startGateway } from '../../helpers/gateway.js';
+import { eventually, freePort, metricValue, startFixture } from '../../helpers/gateway.js';
 import { memoryAfterGc } from '../../helpers/memory.js';
 import { Wire, logWriteFrames } from '../zeek/binary/encode.js';
 
@@ -26,9 +25,7 @@ for (const [name, destination] of [
   ['tagged envelope and a message key', { keyField: 'uid' }],
 ] as const) {
   test(`a slow sink holding one rare path's records out of large cluster batches stays near its maxBytes (${name})`, async (t) => {
-    const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-    const gw = await startGateway({
-      ingress: { sub: { enabled: false }, pull: { enabled: true, endpoints: [endpoint] } },
+    const gw = await startFixture({
       sinks: {
         // A broker that is away: the sink holds what it gets, up to its high-water mark.
         slow: {
@@ -38,9 +35,8 @@ for (const [name, destination] of [
         },
       },
       routing: { routes: [{ match: ['rare'], destinations: [{ sink: 'slow', ...destination }] }], defaultRoute: null },
-    });
-    const push = new zmq.Push({ linger: 0, sendHighWaterMark: 0 });
-    push.connect(endpoint);
+    }, { ingress: 'pull' });
+    const push = gw.push({ linger: 0 });
     try {
       const common = batch('common', 250, 0);
       const before = await arrayBufferBytes();
@@ -66,7 +62,6 @@ for (const [name, destination] of [
       const limit = MAX_BYTES + 1024 * 1024;
       assert.ok(grown < limit, `ArrayBuffer memory grew by ${grown} bytes while the sink holds ${sink.bytes}`);
     } finally {
-      push.close();
       await gw.stop(0);
     }
   });
