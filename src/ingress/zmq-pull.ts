@@ -67,7 +67,7 @@ export const pullIngressSchema = {
       default: false,
     },
     scopeSeparator: {
-      doc: "Log::default_scope_sep of the emulated logger: replaces '.' in field names (e.g. _ for id_orig_h), applied once per schema at no cost per record. Routes can set their own (routing.routes[].scopeSeparator).",
+      doc: "Log::default_scope_sep of the emulated logger: replaces '.' in field names (e.g. _ for id_orig_h; an empty string joins them with nothing, as Zeek does), applied once per schema at no cost per record. Routes can set their own (routing.routes[].scopeSeparator).",
       format: String,
       default: '.',
     },

@@ -5,7 +5,7 @@
  * records (renamed key table per schema, free per record) and by the route rewriter.
  */
 export interface FieldNaming {
-  /** Replaces `.` in field names; '' or '.' keeps them. */
+  /** Replaces `.` in field names; '.' (or unset) keeps them, '' joins the names with nothing, as Zeek does. */
   readonly scopeSeparator?: string | undefined;
   /** Renames fields after the separator is applied. */
   readonly fieldNameMap?: Readonly<Record<string, string>> | undefined;
@@ -14,7 +14,7 @@ export interface FieldNaming {
 /** The new name of a field under `naming`, or undefined when it keeps its name. */
 export function renameField(name: string, naming: FieldNaming): string | undefined {
   const sep = naming.scopeSeparator;
-  const scoped = sep !== undefined && sep !== '.' && sep !== '' ? name.split('.').join(sep) : name;
+  const scoped = sep !== undefined && sep !== '.' ? name.split('.').join(sep) : name;
   const map = naming.fieldNameMap;
   const mapped = map !== undefined && Object.hasOwn(map, scoped) ? map[scoped]! : scoped;
   return mapped === name ? undefined : mapped;
@@ -23,7 +23,7 @@ export function renameField(name: string, naming: FieldNaming): string | undefin
 /** True when `naming` renames something. */
 export function renames(naming: FieldNaming): boolean {
   const sep = naming.scopeSeparator;
-  return (sep !== undefined && sep !== '.' && sep !== '') || Object.keys(naming.fieldNameMap ?? {}).length > 0;
+  return (sep !== undefined && sep !== '.') || Object.keys(naming.fieldNameMap ?? {}).length > 0;
 }
 
 /**

@@ -54,6 +54,14 @@ test('field-name map applies after the separator, like Log::default_field_name_m
   assert.equal(renameField('uid', { scopeSeparator: '_' }), undefined);
 });
 
+test('an empty scope separator joins the names with nothing, as Zeek joins path + scope_sep + field', () => {
+  assert.equal(renameField('id.orig_h', { scopeSeparator: '' }), 'idorig_h');
+  assert.equal(renameField('id.orig_h', { scopeSeparator: '.' }), undefined);
+  const rw = new KeyRewriter({ scopeSeparator: '' });
+  const out = rw.rewrite(Buffer.from('{"ts":1.5,"id.orig_h":"10.0.0.1","id.resp_p":80}'));
+  assert.equal(out.toString(), '{"ts":1.5,"idorig_h":"10.0.0.1","idresp_p":80}');
+});
+
 test('records where nothing matches come back as the same buffer', () => {
   const rw = new KeyRewriter({ fieldNameMap: { no_such_field: 'x' } });
   for (const json of records) assert.equal(rw.rewrite(json), json);
