@@ -38,10 +38,12 @@ const one = (op: string): string => {
   return found[0]!.args;
 };
 
-test('two stages on a pinned Node 24 slim image', () => {
+test('two stages on the slim image of the Node the project tests (.node-version)', () => {
   assert.equal(from.length, 2);
   const base = args.get('NODE_IMAGE');
-  assert.match(base ?? '', /^node:24(\.\d+){0,2}-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
+  const tested = read('.node-version').trim().replace(/^v/, '');
+  assert.match(tested, /^24\.\d+\.\d+$/);
+  assert.match(base ?? '', new RegExp(`^node:${tested.replace(/\./g, '\\.')}-bookworm-slim(@sha256:[0-9a-f]{64})?$`));
   assert.deepEqual(from.map((f) => f.args), ['${NODE_IMAGE} AS build', '${NODE_IMAGE} AS runtime']);
 });
 
