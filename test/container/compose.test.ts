@@ -20,6 +20,8 @@ const kafkaConfig = () => ({ brokers: [`127.0.0.1:${port.KAFKA_HOST_PORT}`] });
 const amqpUrl = () => `amqp://zeek:zeek@127.0.0.1:${port.RABBITMQ_AMQP_HOST_PORT}`;
 const metric = (name: string, labels: Record<string, string> = {}) =>
   scrapeMetric(`http://127.0.0.1:${port.ZLG_HTTP_HOST_PORT}/metrics`, name, labels);
+/** For polling: a scrape that fails or times out (a restarting or busy gateway) is "not yet", NaN. */
+const polled = (name: string, labels: Record<string, string> = {}) => metric(name, labels).catch(() => NaN);
 
 /** Zeek's own JSON log lines per path, over the captures in name order (as the stand-ins send them). */
 function zeekLogs(kind: 'cluster' | 'ncsa', dir: (pcap: string) => string[]): Map<string, string[]> {
@@ -74,6 +76,22 @@ async function startAndHealthy(during: () => Promise<unknown>): Promise<Map<stri
     t.set(service!, e);
   }
   return t;
+}
+
+/** Per service of the stack: the networks its container is on and the host addresses its ports are published on. */
+async function exposure(): Promise<Map<string, { networks: string[]; hostIps: string[] }>> {
+  const out = new Map<string, { networks: string[]; hostIps: string[] }>();
+  for (const id of (await stack.run(['ps', '-a', '-q'])).trim().split('\n').filter(Boolean)) {
+    const [service, ports, networks] = (
+      await inspect(id, '{{index .Config.Labels "com.docker.compose.service"}}\t{{json .NetworkSettings.Ports}}\t{{json .NetworkSettings.Networks}}')
+    ).split('\t');
+    const bindings = Object.values((JSON.parse(ports!) ?? {}) as Record<string, Array<{ HostIp: string }> | null>);
+    out.set(service!, {
+      networks: Object.keys(JSON.parse(networks!) as object),
+      hostIps: [...new Set(bindings.flatMap((b) => (b ?? []).map((x) => x.HostIp)))],
+    });
+  }
+  return out;
 }
 
 /** Records on a topic from the host: the first `count`. */
@@ -134,7 +152,7 @@ after(async () => {
   await stack.run(['--profile', 'ncsa', 'down', '-v', '--remove-orphans'], { timeoutMs: 180_000 }).catch(() => undefined);
 });
 
-test('the stack starts in the order its healthchecks enforce; the cluster captures reach Kafka and RabbitMQ byte for byte', async () => {
+test('the stack starts in the order its healthchecks enforce, on its compose network with ports on the loopback only; the cluster captures reach Kafka and RabbitMQ byte for byte', async () => {
   // `up` returns once every service has started, each after the services it waits for are healthy.
   const t = await startAndHealthy(() => stack.run(['up', '-d'], { timeoutMs: 600_000 }));
   for (const [service, deps] of [['gateway', ['rabbitmq', 'kafka']], ['zeek-manager', ['gateway']], ['zeek-worker', ['gateway', 'zeek-manager']]] as const) {
@@ -142,6 +160,14 @@ test('the stack starts in the order its healthchecks enforce; the cluster captur
       const [d, s] = [t.get(dep), t.get(service)];
       assert.ok(d && s && d.healthy <= s.started, `${service} started after ${dep} was healthy: ${JSON.stringify(Object.fromEntries(t))}`);
     }
+  }
+
+  // Network hygiene: each container on the compose network alone, published ports on the loopback only.
+  const seen = await exposure();
+  assert.deepEqual([...seen.keys()].sort(), ['gateway', 'kafka', 'rabbitmq', 'zeek-manager', 'zeek-worker']);
+  for (const [service, { networks, hostIps }] of seen) {
+    assert.deepEqual(networks, [`${stack.name}_zlg`], `${service}: networks`);
+    assert.deepEqual(hostIps, ['gateway', 'kafka', 'rabbitmq'].includes(service) ? ['127.0.0.1'] : [], `${service}: published on`);
   }
 
   await eventually(async () => (await workerState()) === 'exited 0', 120_000, 'the worker stand-in sent its captures and exited 0');
@@ -171,12 +197,12 @@ test('docker compose restart gateway under load with Kafka down: the spool volum
   try {
     await stack.run(['up', '-d', '--no-deps', 'zeek-worker'], { env: { ZEEK_PCAP_LOOPS: String(spooledPasses) } });
     await eventually(async () => (await workerState()) === 'exited 0', 120_000, 'three passes sent');
-    await eventually(async () => (await metric('zeek_gateway_sink_buffer_records', { sink: 'kafka' })) >= spooledPasses * perPass, 60_000, 'the passes held by the kafka sink');
+    await eventually(async () => (await polled('zeek_gateway_sink_buffer_records', { sink: 'kafka' })) >= spooledPasses * perPass, 60_000, 'the passes held by the kafka sink');
     assert.ok((await metric('zeek_gateway_sink_spool_bytes', { sink: 'kafka' })) > 0, 'in its spool files');
 
     // Load: the worker sends pass after pass while the gateway restarts (SIGTERM, linger, start).
     await stack.run(['up', '-d', '--no-deps', 'zeek-worker'], { env: { ZEEK_PCAP_LOOPS: '0', ZEEK_PCAP_LOOP_DELAY: '0.2' } });
-    await eventually(async () => (await metric('zeek_gateway_sink_buffer_records', { sink: 'kafka' })) > spooledPasses * perPass, 30_000, 'load arriving');
+    await eventually(async () => (await polled('zeek_gateway_sink_buffer_records', { sink: 'kafka' })) > spooledPasses * perPass, 30_000, 'load arriving');
     const gateway = await stack.container('gateway');
     const since = new Date().toISOString();
     await stack.run(['restart', 'gateway'], { timeoutMs: 120_000 });
@@ -188,12 +214,12 @@ test('docker compose restart gateway under load with Kafka down: the spool volum
     assert.ok(stopped[0]!.keptInSpool >= spooledPasses * perPass, `kept in the spool: ${stopped[0]!.keptInSpool}`);
 
     // The new gateway process starts with what the volume kept, while Kafka is still down.
-    await eventually(async () => (await metric('zeek_gateway_sink_buffer_records', { sink: 'kafka' }).catch(() => 0)) >= stopped[0]!.keptInSpool, 60_000, 'the spool reloaded from the volume');
+    await eventually(async () => (await polled('zeek_gateway_sink_buffer_records', { sink: 'kafka' })) >= stopped[0]!.keptInSpool, 60_000, 'the spool reloaded from the volume');
   } finally {
     await stack.run(['start', 'kafka'], { timeoutMs: 120_000 });
   }
   await stack.run(['stop', 'zeek-worker']);
-  await eventually(async () => (await metric('zeek_gateway_sink_buffer_records', { sink: 'kafka' })) === 0, 120_000, 'the kafka spool drained');
+  await eventually(async () => (await polled('zeek_gateway_sink_buffer_records', { sink: 'kafka' })) === 0, 120_000, 'the kafka spool drained');
   // Every spooled record reached Kafka (at least once), byte for byte; what the load added on top
   // is Zeek's lines too.
   for (const [path, lines] of CLUSTER) {
@@ -211,6 +237,9 @@ test('docker compose restart gateway under load with Kafka down: the spool volum
 });
 
 test('profile ncsa: the NCSA stand-in publishes to the SUB ingress, and Zeek\'s lines reach Kafka byte for byte', async () => {
+  // Kafka was stopped and started by the test before: healthy again first, whatever became of that test.
+  const kafka = await stack.container('kafka');
+  await eventually(async () => (await inspect(kafka, '{{.State.Health.Status}}')) === 'healthy', 120_000, 'Kafka healthy');
   const before = new Map(await Promise.all([...NCSA.keys()].map(async (p) => [p, await highWatermark(`zeek-${p}`)] as const)));
   await stack.run(['--profile', 'ncsa', 'up', '-d', '--no-deps', 'zeek-ncsa'], { timeoutMs: 120_000 });
   for (const [path, lines] of NCSA) {

@@ -43,7 +43,7 @@ export async function requireDocker(): Promise<void> {
 let built: Promise<void> | undefined;
 /**
  * Builds the gateway image from the repository's Dockerfile, unmodified, on whatever
- * node:24-bookworm-slim the engine has (the stand-in here). Docker's layer cache makes a second
+ * node:<.node-version>-bookworm-slim the engine has (the stand-in here). Docker's layer cache makes a second
  * build in the same run take seconds. The host network: the build's npm ci reaches the registry.
  */
 export function buildGatewayImage(): Promise<void> {

@@ -75,28 +75,10 @@ export function validSegmentHeader(b: Buffer): boolean {
   );
 }
 
-// ---- CRC32 (IEEE, as zlib/gzip/PNG). zlib.crc32 exists from Node 20.15; older 20.x gets the table.
+// ---- CRC32 (IEEE, as zlib/gzip/PNG): zlib.crc32, in every Node the package supports (engines).
 
-let TABLE: Uint32Array | undefined;
-
-/** Table-driven CRC32, for Node versions without zlib.crc32. Exported for its test. */
-export function crc32Table(data: Uint8Array, value = 0): number {
-  if (TABLE === undefined) {
-    TABLE = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      TABLE[n] = c >>> 0;
-    }
-  }
-  const t = TABLE;
-  let c = ~value;
-  for (let i = 0; i < data.length; i++) c = (t[(c ^ (data[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return ~c >>> 0;
-}
-
-export const crc32: (data: Uint8Array, value?: number) => number =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (d, v) => zlib.crc32(d, v) : crc32Table;
+/** CRC32 of `data`, continuing from `value` (the CRC of what came before). Exported for its test. */
+export const crc32 = (data: Uint8Array, value?: number): number => zlib.crc32(data, value);
 
 /** CRC of a frame: its length field and its body, so a damaged length is caught too. */
 function frameCrc(buf: Buffer, at: number, bodyLength: number): number {

@@ -249,6 +249,20 @@ test('fixed addresses lie in the compose subnet, outside the range handed out to
   for (const node of layout.values()) assert.ok(inside(node.ip, net!, bits!), `${node.ip} in ${subnet}`);
 });
 
+test('network hygiene: every service on the compose network zlg, published ports on the host loopback only', () => {
+  // The one exception: sniffing a host interface needs the host's network (profile live).
+  const hostNetwork = Object.entries(compose.services).filter(([, s]) => s.network_mode !== undefined);
+  assert.deepEqual(hostNetwork.map(([n, s]) => `${n}:${s.network_mode}`), ['zeek-worker-live:host']);
+  assert.deepEqual(svc('zeek-worker-live').ports, undefined, 'the host-network service publishes nothing');
+  assert.deepEqual(Object.keys(compose.networks), ['zlg']);
+  for (const [name, s] of Object.entries(compose.services)) {
+    if (s.network_mode) continue;
+    const nets = Array.isArray(s.networks) ? s.networks : Object.keys(s.networks ?? {});
+    assert.deepEqual(nets, ['zlg'], `${name} is on zlg only`);
+    for (const p of s.ports ?? []) assert.match(p, /^127\.0\.0\.1:\$\{[A-Z_]+_HOST_PORT:-\d+\}:\d+$/, `${name} publishes ${p} on 127.0.0.1, its host port movable`);
+  }
+});
+
 test('the NCSA profile publishes to the gateway SUB endpoint', () => {
   const endpoint = redefs('ncsa.zeek').get('LogZeroMQ::endpoint')!;
   assert.equal(hostOf(endpoint), ipOf(gateway));
