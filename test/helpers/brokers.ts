@@ -432,3 +432,15 @@ export async function rabbitTestUser(writePattern: string): Promise<{ url: strin
     remove: async () => void (await rabbitmqctl('delete_user', user)),
   };
 }
+
+/**
+ * Sets RabbitMQ's max_message_size (a node-wide setting channels read when they open) and
+ * returns how to put the previous value back. It affects every client of the broker: a test
+ * that uses it takes the broker lock exclusively.
+ */
+export async function rabbitMaxMessageSize(bytes: number): Promise<{ restore(): Promise<void> }> {
+  const previous = /\{ok,(\d+)\}/.exec(await rabbitmqctl('eval', 'application:get_env(rabbit, max_message_size).'))?.[1];
+  if (previous === undefined) throw new Error('cannot read RabbitMQ max_message_size');
+  await rabbitmqctl('eval', `application:set_env(rabbit, max_message_size, ${bytes}).`);
+  return { restore: async () => void (await rabbitmqctl('eval', `application:set_env(rabbit, max_message_size, ${previous}).`)) };
+}
