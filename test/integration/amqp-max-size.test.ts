@@ -6,8 +6,6 @@
 // lock taken exclusively (flock -x /work/coord/brokers.lock ...).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import amqplib from 'amqplib';
-import type { ChannelModel, RecoveringChannelModel, RecoveryOptions } from 'amqplib';
 import { AmqpTransport } from '../../src/sinks/amqp/transport.js';
 import { defaultAmqpOptions } from '../../src/sinks/amqp/options.js';
 import { BufferedSink, bufferSchema, type BufferOptions } from '../../src/buffer/index.js';
@@ -15,7 +13,7 @@ import { schemaDefaults } from '../../src/sinks/shared/transport-options.js';
 import type { OutboundMessage } from '../../src/record.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { silentLogger } from '../../src/ops/log.js';
-import { AMQP_URL, declareTestQueue, drainQueue, rabbitMaxMessageSize, requireRabbitMQ, uniqueName } from '../helpers/brokers.js';
+import { AMQP_URL, countingAmqpConnect, declareTestQueue, drainQueue, rabbitMaxMessageSize, requireRabbitMQ, uniqueName } from '../helpers/brokers.js';
 import { metricValue } from '../helpers/gateway.js';
 import { record, sleep, until } from '../helpers/records.js';
 
@@ -42,23 +40,9 @@ describe('AMQP: records over the broker max_message_size (406)', () => {
   it('refuses the large records for good (message_too_large), delivers the others in order, no channel storm', async () => {
     const exchange = uniqueName('size-x');
     const queue = await declareTestQueue(exchange, '#', { durable: false });
-    let channels = 0;
+    const counted = countingAmqpConnect();
     const o = { ...defaultAmqpOptions(), url: AMQP_URL, confirmTimeoutMs: 5000 };
-    // Counts the channels the transport opens (a retry storm would open one per retry).
-    const transport = new AmqpTransport(o, { name: uniqueName('max-size'), logger: silentLogger() }, (url, so) => {
-      const setup = so.recovery.setup as (m: ChannelModel) => Promise<void>;
-      const counting: RecoveryOptions = {
-        ...so.recovery,
-        setup: (model: ChannelModel) => {
-          const createChannel = model.createChannel.bind(model);
-          const createConfirmChannel = model.createConfirmChannel.bind(model);
-          model.createChannel = () => (channels++, createChannel());
-          model.createConfirmChannel = () => (channels++, createConfirmChannel());
-          return setup(model);
-        },
-      };
-      return amqplib.connect(url, { ...so, recovery: counting }) as Promise<RecoveringChannelModel>;
-    });
+    const transport = new AmqpTransport(o, { name: uniqueName('max-size'), logger: silentLogger() }, counted.connect);
     const options: BufferOptions = { ...schemaDefaults<BufferOptions>(bufferSchema), maxInFlight: 20, batchMaxRecords: 50, retryInitialMs: 200, retryMaxMs: 2000 };
     const metrics = new Metrics();
     const rejected: string[] = [];
@@ -69,7 +53,7 @@ describe('AMQP: records over the broker max_message_size (406)', () => {
     });
     await sink.start();
     await until(() => sink!.isConnected(), 10_000, 'connected');
-    const before = channels;
+    const before = counted.channels();
     // Every tenth record is larger than the broker takes; 300 records in 6 batches, sent at once.
     const large = (n: number): boolean => n % 10 === 3;
     for (let n = 0; n < 300; n++) sink.offer(numbered(n, exchange, large(n) ? 2 * MAX : 100));
@@ -82,6 +66,6 @@ describe('AMQP: records over the broker max_message_size (406)', () => {
     const first = [...new Set(got.map((m) => seq(m.content)))];
     assert.deepEqual(first, Array.from({ length: 300 }, (_, n) => n).filter((n) => !large(n)), 'every other record, first copies in order');
     // The first large record costs the confirm channel; the sink learns the limit from the 406 and refuses the rest itself.
-    assert.ok(channels - before <= 3, `${channels - before} channels opened`);
+    assert.ok(counted.channels() - before <= 3, `${counted.channels() - before} channels opened`);
   });
 });
