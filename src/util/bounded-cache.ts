@@ -24,3 +24,22 @@ export class BoundedCache<V> {
     return this.map.size;
   }
 }
+
+/**
+ * A Map whose keys come from the network and whose entries can be found again (an exchange
+ * checked once more, a refusal looked up again): past `max` keys it forgets the oldest, so
+ * hostile distinct keys cannot grow memory and a key first seen late is still remembered.
+ */
+export class EvictingMap<K, V> extends Map<K, V> {
+  constructor(readonly max: number) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    if (this.size >= this.max && !this.has(key)) {
+      const oldest = this.keys().next();
+      if (!oldest.done) this.delete(oldest.value);
+    }
+    return super.set(key, value);
+  }
+}

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
-import type { Channel, ConfirmChannel, ConsumeMessage, MessageProperties, Options, SocketOptions } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, MessageProperties, Options, RecoveringChannelModel, RecoveryOptions, SocketOptions } from 'amqplib';
 import kafkajs from 'kafkajs';
 import type { IHeaders, KafkaConfig, Message, SASLOptions } from 'kafkajs';
 
@@ -431,4 +431,42 @@ export async function rabbitTestUser(writePattern: string): Promise<{ url: strin
     url: `amqp://${user}:${password}@127.0.0.1:5672`,
     remove: async () => void (await rabbitmqctl('delete_user', user)),
   };
+}
+
+/**
+ * Sets RabbitMQ's max_message_size (a node-wide setting channels read when they open) and
+ * returns how to put the previous value back. It affects every client of the broker: a test
+ * that uses it takes the broker lock exclusively.
+ */
+export async function rabbitMaxMessageSize(bytes: number): Promise<{ restore(): Promise<void> }> {
+  const previous = /\{ok,(\d+)\}/.exec(await rabbitmqctl('eval', 'application:get_env(rabbit, max_message_size).'))?.[1];
+  if (previous === undefined) throw new Error('cannot read RabbitMQ max_message_size');
+  await rabbitmqctl('eval', `application:set_env(rabbit, max_message_size, ${bytes}).`);
+  return { restore: async () => void (await rabbitmqctl('eval', `application:set_env(rabbit, max_message_size, ${previous}).`)) };
+}
+
+/**
+ * A connect function for AmqpTransport that connects for real and counts the channels the
+ * transport opens (a retry storm opens one per retry).
+ */
+export function countingAmqpConnect(): {
+  connect: (url: Options.Connect, so: SocketOptions & { recovery: RecoveryOptions }) => Promise<RecoveringChannelModel>;
+  channels(): number;
+} {
+  let channels = 0;
+  const connect = (url: Options.Connect, so: SocketOptions & { recovery: RecoveryOptions }): Promise<RecoveringChannelModel> => {
+    const setup = so.recovery.setup as (m: ChannelModel) => Promise<void>;
+    const counting: RecoveryOptions = {
+      ...so.recovery,
+      setup: (model: ChannelModel) => {
+        const createChannel = model.createChannel.bind(model);
+        const createConfirmChannel = model.createConfirmChannel.bind(model);
+        model.createChannel = () => (channels++, createChannel());
+        model.createConfirmChannel = () => (channels++, createConfirmChannel());
+        return setup(model);
+      },
+    };
+    return amqp.connect(url, { ...so, recovery: counting }) as Promise<RecoveringChannelModel>;
+  };
+  return { connect, channels: () => channels };
 }

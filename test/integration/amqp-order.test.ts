@@ -48,7 +48,7 @@ function expectedLines(key: string): string[] {
  * A gateway with one amqp sink (its defaults, raw envelope) fed by PULL; pushes the whole capture,
  * `paceMs` between messages, and calls `during` once the first records were acknowledged.
  */
-async function pushCapture(paceMs: number, during?: (sink: string) => Promise<void>): Promise<Map<string, string[]>> {
+async function pushCapture(paceMs: number, during?: (sink: string, acked: () => Promise<number>) => Promise<void>): Promise<Map<string, string[]>> {
   const exchange = uniqueName('order-x');
   const queue = await declareTestQueue(exchange, '#');
   // The sink's name is in its connection name, so the test can find its connection in the broker.
@@ -62,10 +62,11 @@ async function pushCapture(paceMs: number, during?: (sink: string) => Promise<vo
   await withGateway(config, async (gw) => {
     const push = gw.push({ linger: 5000 });
     const messages = loadCapture('load', 'cluster', `${CAPTURE}.jsonl`);
+    const acked = () => metricValue(gw.metrics, 'zeek_gateway_sink_acknowledged_total', { sink });
     const fault = during
       ? (async () => {
-          await eventually(async () => (await metricValue(gw.metrics, 'zeek_gateway_sink_acknowledged_total', { sink })) > 0, 30_000, 'first acks');
-          await during(sink);
+          await eventually(async () => (await acked()) > 0, 30_000, 'first acks');
+          await during(sink, acked);
         })()
       : Promise.resolve();
     for (const m of messages) {
@@ -75,7 +76,6 @@ async function pushCapture(paceMs: number, during?: (sink: string) => Promise<vo
     await fault;
     // The broker writes persistent messages to disk at a few MB/s on a shared 2-core machine: be patient,
     // but say how far it got.
-    const acked = () => metricValue(gw.metrics, 'zeek_gateway_sink_acknowledged_total', { sink });
     await eventually(async () => (await acked()) >= TOTAL, 300_000, `all ${TOTAL} records acknowledged`).catch(async (err: Error) => {
       const retries = await metricValue(gw.metrics, 'zeek_gateway_sink_retries_total', { sink });
       throw new Error(`${err.message}: ${await acked()} acknowledged, ${retries} retries, connected ${await metricValue(gw.metrics, 'zeek_gateway_sink_connected', { sink })}`);
@@ -99,11 +99,17 @@ describe('AMQP publish order under load (cluster bigbatch through PULL)', () => 
 
   it('when the broker closes the gateway connection mid-load, nothing is lost and first copies keep their order', async (ctx) => {
     let closedAt = '';
-    const streams = await pushCapture(8, async (sink) => {
+    let closed = 0;
+    let ackedAtClose = 0;
+    const streams = await pushCapture(8, async (sink, acked) => {
       closedAt = new Date().toISOString();
-      await rabbitCloseConnection(`zeek-log-gateway:${sink}`);
+      ackedAtClose = await acked();
+      closed = await rabbitCloseConnection(`zeek-log-gateway:${sink}`);
     });
-    ctx.diagnostic(`connection closed at ${closedAt}`);
+    ctx.diagnostic(`connection closed at ${closedAt}, ${ackedAtClose} records acknowledged before`);
+    // The fault really happened, in the middle of the load (otherwise this case proves nothing).
+    assert.equal(closed, 1, 'the broker closed the gateway connection');
+    assert.ok(ackedAtClose < TOTAL / 2, `closed after ${ackedAtClose} of ${TOTAL} records were acknowledged`);
     let duplicates = 0;
     for (const key of Object.keys(EXPECTED)) {
       const lines = streams.get(key) ?? [];

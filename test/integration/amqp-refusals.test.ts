@@ -6,7 +6,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import amqplib from 'amqplib';
-import type { ChannelModel, RecoveringChannelModel, RecoveryOptions } from 'amqplib';
 import { AmqpTransport } from '../../src/sinks/amqp/transport.js';
 import { defaultAmqpOptions, type AmqpOptions } from '../../src/sinks/amqp/options.js';
 import { BufferedSink, bufferSchema, type BufferOptions } from '../../src/buffer/index.js';
@@ -14,7 +13,7 @@ import { schemaDefaults } from '../../src/sinks/shared/transport-options.js';
 import type { OutboundMessage } from '../../src/record.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { silentLogger } from '../../src/ops/log.js';
-import { AMQP_URL, collectAmqp, declareTestQueue, drainQueue, rabbitTestUser, requireRabbitMQ, uniqueName } from '../helpers/brokers.js';
+import { AMQP_URL, collectAmqp, countingAmqpConnect, declareTestQueue, drainQueue, rabbitTestUser, requireRabbitMQ, uniqueName } from '../helpers/brokers.js';
 import { metricValue } from '../helpers/gateway.js';
 import { record, sleep, until } from '../helpers/records.js';
 
@@ -38,23 +37,9 @@ const sinks: BufferedSink[] = [];
 
 /** An amqp sink (the kind's defaults: 20 batches in flight) that counts the channels it opens. */
 async function startSink(over: Partial<AmqpOptions>) {
-  let channels = 0;
+  const counted = countingAmqpConnect();
   const o: AmqpOptions = { ...defaultAmqpOptions(), url: AMQP_URL, confirmTimeoutMs: 5000, ...over };
-  const transport = new AmqpTransport(o, { name: uniqueName('refusals'), logger: silentLogger() }, (url, so) => {
-    const recovery = so.recovery;
-    const setup = recovery.setup as (m: ChannelModel) => Promise<void>;
-    const counting: RecoveryOptions = {
-      ...recovery,
-      setup: (model: ChannelModel) => {
-        const createChannel = model.createChannel.bind(model);
-        const createConfirmChannel = model.createConfirmChannel.bind(model);
-        model.createChannel = () => (channels++, createChannel());
-        model.createConfirmChannel = () => (channels++, createConfirmChannel());
-        return setup(model);
-      },
-    };
-    return amqplib.connect(url, { ...so, recovery: counting }) as Promise<RecoveringChannelModel>;
-  });
+  const transport = new AmqpTransport(o, { name: uniqueName('refusals'), logger: silentLogger() }, counted.connect);
   const options: BufferOptions = { ...schemaDefaults<BufferOptions>(bufferSchema), maxInFlight: 20, retryInitialMs: 200, retryMaxMs: 2000 };
   const metrics = new Metrics();
   const rejected: string[] = [];
@@ -66,7 +51,7 @@ async function startSink(over: Partial<AmqpOptions>) {
   sinks.push(sink);
   await sink.start();
   await until(() => sink.isConnected(), 10_000, 'connected');
-  return { sink, metrics, rejected, channels: () => channels };
+  return { sink, metrics, rejected, channels: counted.channels };
 }
 
 describe('AMQP: an exchange deleted while the sink publishes to it', () => {

@@ -110,6 +110,16 @@ for (const client of ['platformatic', 'kafkajs'] as KafkaClient[]) describe(`Kaf
     });
   }
 
+  it('idempotent producer (acks -1, one request in flight): several batches in flight, each record once, in order', async () => {
+    const topic = uniqueName('idem');
+    await createKafkaTopics([topic], 1);
+    const t = await started({ idempotent: true, acks: -1, maxInFlightRequests: 1 });
+    const batches = Array.from({ length: 8 }, (_, b) => Array.from({ length: 250 }, (_, i) => msg(`{"n":${b * 250 + i}}`, topic)));
+    assert.deepEqual(await Promise.all(batches.map((b) => t.send(b))), batches.map(() => ({})));
+    const got = await collectKafka(topic, { count: 2000, timeoutMs: 30_000 });
+    assert.deepEqual(got.map((r) => r.value?.toString()), batches.flat().map((m) => m.payload.toString()));
+  });
+
   it('groups a multi-topic batch into one send and routes each record to its topic', async () => {
     const a = uniqueName('ta');
     const b = uniqueName('tb');

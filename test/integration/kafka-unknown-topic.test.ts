@@ -80,6 +80,38 @@ for (const client of ['platformatic', 'kafkajs'] as KafkaClient[]) describe(`Kaf
     }
   });
 
+  it('a new missing topic holds the other topics for at most unknownTopicWaitMs, once; later records of it are refused at once', async () => {
+    const id = uniqueName(`hold-${client}`);
+    await createKafkaTopics([`${id}-conn`, `${id}-dead`]);
+    const gw = await gateway(client, id, 4_000);
+    try {
+      const pub = await gw.publisher();
+      const dns = capture.filter((m) => m[0]!.toString() === 'dns');
+      const conn = capture.filter((m) => m[0]!.toString() === 'conn');
+      // Timed by the sink's own count of acknowledged conn records (no consumer start in the measure).
+      const connAcked = (count: number) => async (): Promise<number> => {
+        const t0 = Date.now();
+        await eventually(async () => (await metricValue(gw.metrics, 'zeek_gateway_sink_acknowledged_total', { sink: 'k', path: 'conn' })) >= count, 30_000, `${count} conn records acknowledged`);
+        return Date.now() - t0;
+      };
+      // One dns record first, alone in its batch: with buffer.maxInFlight 1 the sink waits with it.
+      await pub.send(dns[0]!);
+      await new Promise((r) => setTimeout(r, 300));
+      await publish(pub, conn);
+      const held = await connAcked(conn.length)();
+      assert.ok(held < 4_000 + 4_000, `conn held ${held} ms by a 4 s wait`);
+      // The topic is refused now: the next dns records do not hold conn again.
+      await publish(pub, [...dns, ...conn]);
+      const again = await connAcked(2 * conn.length)();
+      assert.ok(again < 2_500, `conn took ${again} ms behind a refused topic (a new wait would take 4 s)`);
+      assert.equal((await collectKafka(`${id}-conn`, { count: 2 * conn.length, timeoutMs: 30_000 })).length, 2 * conn.length);
+      await collectKafka(`${id}-dead`, { count: 1 + dns.length, timeoutMs: 15_000 });
+      assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total', { sink: 'k', reason: 'unknown_topic' }), 1 + dns.length);
+    } finally {
+      await gw.stop();
+    }
+  });
+
   it('delivers the records of a topic created during the wait, refusing none', async () => {
     const id = uniqueName(`late-${client}`);
     await createKafkaTopics([`${id}-conn`, `${id}-http`, `${id}-dead`]);

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { RateLimitedLog, type Logger } from '../../ops/log.js';
+import { EvictingMap } from '../../util/bounded-cache.js';
 import { ConfirmTracker } from './confirms.js';
 import { publishRefusal, type PublishRefusal } from './refusals.js';
 import { amqpTargets, type AmqpOptions, type AmqpTarget } from './options.js';
@@ -33,6 +34,11 @@ const defaultConnect: ConnectFn = (url, socketOptions) => amqplib.connect(url, s
 const MISSING_EXCHANGE_TTL_MS = 5_000;
 /** An exchange this user may not write to is not tried again for this long (each try costs the channel). */
 const ACCESS_REFUSED_TTL_MS = 60_000;
+/**
+ * Exchanges remembered as checked (or refused) at most: exchange names can come from log paths,
+ * so hostile paths could grow the caches without a bound; one forgotten is only checked again.
+ */
+export const MAX_CACHED_EXCHANGES = 4096;
 
 export function createAmqpTransport(options: AmqpOptions, ctx: TransportContext): Transport {
   return new AmqpTransport(options, ctx);
@@ -71,9 +77,10 @@ export class AmqpTransport implements Transport {
   private readonly returns = new Map<string, { tracker: ConfirmTracker<ConfirmChannel>; index: number }>();
   private readonly idPrefix = randomBytes(6).toString('hex') + '.';
   private idSeq = 0;
-  private readonly knownExchanges = new Set<string>();
+  /** Exchanges that exist (checked or declared), as keys. */
+  private readonly knownExchanges = new EvictingMap<string, true>(MAX_CACHED_EXCHANGES);
   /** Exchanges whose messages are refused until a time: missing (no_exchange) or not writable (access_refused). */
-  private readonly refusedExchanges = new Map<string, { until: number; reason: string }>();
+  private readonly refusedExchanges = new EvictingMap<string, { until: number; reason: string }>(MAX_CACHED_EXCHANGES);
   /** The broker's max_message_size, once a 406 told it: larger messages are refused (message_too_large). */
   private maxMessageBytes = Infinity;
   /** The publishing sequence: each batch's turn is chained here synchronously in send(). */
@@ -358,7 +365,7 @@ export class AmqpTransport implements Transport {
     if (name === this.options.declareExchange.name) {
       await this.declareTopology(model);
       this.log.warn({ exchange: name }, 'AMQP declared its exchange (and queue) again');
-      if (this.model === model) this.knownExchanges.add(name);
+      if (this.model === model) this.knownExchanges.set(name, true);
       return true;
     }
     // A failed check closes its channel, so it gets a throwaway one.
@@ -366,7 +373,7 @@ export class AmqpTransport implements Transport {
     ch.on('error', () => {});
     try {
       await ch.checkExchange(name);
-      if (this.model === model) this.knownExchanges.add(name);
+      if (this.model === model) this.knownExchanges.set(name, true);
       this.refusedExchanges.delete(name);
       return true;
     } catch (err) {
@@ -426,7 +433,7 @@ export class AmqpTransport implements Transport {
       this.model = model;
       AmqpTransport.corkMuxer(model);
       this.knownExchanges.clear();
-      if (this.options.declareExchange.name) this.knownExchanges.add(this.options.declareExchange.name);
+      if (this.options.declareExchange.name) this.knownExchanges.set(this.options.declareExchange.name, true);
       this.log.info({ broker: t.label }, 'AMQP connected');
       this.setState(true);
       this.settleFirst();

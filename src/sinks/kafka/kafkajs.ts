@@ -4,6 +4,7 @@ import kafkajs from 'kafkajs';
 import type { Admin, KafkaConfig, LogEntry, Message, Producer, ProducerConfig, SASLOptions, TopicMessages } from 'kafkajs';
 import { RateLimitedLog, type Logger } from '../../ops/log.js';
 import { compressionType } from './compression.js';
+import { skipIdleRequestChecks } from './kafkajs-request-queue.js';
 import { BatchKafkaTransport, errorsIn, topicMissing } from './batch.js';
 import type { KafkaOptions } from './options.js';
 import { groupByTopic, type TopicLookup } from './topics.js';
@@ -12,6 +13,8 @@ import type { OutboundMessage } from '../../record.js';
 import { asList, loadTls, resolveSecret, type TransportContext } from '../shared/transport-options.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
+
+skipIdleRequestChecks();
 
 /** Errors meaning the cluster is out of reach (as opposed to refusing something). */
 const CONNECTION_ERRORS = new Set([
