@@ -43,6 +43,8 @@ export const INVALID_ADDRESS = 'invalid_address';
 export class BufferedSink {
   private store: MessageStore = new MemoryStore();
   private inFlightBatches = 0;
+  /** In-flight batches that wait only for a destination to appear; they do not hold later batches back. */
+  private waitingBatches = 0;
   /** Failed batches wait here until every in-flight batch settled, then go back in order. */
   private failed: Batch[] = [];
   private consecutiveFailures = 0;
@@ -249,7 +251,7 @@ export class BufferedSink {
       if (this.failed.length === 0) this.armRetryTimer(this.retryAt - now);
       return;
     }
-    while (this.inFlightBatches < this.options.maxInFlight) {
+    while (this.inFlightBatches - this.waitingBatches < this.options.maxInFlight) {
       const batch = this.store.take(this.options.batchMaxRecords, this.options.batchMaxBytes);
       if (batch === undefined) break;
       this.inFlightBatches++;
@@ -271,8 +273,17 @@ export class BufferedSink {
     const { sendable, invalid } = this.screen(batch.messages);
     this.countByPath(this.published, this.deps.metrics.sinkPublished, sendable);
     let ok = false;
+    let waiting = false;
+    const hooks = {
+      waiting: () => {
+        if (waiting) return;
+        waiting = true;
+        this.waitingBatches++;
+        this.schedule();
+      },
+    };
     try {
-      const result = sendable.length > 0 ? await this.transport.send(sendable) : {};
+      const result = sendable.length > 0 ? await this.transport.send(sendable, hooks) : {};
       ok = true;
       this.consecutiveFailures = 0;
       const rejected = invalid ? [...invalid.map((message) => ({ message, reason: INVALID_ADDRESS })), ...(result.rejected ?? [])] : (result.rejected ?? []);
@@ -302,6 +313,7 @@ export class BufferedSink {
       this.failed.push(batch);
     } finally {
       this.inFlightBatches--;
+      if (waiting) this.waitingBatches--;
       if (ok) this.store.settle(batch);
       // Failed batches go back once nothing is in flight, whether the last one to settle failed or not.
       if (this.failed.length > 0) this.requeueFailedWhenSettled();

@@ -15,13 +15,23 @@ export interface Transport {
    * Messages the broker definitively refused and that must not be retried
    * (unroutable returns, record too large) are reported through the result.
    */
-  send(batch: readonly OutboundMessage[]): Promise<SendResult>;
+  send(batch: readonly OutboundMessage[], hooks?: SendHooks): Promise<SendResult>;
   /** True while connected and able to publish. */
   isConnected(): boolean;
   /** Close connections; pending sends may reject. */
   close(): Promise<void>;
   /** Called by the transport when its connection state changes. */
   onStateChange?: ((connected: boolean) => void) | undefined;
+}
+
+/** What a transport may tell the sink about a send while it is in progress. */
+export interface SendHooks {
+  /**
+   * The batch now waits only for destinations that do not exist yet (a Kafka topic nobody
+   * created): the sink may send later batches meanwhile instead of holding them behind it.
+   * The transport keeps each destination's records in order across such waiting batches.
+   */
+  waiting?(): void;
 }
 
 export interface SendResult {

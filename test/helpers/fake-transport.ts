@@ -1,6 +1,6 @@
 // A controllable in-memory transport for unit tests of sink logic (not of brokers).
 import type { OutboundMessage } from '../../src/record.js';
-import type { SendResult, Transport } from '../../src/sinks/transport.js';
+import type { SendHooks, SendResult, Transport } from '../../src/sinks/transport.js';
 
 interface PendingSend {
   batch: readonly OutboundMessage[];
@@ -31,7 +31,7 @@ export class FakeTransport implements Transport {
     this.closed = true;
   }
 
-  send(batch: readonly OutboundMessage[]): Promise<SendResult> {
+  send(batch: readonly OutboundMessage[], _hooks?: SendHooks): Promise<SendResult> {
     this.batches.push(batch.length);
     return new Promise<SendResult>((resolve, reject) => {
       const p = { batch, resolve, reject };

@@ -6,7 +6,7 @@
 import { RateLimitedLog, type Logger } from '../../ops/log.js';
 import type { OutboundMessage } from '../../record.js';
 import type { TransportContext } from '../shared/transport-options.js';
-import type { SendResult, Transport } from '../transport.js';
+import type { SendHooks, SendResult, Transport } from '../transport.js';
 import { KafkaConnection } from './connection.js';
 import { TOPIC_NAME, kafkaOptionProblems, type KafkaOptions } from './options.js';
 import { UNKNOWN_TOPIC, UnknownTopics, groupByTopic, type Refused } from './topics.js';
@@ -129,7 +129,7 @@ export abstract class BatchKafkaTransport implements Transport {
     return this.connection.connected;
   }
 
-  async send(batch: readonly OutboundMessage[]): Promise<SendResult> {
+  async send(batch: readonly OutboundMessage[], hooks?: SendHooks): Promise<SendResult> {
     if (this.closing) throw new Error('Kafka transport closed');
     if (!this.connection.connected) throw new Error('Kafka: not connected to the cluster');
     const sentAt = Date.now();
@@ -139,8 +139,9 @@ export abstract class BatchKafkaTransport implements Transport {
       if (TOPIC_NAME.test(m.address.target)) named.push(m);
       else rejected.push({ message: m, reason: 'invalid_topic' });
     }
-    const { sendable, refused } = await this.unknownTopics.screen(named);
+    const { sendable, refused, waiting } = await this.unknownTopics.screen(named);
     for (const message of refused) rejected.push({ message, reason: UNKNOWN_TOPIC });
+    let missing = waiting;
     if (sendable.length > 0) {
       // Joined before any await, so that batches sent concurrently reach the broker in send() order.
       const turn = this.sequence.then(() => this.sendOnce(sendable));
@@ -151,9 +152,13 @@ export abstract class BatchKafkaTransport implements Transport {
         if (!permanentRefusal(err) && !topicMissing(err)) throw this.failed(err);
         const first = await this.isolate(sendable);
         rejected.push(...first.rejected);
-        const again = (records: OutboundMessage[]) => this.isolate(records);
-        rejected.push(...(await this.unknownTopics.deliverMissing(first.missing, sentAt, again)));
+        missing = missing.length > 0 ? [...missing, ...first.missing] : first.missing;
       }
+    }
+    if (missing.length > 0) {
+      // Only topics that do not exist are left: later batches need not wait for this one.
+      hooks?.waiting?.();
+      rejected.push(...(await this.unknownTopics.deliverMissing(missing, sentAt, (records) => this.isolate(records))));
     }
     return rejected.length > 0 ? { rejected } : {};
   }

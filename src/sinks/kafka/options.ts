@@ -112,7 +112,7 @@ export const kafkaSchema = {
     default: true,
   },
   unknownTopicWaitMs: {
-    doc: 'How long records for a topic that does not exist (and is not auto-created) wait for it; then they are refused (zeek_gateway_sink_dropped_total{reason="unknown_topic"}, dead letters), and the topic is looked up again every 5 s while records for it arrive. The other topics\' records of the batch that found it missing are delivered at once, but that batch waits, and with buffer.maxInFlight 1 the sink sends nothing else meanwhile: a new missing topic holds the sink for up to this long, once.',
+    doc: 'How long records for a topic that does not exist (and is not auto-created) wait for it; then they are refused (zeek_gateway_sink_dropped_total{reason="unknown_topic"}, dead letters), and the topic is looked up again every 5 s while records for it arrive. The other topics keep flowing meanwhile: the batch that waits does not count against buffer.maxInFlight, and the missing topic\'s records of later batches queue behind it, in order.',
     format: 'nat',
     default: 10_000,
   },

@@ -1,6 +1,8 @@
 // Topics, the same for every Kafka client: a batch grouped by topic, and records for a topic
 // that does not exist (and that nobody auto-creates). Those wait a bounded time for the topic to
-// appear, then are refused (unknown_topic) — while every other topic of the sink keeps flowing.
+// appear, then are refused (unknown_topic) — while every other topic of the sink keeps flowing:
+// the batch that waits tells the sink (SendHooks.waiting), which sends later batches meanwhile,
+// and the later records of a topic being waited for queue behind the earlier ones.
 // A client reports which of its records found their topic missing and answers lookups; the
 // waiting, caching and re-checking happen here.
 import type { RateLimitedLog } from '../../ops/log.js';
@@ -54,6 +56,8 @@ const MAX_TOPICS = 10_000;
 
 export class UnknownTopics {
   private readonly missing = new Map<string, Missing>();
+  /** Per topic, the last delivery waiting for it: true once it settled without failing. */
+  private readonly turns = new Map<string, Promise<boolean>>();
   private readonly recheckMs: number;
   private readonly pollMs: number;
   private closed = false;
@@ -65,28 +69,32 @@ export class UnknownTopics {
 
   /**
    * Splits off the records of topics refused lately, to be refused at once instead of waiting
-   * again; a refused topic due for a re-check is looked up first (created since: it flows again).
+   * again (a refused topic due for a re-check is looked up first: created since, it flows again),
+   * and the records of topics being waited for, which join that wait without a send that would
+   * only find the topic missing again.
    */
-  async screen<M extends OutboundMessage>(batch: readonly M[]): Promise<{ sendable: M[]; refused: M[] }> {
-    if (this.missing.size === 0) return { sendable: batch as M[], refused: [] };
-    const refusing = new Map<string, boolean>();
+  async screen<M extends OutboundMessage>(batch: readonly M[]): Promise<{ sendable: M[]; refused: M[]; waiting: M[] }> {
+    if (this.missing.size === 0) return { sendable: batch as M[], refused: [], waiting: [] };
+    const verdicts = new Map<string, 'send' | 'refuse' | 'wait'>();
     for (const m of batch) {
       const topic = m.address.target;
+      if (verdicts.has(topic)) continue;
       const entry = this.missing.get(topic);
-      if (entry?.checkedAt === undefined || refusing.has(topic)) continue;
-      let refuse = Date.now() - entry.checkedAt < this.recheckMs;
-      if (!refuse) {
-        refuse = !(await this.exists(topic));
-        if (refuse) this.refuse(topic, entry);
-        else this.missing.delete(topic);
+      if (entry === undefined) verdicts.set(topic, 'send');
+      else if (entry.checkedAt === undefined) verdicts.set(topic, 'wait');
+      else if (Date.now() - entry.checkedAt < this.recheckMs) verdicts.set(topic, 'refuse');
+      else if (await this.exists(topic)) {
+        this.missing.delete(topic);
+        verdicts.set(topic, 'send');
+      } else {
+        this.refuse(topic, entry);
+        verdicts.set(topic, 'refuse');
       }
-      refusing.set(topic, refuse);
     }
-    if (![...refusing.values()].some(Boolean)) return { sendable: batch as M[], refused: [] };
-    const sendable: M[] = [];
-    const refused: M[] = [];
-    for (const m of batch) (refusing.get(m.address.target) ? refused : sendable).push(m);
-    return { sendable, refused };
+    if (![...verdicts.values()].some((v) => v !== 'send')) return { sendable: batch as M[], refused: [], waiting: [] };
+    const out = { send: [] as M[], refuse: [] as M[], wait: [] as M[] };
+    for (const m of batch) out[verdicts.get(m.address.target) ?? 'send'].push(m);
+    return { sendable: out.send, refused: out.refuse, waiting: out.wait };
   }
 
   /**
@@ -97,19 +105,47 @@ export class UnknownTopics {
    */
   async deliverMissing(missing: readonly OutboundMessage[], sentAt: number, send: (records: OutboundMessage[]) => Promise<Attempt>): Promise<Refused> {
     const rejected: Refused = [];
-    await Promise.all(
-      groupByTopic(missing).map(async ({ topic, messages }) => {
-        let pending = messages;
-        const delivered = await this.deliverWhenKnown(topic, sentAt, async () => {
-          const again = await send(pending);
-          rejected.push(...again.rejected);
-          pending = again.missing;
-          return pending.length === 0;
-        });
-        if (!delivered) for (const message of pending) rejected.push({ message, reason: UNKNOWN_TOPIC });
-      }),
-    );
+    await Promise.all(groupByTopic(missing).map(({ topic, messages }) => this.inTurn(topic, sentAt, () => this.deliverTopic(topic, messages, sentAt, send, rejected))));
     return rejected;
+  }
+
+  /**
+   * Runs `deliver` after every earlier delivery for `topic` (batches wait for a topic one after
+   * the other, so its records keep their order). When an earlier one failed, this one fails
+   * too: it goes again behind it, instead of overtaking records that will be sent again.
+   */
+  private inTurn(topic: string, sentAt: number, deliver: () => Promise<void>): Promise<void> {
+    const before = this.turns.get(topic);
+    // The first delivery to wait owns the topic's wait; later ones queue behind it.
+    if (before === undefined) this.entry(topic, sentAt);
+    const turn = (async () => {
+      if (before !== undefined && !(await before)) throw new Error(`Kafka: an earlier batch for topic ${topic} was not delivered; this one goes again after it`);
+      await deliver();
+    })();
+    const settled = turn.then(
+      () => true,
+      () => false,
+    );
+    this.turns.set(topic, settled);
+    void settled.then(() => {
+      if (this.turns.get(topic) === settled) this.turns.delete(topic);
+    });
+    return turn;
+  }
+
+  /** Delivers the records of one topic once it exists; adds those refused to `rejected`. */
+  private async deliverTopic(topic: string, messages: OutboundMessage[], sentAt: number, send: (records: OutboundMessage[]) => Promise<Attempt>, rejected: Refused): Promise<void> {
+    let pending = messages;
+    const resend = async (): Promise<boolean> => {
+      const again = await send(pending);
+      rejected.push(...again.rejected);
+      pending = again.missing;
+      return pending.length === 0;
+    };
+    // An earlier batch waited for this topic and found it: send at once.
+    if (!this.missing.has(topic) && (await resend())) return;
+    const delivered = await this.deliverWhenKnown(topic, sentAt, resend);
+    if (!delivered) for (const message of pending) rejected.push({ message, reason: UNKNOWN_TOPIC });
   }
 
   /**

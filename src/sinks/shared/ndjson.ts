@@ -1,7 +1,7 @@
 // Opt-in NDJSON batching for any broker sink: several records of a batch travel in one message,
 // one record per line. A wrapper around the sink's transport, so AMQP and Kafka share it.
 import type { OutboundMessage } from '../../record.js';
-import { SIZE_REFUSALS, type SendResult, type Transport } from '../transport.js';
+import { SIZE_REFUSALS, type SendHooks, type SendResult, type Transport } from '../transport.js';
 
 const NEWLINE = 0x0a;
 
@@ -133,7 +133,7 @@ export class NdjsonTransport implements Transport {
     return this.inner.close();
   }
 
-  async send(batch: readonly OutboundMessage[]): Promise<SendResult> {
+  async send(batch: readonly OutboundMessage[], hooks?: SendHooks): Promise<SendResult> {
     const rejected: Rejection[] = [];
     const sendable: number[] = [];
     for (let i = 0; i < batch.length; i++) {
@@ -142,9 +142,9 @@ export class NdjsonTransport implements Transport {
       if (m.payload.includes(NEWLINE)) rejected.push({ message: m, reason: 'newline_in_record' });
       else sendable.push(i);
     }
-    const oversized = await this.sendGroups(batch, ndjsonGroups(batch, sendable, this.recordsPerMessage), rejected);
+    const oversized = await this.sendGroups(batch, ndjsonGroups(batch, sendable, this.recordsPerMessage), rejected, hooks);
     // Messages of one record: whatever the broker refuses of them stays refused.
-    if (oversized.length > 0) await this.sendGroups(batch, oversized.map((i) => alone(batch, i)), rejected);
+    if (oversized.length > 0) await this.sendGroups(batch, oversized.map((i) => alone(batch, i)), rejected, hooks);
     return rejected.length > 0 ? { rejected } : {};
   }
 
@@ -152,10 +152,10 @@ export class NdjsonTransport implements Transport {
    * Sends the groups, adds the records of refused messages to `rejected`, and returns the
    * records of messages of several records refused for their size (to be sent alone).
    */
-  private async sendGroups(batch: readonly OutboundMessage[], groups: Group[], rejected: Rejection[]): Promise<number[]> {
+  private async sendGroups(batch: readonly OutboundMessage[], groups: Group[], rejected: Rejection[], hooks: SendHooks | undefined): Promise<number[]> {
     if (groups.length === 0) return [];
     const messages = groups.map((g) => ndjsonMessage(batch, g));
-    const result = await this.inner.send(messages);
+    const result = await this.inner.send(messages, hooks);
     if (!result.rejected) return [];
     const groupOf = new Map<OutboundMessage, number[]>(messages.map((m, k) => [m, (groups[k] as Group).indices]));
     const oversized: number[] = [];

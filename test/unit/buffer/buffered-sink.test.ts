@@ -225,3 +225,27 @@ test('with several batches in flight, a failed batch is retried even when the la
   assert.deepEqual(payloads(transport.delivered), ['c', 'd', 'a', 'b']);
   assert.equal(sink.records, 0);
 });
+
+test('a batch that waits only for a destination to appear does not hold later batches back (maxInFlight 1)', async () => {
+  const { sink, transport } = make({ maxRecords: 100, batchMaxRecords: 2 });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const plain = transport.send.bind(transport);
+  // A Kafka topic nobody created yet: the transport says its batch waits only for that.
+  transport.send = async (batch, hooks) => {
+    if (batch.some((m) => m.payload.toString() === 'new1')) {
+      hooks?.waiting?.();
+      await gate;
+    }
+    return plain(batch);
+  };
+  sink.offer(message('new', 'new1'));
+  await tick();
+  for (const p of ['c1', 'c2', 'c3']) sink.offer(message('conn', p));
+  await until(() => transport.delivered.length === 3, 3000, 'the later batches delivered during the wait');
+  assert.deepEqual(payloads(transport.delivered), ['c1', 'c2', 'c3']);
+  assert.equal(sink.records, 1, 'the waiting record is still held');
+  release();
+  await until(() => sink.records === 0, 3000);
+  assert.deepEqual(payloads(transport.delivered), ['c1', 'c2', 'c3', 'new1']);
+});

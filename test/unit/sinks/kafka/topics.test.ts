@@ -93,7 +93,7 @@ describe('unknown Kafka topics', () => {
     assert.equal((await u.screen([msg('b', 3)])).refused.length, 1, 'the next re-check is not due yet');
     await new Promise((r) => setTimeout(r, 450));
     const batch = [msg('b', 4), msg('b', 5)];
-    assert.deepEqual(await u.screen(batch), { sendable: batch, refused: [] });
+    assert.deepEqual(await u.screen(batch), { sendable: batch, refused: [], waiting: [] });
     assert.deepEqual(c.lookups, ['b', 'b'], 'one lookup per due re-check, not one per record');
   });
 
@@ -116,5 +116,56 @@ describe('unknown Kafka topics', () => {
     const t0 = Date.now();
     assert.equal(await u.deliverWhenKnown('b', t0, async () => true), false);
     assert.ok(Date.now() - t0 < 3_000);
+  });
+
+  it('records of a topic being waited for join the wait instead of being sent', async () => {
+    const c = cluster('a');
+    const u = unknownTopics(c, 5_000);
+    const wait = u.deliverMissing([msg('b', 1)], Date.now(), async (records) => ({ rejected: [], missing: c.have.has('b') ? [] : records }));
+    const { sendable, refused, waiting } = await u.screen([msg('a', 2), msg('b', 3), msg('a', 4)]);
+    assert.deepEqual(sendable.map((m) => m.payload.toString()), ['{"n":2}', '{"n":4}']);
+    assert.deepEqual(refused, []);
+    assert.deepEqual(waiting.map((m) => m.payload.toString()), ['{"n":3}']);
+    c.have.add('b');
+    assert.deepEqual(await wait, []);
+  });
+
+  it('batches waiting for one topic deliver in their order once it exists', async () => {
+    const c = cluster();
+    const u = unknownTopics(c, 5_000);
+    const sent: string[] = [];
+    const send = async (records: OutboundMessage[]) => {
+      if (!c.have.has('b')) return { rejected: [], missing: records };
+      // A later batch's send that answered sooner must still not overtake.
+      await new Promise((r) => setTimeout(r, 20 - records.length));
+      sent.push(...records.map((m) => m.payload.toString()));
+      return { rejected: [], missing: [] };
+    };
+    const t0 = Date.now();
+    const waits = [u.deliverMissing([msg('b', 1), msg('b', 2)], t0, send), u.deliverMissing([msg('b', 3)], t0, send), u.deliverMissing([msg('b', 4)], t0, send)];
+    setTimeout(() => c.have.add('b'), 100);
+    assert.deepEqual(await Promise.all(waits), [[], [], []]);
+    assert.deepEqual(sent, ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}']);
+    assert.ok(Date.now() - t0 < 2_000, 'the later batches went as soon as the first found the topic');
+  });
+
+  it('when an earlier batch for a topic fails, the later ones fail too rather than overtake it', async () => {
+    const c = cluster();
+    const u = unknownTopics(c, 5_000);
+    let calls = 0;
+    const send = async (records: OutboundMessage[]) => {
+      if (!c.have.has('b')) return { rejected: [], missing: records };
+      if (++calls === 1) throw new Error('broker unavailable');
+      return { rejected: [], missing: [] };
+    };
+    const t0 = Date.now();
+    const first = u.deliverMissing([msg('b', 1)], t0, send);
+    const second = u.deliverMissing([msg('b', 2)], t0, send);
+    c.have.add('b');
+    await assert.rejects(first, /broker unavailable/);
+    await assert.rejects(second, /earlier batch for topic b/);
+    assert.equal(calls, 1, 'the later batch was not sent ahead of the failed one');
+    // Once both have settled, the topic starts afresh: their retries go through.
+    assert.deepEqual(await u.deliverMissing([msg('b', 1), msg('b', 2)], Date.now(), send), []);
   });
 });
