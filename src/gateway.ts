@@ -193,7 +193,7 @@ export class Gateway {
     // the old one's spool directory (a directory belongs to one instance at a time) starts once the
     // old one closed it, while the ingresses are held; every other new instance starts now.
     const replaced = diff.sinks.replaced.map((s) => s.name);
-    const reopens = (name: string): boolean => sameDirectory(this.sinks.get(name)!.spoolDir, created.get(name)!.spoolDir);
+    const reopens = (name: string): boolean => sameDirectory(this.sinks.get(name)?.spoolDir, created.get(name)?.spoolDir);
     // Those that can fail (the spool cannot open) go first, so that a failure finds only them handed over.
     const handOver = [...replaced.filter(reopens), ...replaced.filter((name) => !reopens(name))];
     const joining = [...created.keys()].filter((name) => !reopens(name));
@@ -360,10 +360,11 @@ export class Gateway {
     sink.retire();
     const done = (async () => {
       const left = await sink.drain(lingerMs);
-      if (left > 0 && !sink.keepsRecords) this.logger.error({ sink: sink.name, undelivered: left }, 'reload: old sink instance could not deliver everything within shutdown.lingerMs');
+      const kept = Math.min(left, sink.keptRecords);
+      if (left > kept) this.logger.error({ sink: sink.name, undelivered: left - kept }, 'reload: old sink instance could not deliver everything within shutdown.lingerMs');
       await sink.close();
       if (removed) this.removeSinkSeries(sink.name);
-      this.logger.info({ sink: sink.name, removed, keptInSpool: sink.keepsRecords ? left : 0 }, 'reload: old sink instance closed');
+      this.logger.info({ sink: sink.name, removed, keptInSpool: kept }, 'reload: old sink instance closed');
     })().catch((err: Error) => this.logger.error({ sink: sink.name, err: err.message }, 'reload: closing the old sink instance failed'));
     this.retiring.add(done);
     void done.finally(() => this.retiring.delete(done));
@@ -439,11 +440,12 @@ export class Gateway {
     let keptInSpool = 0;
     for (const [sink, n] of left) {
       if (n === 0) continue;
-      // A spooled sink keeps its records for the next start (and says so when it closes).
-      if (this.sinks.get(sink)?.keepsRecords) keptInSpool += n;
-      else {
-        undelivered += n;
-        this.logger.error({ sink, undelivered: n }, 'records not delivered before the shutdown linger ran out');
+      // A spool keeps its records for the next start (and says so when it closes).
+      const kept = Math.min(n, this.sinks.get(sink)?.keptRecords ?? 0);
+      keptInSpool += kept;
+      if (n > kept) {
+        undelivered += n - kept;
+        this.logger.error({ sink, undelivered: n - kept }, 'records not delivered before the shutdown linger ran out');
       }
     }
     await Promise.all([...this.sinks.values()].map((s) => s.close()));

@@ -117,6 +117,11 @@ export class BufferedSink {
     return this.store.persistent === true;
   }
 
+  /** Of the records held, those that close() keeps on disk for the next start (the rest it drops). */
+  get keptRecords(): number {
+    return keptOnClose(this.store);
+  }
+
   /** The directory this instance's spool lives in, when it has one. */
   get spoolDir(): string | undefined {
     return this.options.spool?.enabled ? spoolOptionsFor(this.options.spool, this.name).dir : undefined;
