@@ -22,7 +22,7 @@ import { Tap } from './routing/tap.js';
 import { DeadLetters } from './routing/dead-letters.js';
 import { Router } from './routing/router.js';
 import { RoutingTable, type SinkAddressing } from './routing/table.js';
-import { BufferedSink, SpoolStore, openSpool, type SpoolConfig } from './buffer/index.js';
+import { BufferedSink, HandedOverStore, SpoolStore, openSpool, spoolOptionsFor, type MessageStore, type SpoolConfig } from './buffer/index.js';
 import type { OutboundMessage } from './record.js';
 import { DryRunTransport } from './sinks/shared/dry-run.js';
 import { SINK_KINDS } from './sinks/index.js';
@@ -181,6 +181,16 @@ export class Gateway {
     };
     for (const key of diff.restartOnly) this.logger.warn({ key }, `${key} changed: it applies at the next restart; the running value stays`);
 
+    // A spool directory a running instance still delivers for its predecessor cannot be opened again
+    // until it is emptied (two spools never share a directory).
+    for (const s of diff.sinks.replaced) {
+      const busy = this.sinks.get(s.name)?.deliveringFrom;
+      const dir = s.buffer.spool?.enabled ? spoolOptionsFor(s.buffer.spool, s.name).dir : undefined;
+      if (busy !== undefined && sameDirectory(busy, dir)) {
+        throw new Error(`sinks.${s.name}.buffer.spool.dir: ${busy} still holds records of an earlier reload being delivered; reload again once they are (logged: reload: the replaced spool directory was delivered and removed)`);
+      }
+    }
+
     // 1. Build every new sink instance first: a failure here leaves everything as it was.
     const created = new Map<string, BufferedSink>();
     try {
@@ -285,22 +295,30 @@ export class Gateway {
   private async handOver(from: BufferedSink, to: BufferedSink, reopen: boolean, lingerMs: number): Promise<void> {
     const store = await from.handOver(lingerMs);
     const handedOver = store.records;
+    // A store that still delivers its own predecessor's spool: those records go on to `to` too.
+    const { backlog, own } = store instanceof HandedOverStore ? store.split() : { backlog: undefined, own: store };
     if (reopen) {
-      await store.close();
+      await own.close();
       await this.join(to);
+      if (backlog) to.adopt(backlog, this.whenDelivered(to.name));
     } else {
-      to.adopt(store, async (emptied) => {
-        try {
-          if (emptied instanceof SpoolStore) {
-            await emptied.closeAndRemove();
-            this.logger.info({ sink: to.name, spool: emptied.location }, 'reload: the replaced spool directory was delivered and removed');
-          } else await emptied.close();
-        } catch (err) {
-          this.logger.error({ sink: to.name, spool: emptied.location, err: (err as Error).message }, 'reload: the replaced spool directory was delivered but could not be removed');
-        }
-      });
+      to.adopt(store, this.whenDelivered(to.name));
     }
     this.logger.info({ sink: to.name, handedOver, spool: store.location, reopened: reopen }, 'reload: replaced sink handed its records over');
+  }
+
+  /** What happens to a predecessor's store once its successor delivered all it held: a spool's directory goes. */
+  private whenDelivered(sink: string): (emptied: MessageStore) => Promise<void> {
+    return async (emptied) => {
+      try {
+        if (emptied instanceof SpoolStore) {
+          await emptied.closeAndRemove();
+          this.logger.info({ sink, spool: emptied.location }, 'reload: the replaced spool directory was delivered and removed');
+        } else await emptied.close();
+      } catch (err) {
+        this.logger.error({ sink, spool: emptied.location, err: (err as Error).message }, 'reload: the replaced spool directory was delivered but could not be removed');
+      }
+    };
   }
 
   /**

@@ -122,6 +122,12 @@ export class BufferedSink {
     return keptOnClose(this.store);
   }
 
+  /** A predecessor's spool directory this instance is still delivering (see adopt()), if any. */
+  get deliveringFrom(): string | undefined {
+    const s = this.store;
+    return s instanceof HandedOverStore ? s.backlogLocation : undefined;
+  }
+
   /** The directory this instance's spool lives in, when it has one. */
   get spoolDir(): string | undefined {
     return this.options.spool?.enabled ? spoolOptionsFor(this.options.spool, this.name).dir : undefined;

@@ -53,10 +53,27 @@ export class HandedOverStore implements MessageStore {
     return keptOnClose(this.own) + (this.backlog ? keptOnClose(this.backlog) : 0);
   }
 
+  /** The predecessor's spool directory, while its records are still being delivered. */
+  get backlogLocation(): string | undefined {
+    return this.backlog?.persistent ? this.backlog.location : undefined;
+  }
+
   /** Where records are kept: the predecessor's spool directory while it holds records, and this instance's. */
   get location(): string | undefined {
     const at = [this.backlog?.persistent ? this.backlog.location : undefined, this.own.location].filter((l) => l !== undefined);
     return at.length > 0 ? at.join(', ') : undefined;
+  }
+
+  /**
+   * The two stores apart, for the next hand-over once nothing is in flight: a successor that
+   * reopens `own` (its spool directory) takes the predecessor's records still waiting on as they are.
+   */
+  split(): { backlog: MessageStore | undefined; own: MessageStore } {
+    if (this.inFlight.size > 0) throw new Error('cannot split a store with batches in flight');
+    const backlog = this.backlog;
+    this.backlog = undefined;
+    this.emptied = true;
+    return { backlog, own: this.own };
   }
 
   push(message: OutboundMessage): void {

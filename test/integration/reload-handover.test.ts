@@ -85,7 +85,7 @@ test('reload replacing a memory-buffered Kafka sink hands the records its old in
   await memoryHandOver((reachable) => ({ type: 'kafka', brokers: reachable ? KAFKA_BROKERS : nowhere, topic }), topic, readTopic);
 });
 
-test('reload moving a sink\'s spool.dir delivers what the old directory holds through the new instance, then removes it', async () => {
+test('reload moving a sink\'s spool.dir delivers what the old directory holds through the new instance, then removes it; moving it back before that is refused', async () => {
   const exchange = `zlg-${uniqueName('spoolmove')}`;
   const queue = await declareTestQueue(exchange, '#');
   const root = mkdtempSync(join(tmpdir(), 'zlg-spoolmove-'));
@@ -104,9 +104,19 @@ test('reload moving a sink\'s spool.dir delivers what the old directory holds th
       for (let seq = 0; seq < 300; seq++) await push.send(numberedRecord(seq));
       await eventually(() => gw.gateway.sinks.get('s')?.records === 300, 10_000, 'all spooled in the old directory');
       assert.ok(readdirSync(join(oldDir, 's')).some((f) => f.endsWith('.seg')), 'segments in the old directory');
-      const summary = await reloadFixture(gw, configFor(AMQP_URL, newDir));
-      assert.deepEqual(summary.sinksReplaced, ['s']);
-      for (let seq = 300; seq < 400; seq++) await push.send(numberedRecord(seq));
+      // The broker is still unreachable after the move: the old directory's records wait on,
+      // delivered by the new instance once it can.
+      const moved = await reloadFixture(gw, configFor(nowhere, newDir));
+      assert.deepEqual(moved.sinksReplaced, ['s']);
+      for (let seq = 300; seq < 350; seq++) await push.send(numberedRecord(seq));
+      await eventually(() => gw.gateway.sinks.get('s')?.records === 350, 10_000, 'held: 300 in the old directory, 50 in the new');
+      assert.ok(existsSync(join(oldDir, 's')), 'the old directory stays while it holds records');
+      // Back to the old directory while its records are still being delivered: two spools never share one.
+      await assert.rejects(reloadFixture(gw, configFor(nowhere, oldDir)), /sinks\.s\.buffer\.spool\.dir: .* still holds records/);
+      // The broker comes back (same new directory): the spool reopens, the old directory's records go on with it.
+      const back = await reloadFixture(gw, configFor(AMQP_URL, newDir));
+      assert.deepEqual(back.sinksReplaced, ['s']);
+      for (let seq = 350; seq < 400; seq++) await push.send(numberedRecord(seq));
       await eventually(async () => (await metricValue(gw.metrics, 'zeek_gateway_records_received_total')) === 400, 10_000, 'all received');
       await eventually(() => gw.gateway.sinks.get('s')!.records === 0, 30_000, 'all delivered');
       await eventually(() => !existsSync(join(oldDir, 's')), 5000, 'the old spool directory removed');
