@@ -154,12 +154,13 @@ export class Gateway {
 
   /**
    * Applies a new configuration while records flow (SIGHUP, POST /-/reload): new sinks start
-   * and join once connected; routes swap between two ingress messages; removed and replaced
-   * sinks stop taking records and drain for up to shutdown.lingerMs (a spool keeps what is
-   * left); changed ingresses are re-bound. Throws, having changed nothing, when a new sink
-   * cannot be built, a changed ingress cannot bind, or a spooled sink's new instance cannot
-   * open the spool it was handed (the old configuration reopens it). Settings only a restart applies (http)
-   * keep their running value.
+   * and join once connected; routes swap between two ingress messages; a replaced sink's old
+   * instance hands everything it has not delivered to the new one (see handOver); removed sinks
+   * stop taking records and drain for up to shutdown.lingerMs (a spool keeps what is left);
+   * changed ingresses are re-bound. Throws, having changed nothing, when a new sink cannot be
+   * built or started, a changed ingress cannot bind, or a new instance cannot reopen the spool it
+   * was handed (the old configuration reopens it). Settings only a restart applies (http) keep
+   * their running value.
    */
   reload(next: GatewayConfig): Promise<ReloadSummary> {
     const run = this.reloading.then(() => this.applyReload(next));

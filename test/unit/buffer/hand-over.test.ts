@@ -13,18 +13,9 @@ import { SpoolStore } from '../../../src/buffer/spool/store.js';
 import { Metrics } from '../../../src/ops/metrics.js';
 import { silentLogger } from '../../../src/ops/log.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
-import { message, payloads, sleep, tick, until } from '../../helpers/records.js';
+import { message, payloads, sleep, tick, unitBuffer, until } from '../../helpers/records.js';
 
-const base: BufferOptions = {
-  maxRecords: 100,
-  maxBytes: 1 << 20,
-  whenFull: 'block',
-  batchMaxRecords: 4,
-  batchMaxBytes: 1 << 20,
-  maxInFlight: 1,
-  retryInitialMs: 5,
-  retryMaxMs: 20,
-};
+const base: BufferOptions = { ...unitBuffer, maxRecords: 100 };
 
 function make(opts: Partial<BufferOptions> = {}, metrics = new Metrics()) {
   const transport = new FakeTransport();
