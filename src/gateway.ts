@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import * as zmq from 'zeromq';
 import { diffConfig, type ReloadSummary } from './config/diff.js';
 import type { GatewayConfig } from './config/load.js';
@@ -20,7 +22,7 @@ import { Tap } from './routing/tap.js';
 import { DeadLetters } from './routing/dead-letters.js';
 import { Router } from './routing/router.js';
 import { RoutingTable, type SinkAddressing } from './routing/table.js';
-import { BufferedSink, openSpool, type SpoolConfig } from './buffer/index.js';
+import { BufferedSink, HandedOverStore, SpoolStore, openSpool, spoolOptionsFor, type MessageStore, type SpoolConfig } from './buffer/index.js';
 import type { OutboundMessage } from './record.js';
 import { DryRunTransport } from './sinks/shared/dry-run.js';
 import { SINK_KINDS } from './sinks/index.js';
@@ -152,12 +154,13 @@ export class Gateway {
 
   /**
    * Applies a new configuration while records flow (SIGHUP, POST /-/reload): new sinks start
-   * and join once connected; routes swap between two ingress messages; removed and replaced
-   * sinks stop taking records and drain for up to shutdown.lingerMs (a spool keeps what is
-   * left); changed ingresses are re-bound. Throws, having changed nothing, when a new sink
-   * cannot be built, a changed ingress cannot bind, or a spooled sink's new instance cannot
-   * open the spool it was handed (the old configuration reopens it). Settings only a restart applies (http)
-   * keep their running value.
+   * and join once connected; routes swap between two ingress messages; a replaced sink's old
+   * instance hands everything it has not delivered to the new one (see handOver); removed sinks
+   * stop taking records and drain for up to shutdown.lingerMs (a spool keeps what is left);
+   * changed ingresses are re-bound. Throws, having changed nothing, when a new sink cannot be
+   * built or started, a changed ingress cannot bind, or a new instance cannot reopen the spool it
+   * was handed (the old configuration reopens it). Settings only a restart applies (http) keep
+   * their running value.
    */
   reload(next: GatewayConfig): Promise<ReloadSummary> {
     const run = this.reloading.then(() => this.applyReload(next));
@@ -179,6 +182,16 @@ export class Gateway {
     };
     for (const key of diff.restartOnly) this.logger.warn({ key }, `${key} changed: it applies at the next restart; the running value stays`);
 
+    // A spool directory a running instance still delivers for its predecessor cannot be opened again
+    // until it is emptied (two spools never share a directory).
+    for (const s of diff.sinks.replaced) {
+      const busy = this.sinks.get(s.name)?.deliveringFrom;
+      const dir = s.buffer.spool?.enabled ? spoolOptionsFor(s.buffer.spool, s.name).dir : undefined;
+      if (busy !== undefined && sameDirectory(busy, dir)) {
+        throw new Error(`sinks.${s.name}.buffer.spool.dir: ${busy} still holds records of an earlier reload being delivered; reload again once they are (logged: reload: the replaced spool directory was delivered and removed)`);
+      }
+    }
+
     // 1. Build every new sink instance first: a failure here leaves everything as it was.
     const created = new Map<string, BufferedSink>();
     try {
@@ -187,29 +200,45 @@ export class Gateway {
       this.discard(created.values());
       throw err;
     }
-    // A spool directory belongs to one instance at a time: a replaced sink with a spool hands
-    // it over while the ingresses are held (the old one drains and closes, then the new opens it).
-    const spooled = (s: BufferedSink | undefined): boolean => s?.options.spool?.enabled === true;
-    const handOver = [...created.keys()].filter((name) => spooled(this.sinks.get(name)) || (this.sinks.has(name) && spooled(created.get(name))));
-    const joining = [...created.keys()].filter((name) => !handOver.includes(name));
+    // A replaced sink hands what its old instance holds to the new one. A new instance that opens
+    // the old one's spool directory (a directory belongs to one instance at a time) starts once the
+    // old one closed it, while the ingresses are held; every other new instance starts now.
+    const replaced = diff.sinks.replaced.map((s) => s.name);
+    const reopens = (name: string): boolean => sameDirectory(this.sinks.get(name)?.spoolDir, created.get(name)?.spoolDir);
+    // Those that can fail (the spool cannot open) go first, so that a failure finds only them handed over.
+    const handOver = [...replaced.filter(reopens), ...replaced.filter((name) => !reopens(name))];
+    const joining = [...created.keys()].filter((name) => !reopens(name));
 
     // 2. Ingresses whose endpoints or options changed are re-bound before anything else changes:
     // one that cannot bind (an endpoint in use) goes back to what it was, and so does every
     // ingress re-bound before it, and the reload fails having changed nothing.
     const rebound: Array<'sub' | 'pull'> = [];
+    const rebindBack = async (): Promise<void> => {
+      for (const name of rebound.reverse()) await this.rebind(name, this.config, next).catch(() => undefined);
+    };
     try {
       for (const name of diff.ingress) {
         await this.rebind(name, next, this.config);
         rebound.push(name);
       }
     } catch (err) {
-      for (const name of rebound.reverse()) await this.rebind(name, this.config, next).catch(() => undefined);
+      await rebindBack();
       this.discard(created.values());
       throw err;
     }
 
-    // 3. New instances that need no hand-over connect while the old configuration runs.
-    await Promise.all(joining.map((name) => this.join(created.get(name)!)));
+    // 3. New instances that need no spool of an old one connect while the old configuration runs.
+    // One that cannot start (its spool cannot open) fails the reload, having changed nothing.
+    const joined = await Promise.allSettled(joining.map((name) => this.join(created.get(name)!)));
+    const failedJoin = joined.findIndex((r) => r.status === 'rejected');
+    if (failedJoin >= 0) {
+      const sink = joining[failedJoin];
+      const err = (joined[failedJoin] as PromiseRejectedResult).reason as Error;
+      this.logger.error({ sink, err: err.message }, 'reload: a new sink instance could not start; the running configuration stays');
+      await rebindBack();
+      this.discard(created.values());
+      throw new Error(`sink ${sink}: ${err.message}`, { cause: err });
+    }
 
     // 4. Swap: the routing table, the sink set and the dead letters change between two messages.
     const release = handOver.length > 0 ? this.router.hold() : undefined;
@@ -220,18 +249,15 @@ export class Gateway {
           const old = this.sinks.get(name)!;
           old.retire();
           handed.push(name);
-          const left = await old.drain(next.shutdown.lingerMs);
-          await old.close();
-          this.logger.info({ sink: name, keptInSpool: left }, 'reload: replaced sink handed its spool over');
-          await this.join(created.get(name)!);
+          await this.handOver(old, created.get(name)!, reopens(name), next.shutdown.lingerMs);
         }
       } catch (err) {
-        // A new instance could not open its spool (EACCES, ENOSPC, a bad dir): the old
-        // configuration goes back in force, its sinks reopening their spools.
+        // A new instance could not open the spool it was handed (EACCES, ENOSPC, a bad dir): the
+        // old configuration goes back in force, its sinks reopening their spools.
         const sink = handed.at(-1);
         this.logger.error({ sink, err: (err as Error).message }, 'reload: the new sink instance could not start; the old one takes its spool back');
         await this.restoreHandedOver(handed, created);
-        for (const name of rebound.reverse()) await this.rebind(name, this.config, next).catch(() => undefined);
+        await rebindBack();
         throw new Error(`sink ${sink}: ${(err as Error).message}`, { cause: err });
       }
       const old = new Map(this.sinks);
@@ -245,10 +271,10 @@ export class Gateway {
       this.sinks.clear();
       for (const [name, sink] of sinks) this.sinks.set(name, sink);
       this.config = next;
-      // 5. The old instances of removed and replaced sinks drain in the background.
+      // 5. The old instances of removed sinks drain in the background.
       for (const [name, sink] of old) {
-        if (sinks.get(name) === sink || handOver.includes(name)) continue;
-        this.retire(sink, !sinks.has(name), next.shutdown.lingerMs);
+        if (sinks.has(name)) continue;
+        this.retire(sink, true, next.shutdown.lingerMs);
       }
     } finally {
       release?.();
@@ -257,6 +283,43 @@ export class Gateway {
 
     this.logger.info(summary, diff.changed ? 'configuration reloaded' : 'configuration reloaded: no change');
     return summary;
+  }
+
+  /**
+   * A replaced sink's old instance gives its records to the new one, while the ingresses are
+   * held: it sends no new batch and waits up to `lingerMs` for those in flight to settle, then
+   * everything not acknowledged goes over in order, before any record the new instance takes.
+   * A spool in the directory the new instance uses is closed and reopened by it; any other store
+   * (memory, or a spool in a directory the new instance does not use) is delivered by the new
+   * instance first, and a spool directory emptied that way is removed.
+   */
+  private async handOver(from: BufferedSink, to: BufferedSink, reopen: boolean, lingerMs: number): Promise<void> {
+    const store = await from.handOver(lingerMs);
+    const handedOver = store.records;
+    // A store that still delivers its own predecessor's spool: those records go on to `to` too.
+    const { backlog, own } = store instanceof HandedOverStore ? store.split() : { backlog: undefined, own: store };
+    if (reopen) {
+      await own.close();
+      await this.join(to);
+      if (backlog) to.adopt(backlog, this.whenDelivered(to.name));
+    } else {
+      to.adopt(store, this.whenDelivered(to.name));
+    }
+    this.logger.info({ sink: to.name, handedOver, spool: store.location, reopened: reopen }, 'reload: replaced sink handed its records over');
+  }
+
+  /** What happens to a predecessor's store once its successor delivered all it held: a spool's directory goes. */
+  private whenDelivered(sink: string): (emptied: MessageStore) => Promise<void> {
+    return async (emptied) => {
+      try {
+        if (emptied instanceof SpoolStore) {
+          await emptied.closeAndRemove();
+          this.logger.info({ sink, spool: emptied.location }, 'reload: the replaced spool directory was delivered and removed');
+        } else await emptied.close();
+      } catch (err) {
+        this.logger.error({ sink, spool: emptied.location, err: (err as Error).message }, 'reload: the replaced spool directory was delivered but could not be removed');
+      }
+    };
   }
 
   /**
@@ -316,10 +379,11 @@ export class Gateway {
     sink.retire();
     const done = (async () => {
       const left = await sink.drain(lingerMs);
-      if (left > 0 && !sink.keepsRecords) this.logger.error({ sink: sink.name, undelivered: left }, 'reload: old sink instance could not deliver everything within shutdown.lingerMs');
+      const kept = Math.min(left, sink.keptRecords);
+      if (left > kept) this.logger.error({ sink: sink.name, undelivered: left - kept }, 'reload: old sink instance could not deliver everything within shutdown.lingerMs');
       await sink.close();
       if (removed) this.removeSinkSeries(sink.name);
-      this.logger.info({ sink: sink.name, removed, keptInSpool: sink.keepsRecords ? left : 0 }, 'reload: old sink instance closed');
+      this.logger.info({ sink: sink.name, removed, keptInSpool: kept }, 'reload: old sink instance closed');
     })().catch((err: Error) => this.logger.error({ sink: sink.name, err: err.message }, 'reload: closing the old sink instance failed'));
     this.retiring.add(done);
     void done.finally(() => this.retiring.delete(done));
@@ -395,11 +459,12 @@ export class Gateway {
     let keptInSpool = 0;
     for (const [sink, n] of left) {
       if (n === 0) continue;
-      // A spooled sink keeps its records for the next start (and says so when it closes).
-      if (this.sinks.get(sink)?.keepsRecords) keptInSpool += n;
-      else {
-        undelivered += n;
-        this.logger.error({ sink, undelivered: n }, 'records not delivered before the shutdown linger ran out');
+      // A spool keeps its records for the next start (and says so when it closes).
+      const kept = Math.min(n, this.sinks.get(sink)?.keptRecords ?? 0);
+      keptInSpool += kept;
+      if (n > kept) {
+        undelivered += n - kept;
+        this.logger.error({ sink, undelivered: n - kept }, 'records not delivered before the shutdown linger ran out');
       }
     }
     await Promise.all([...this.sinks.values()].map((s) => s.close()));
@@ -428,6 +493,18 @@ export class Gateway {
         );
       },
     };
+  }
+}
+
+/** True when both name one directory (also through a symlink): two spools must never share one. */
+function sameDirectory(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined) return false;
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false; // one does not exist (yet): not the same
   }
 }
 

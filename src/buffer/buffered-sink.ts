@@ -5,9 +5,11 @@ import type { BufferOptions } from './options.js';
 import { BoundedCache } from '../util/bounded-cache.js';
 import { HeldMemory } from './held-memory.js';
 import { MemoryStore } from './memory-store.js';
+import { HandedOverStore, keptOnClose } from './handed-over-store.js';
+import { spoolOptionsFor } from './spool/options.js';
 import type { Address, OutboundMessage } from '../record.js';
 import type { Batch, MessageStore } from './store.js';
-import type { Transport } from '../sinks/transport.js';
+import type { SendResult, Transport } from '../sinks/transport.js';
 
 /** Receives records a sink gives up on for good (broker refusal), e.g. a dead-letter sink. */
 export type RejectHandler = (message: OutboundMessage, reason: string, sink: string) => void;
@@ -42,9 +44,13 @@ export const INVALID_ADDRESS = 'invalid_address';
  */
 export class BufferedSink {
   private store: MessageStore = new MemoryStore();
-  private inFlightBatches = 0;
+  /** Batches handed to the transport and not yet settled. */
+  private readonly inFlight = new Set<Batch>();
   /** In-flight batches that wait only for a destination to appear; they do not hold later batches back. */
-  private waitingBatches = 0;
+  private readonly waiting = new Set<Batch>();
+  /** A reload is handing this instance's records to its successor: no new batches go out. */
+  private handingOver = false;
+  private settledWaiters: Array<() => void> = [];
   /** Failed batches wait here until every in-flight batch settled, then go back in order. */
   private failed: Batch[] = [];
   private consecutiveFailures = 0;
@@ -111,6 +117,22 @@ export class BufferedSink {
   /** Held records survive a restart (a disk spool) instead of being lost at close. */
   get keepsRecords(): boolean {
     return this.store.persistent === true;
+  }
+
+  /** Of the records held, those that close() keeps on disk for the next start (the rest it drops). */
+  get keptRecords(): number {
+    return keptOnClose(this.store);
+  }
+
+  /** A predecessor's spool directory this instance is still delivering (see adopt()), if any. */
+  get deliveringFrom(): string | undefined {
+    const s = this.store;
+    return s instanceof HandedOverStore ? s.backlogLocation : undefined;
+  }
+
+  /** The directory this instance's spool lives in, when it has one. */
+  get spoolDir(): string | undefined {
+    return this.options.spool?.enabled ? spoolOptionsFor(this.options.spool, this.name).dir : undefined;
   }
 
   isConnected(): boolean {
@@ -200,16 +222,66 @@ export class BufferedSink {
     this.stopReporting();
   }
 
+  /**
+   * A reload replaces this instance: it sends no new batch, waits up to `timeoutMs` for the
+   * batches in flight to settle, and gives up its store with every record not acknowledged, in
+   * order (batches still unsettled then go with them: their late outcome no longer counts here,
+   * so they may arrive twice, never not at all). The instance is closed afterwards; the caller
+   * owns the store (see adopt()).
+   */
+  async handOver(timeoutMs: number): Promise<MessageStore> {
+    this.handingOver = true;
+    if (this.inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.settledWaiters.push(resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    const store = this.store;
+    store.giveBack([...this.failed, ...this.inFlight]);
+    this.failed = [];
+    this.inFlight.clear();
+    this.waiting.clear();
+    store.onWritable = undefined;
+    this.store = new MemoryStore();
+    await this.close();
+    return store;
+  }
+
+  /**
+   * Takes a predecessor's store (see handOver()): its records go out before any this instance
+   * takes. `onEmptied` runs once they are all delivered (a spool's directory is removed there).
+   */
+  adopt(predecessor: MessageStore, onEmptied: (store: MessageStore) => Promise<void>): void {
+    // Records from memory into this instance's spool: from now on they survive a restart too.
+    if (!predecessor.persistent && this.store.persistent) {
+      const all = predecessor.take(Infinity, Infinity);
+      if (all) {
+        for (const m of all.messages) this.store.push(m);
+        predecessor.settle(all);
+      }
+      this.schedule();
+    }
+    if (predecessor.records === 0) {
+      void onEmptied(predecessor);
+      return;
+    }
+    this.store = new HandedOverStore(predecessor, this.store, onEmptied);
+    this.store.onWritable = () => this.storeWritable();
+    this.schedule();
+  }
+
   /** Stops sending and closes the broker connection. Held records are counted as dropped. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
     const left = this.records;
-    if (left > 0) {
-      if (this.store.persistent) this.deps.logger.warn({ sink: this.name, records: left }, 'undelivered records kept in the spool for the next start');
-      else this.drop(left, 'shutdown');
-    }
+    const kept = keptOnClose(this.store);
+    if (kept > 0) this.deps.logger.warn({ sink: this.name, records: kept, spool: this.store.location }, 'undelivered records kept in the spool for the next start');
+    if (left > kept) this.drop(left - kept, 'shutdown');
     this.releaseWaiters();
     await this.transport.close();
     await this.store.close();
@@ -251,10 +323,10 @@ export class BufferedSink {
       if (this.failed.length === 0) this.armRetryTimer(this.retryAt - now);
       return;
     }
-    while (this.inFlightBatches - this.waitingBatches < this.options.maxInFlight) {
+    while (this.inFlight.size - this.waiting.size < this.options.maxInFlight && !this.handingOver) {
       const batch = this.store.take(this.options.batchMaxRecords, this.options.batchMaxBytes);
       if (batch === undefined) break;
-      this.inFlightBatches++;
+      this.inFlight.add(batch);
       void this.send(batch);
     }
   }
@@ -272,53 +344,63 @@ export class BufferedSink {
   private async send(batch: Batch): Promise<void> {
     const { sendable, invalid } = this.screen(batch.messages);
     this.countByPath(this.published, this.deps.metrics.sinkPublished, sendable);
-    let ok = false;
-    let waiting = false;
+    let outcome: { result: SendResult } | { err: Error };
     const hooks = {
       waiting: () => {
-        if (waiting) return;
-        waiting = true;
-        this.waitingBatches++;
+        if (!this.inFlight.has(batch) || this.waiting.has(batch)) return;
+        this.waiting.add(batch);
         this.schedule();
       },
     };
     try {
-      const result = sendable.length > 0 ? await this.transport.send(sendable, hooks) : {};
-      ok = true;
-      this.consecutiveFailures = 0;
-      const rejected = invalid ? [...invalid.map((message) => ({ message, reason: INVALID_ADDRESS })), ...(result.rejected ?? [])] : (result.rejected ?? []);
-      let refused: Set<OutboundMessage> | undefined;
-      if (rejected.length > 0) {
-        refused = new Set();
-        for (const r of rejected) {
-          refused.add(r.message);
-          this.drop(1, r.reason);
-          this.deps.onRejected?.(r.message, r.reason, this.name);
-        }
-      }
-      this.acknowledge(batch.messages, refused);
+      outcome = { result: sendable.length > 0 ? await this.transport.send(sendable, hooks) : {} };
     } catch (err) {
-      this.consecutiveFailures++;
-      const delay = Math.min(
-        this.options.retryMaxMs,
-        this.options.retryInitialMs * 2 ** Math.min(this.consecutiveFailures - 1, 20),
-      );
-      this.retryAt = Date.now() + delay;
-      this.deps.metrics.sinkRetries.labels(this.name).inc();
-      this.log.warn(
-        'send-failed',
-        { err: (err as Error).message, records: batch.messages.length, retryInMs: delay, held: this.records },
-        'batch not acknowledged; will retry',
-      );
-      this.failed.push(batch);
+      outcome = { err: err as Error };
+    }
+    this.waiting.delete(batch);
+    // Handed to a successor meanwhile (see handOver()): the outcome is no longer this instance's.
+    if (!this.inFlight.delete(batch)) return;
+    const ok = 'result' in outcome;
+    try {
+      if ('result' in outcome) this.delivered(batch, outcome.result, invalid);
+      else this.failedBatch(batch, outcome.err);
     } finally {
-      this.inFlightBatches--;
-      if (waiting) this.waitingBatches--;
       if (ok) this.store.settle(batch);
       // Failed batches go back once nothing is in flight, whether the last one to settle failed or not.
       if (this.failed.length > 0) this.requeueFailedWhenSettled();
       this.afterSettle();
     }
+  }
+
+  private delivered(batch: Batch, result: SendResult, invalid: OutboundMessage[] | undefined): void {
+    this.consecutiveFailures = 0;
+    const rejected = invalid ? [...invalid.map((message) => ({ message, reason: INVALID_ADDRESS })), ...(result.rejected ?? [])] : (result.rejected ?? []);
+    let refused: Set<OutboundMessage> | undefined;
+    if (rejected.length > 0) {
+      refused = new Set();
+      for (const r of rejected) {
+        refused.add(r.message);
+        this.drop(1, r.reason);
+        this.deps.onRejected?.(r.message, r.reason, this.name);
+      }
+    }
+    this.acknowledge(batch.messages, refused);
+  }
+
+  private failedBatch(batch: Batch, err: Error): void {
+    this.consecutiveFailures++;
+    const delay = Math.min(
+      this.options.retryMaxMs,
+      this.options.retryInitialMs * 2 ** Math.min(this.consecutiveFailures - 1, 20),
+    );
+    this.retryAt = Date.now() + delay;
+    this.deps.metrics.sinkRetries.labels(this.name).inc();
+    this.log.warn(
+      'send-failed',
+      { err: err.message, records: batch.messages.length, retryInMs: delay, held: this.records },
+      'batch not acknowledged; will retry',
+    );
+    this.failed.push(batch);
   }
 
   /**
@@ -359,7 +441,7 @@ export class BufferedSink {
 
   /** Failed batches go back to the front in their original order once nothing else is in flight. */
   private requeueFailedWhenSettled(): void {
-    if (this.inFlightBatches > 0) return;
+    if (this.inFlight.size > 0) return;
     this.store.giveBack(this.failed);
     this.failed = [];
     this.armRetryTimer(Math.max(0, this.retryAt - Date.now()));
@@ -391,6 +473,11 @@ export class BufferedSink {
 
 
   private afterSettle(): void {
+    if (this.inFlight.size === 0 && this.settledWaiters.length > 0) {
+      const waiters = this.settledWaiters;
+      this.settledWaiters = [];
+      for (const w of waiters) w();
+    }
     if (!this.isFull()) this.releaseWritable();
     if (this.records === 0) {
       const waiters = this.emptyWaiters;
@@ -415,6 +502,7 @@ export class BufferedSink {
 
   private releaseWaiters(): void {
     this.releaseWritable();
+    for (const w of this.settledWaiters.splice(0)) w();
     const waiters = this.emptyWaiters;
     this.emptyWaiters = [];
     for (const w of waiters) w();

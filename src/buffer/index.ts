@@ -6,6 +6,7 @@ export { HeldRecord } from '../record.js';
 export { bufferSchema, type BufferOptions, type WhenFull } from './options.js';
 export type { Batch, MessageStore } from './store.js';
 export { MemoryStore } from './memory-store.js';
+export { HandedOverStore } from './handed-over-store.js';
 export {
   SpoolStore,
   spoolOptionsFor,

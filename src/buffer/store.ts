@@ -23,6 +23,10 @@ export interface MessageStore {
   readonly full?: boolean;
   /** True when held records survive a restart (a spool): shutdown keeps them instead of dropping them. */
   readonly persistent?: boolean;
+  /** Records that survive close, when only some do (a reload's hand-over: see HandedOverStore). */
+  readonly kept?: number;
+  /** Where the records are kept (a spool's directory), for the logs. */
+  readonly location?: string;
   /** Set by the sink: called when a store that was full for a reason of its own (a disk that refused writes) takes records again. */
   onWritable?: (() => void) | undefined;
   /** Appends a record at the back. */

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from '../../ops/log.js';
 import { RateLimitedLog } from '../../ops/log.js';
 import { Deque } from '../../util/deque.js';
 import type { OutboundMessage } from '../../record.js';
-import { FrameEncoder, bodyId, bodyPayloadBytes, bodySkipped, decodeBody } from './format.js';
+import { CHECKPOINT_FILE, FrameEncoder, bodyId, segmentNumber, bodyPayloadBytes, bodySkipped, decodeBody } from './format.js';
 import { MIN_SEGMENT_BYTES, type SpoolOptions } from './options.js';
 import { FrameReader } from './reader.js';
 import { recover, type Recovered, type SpoolDamage } from './recover.js';
@@ -322,6 +323,27 @@ export class SpoolStore implements MessageStore {
     for (let e = this.returned.popFront(); e !== undefined; e = this.returned.popFront()) back.push(e);
     back.sort((a, b) => a.id - b.id);
     for (const e of back) this.returned.pushBack(e);
+  }
+
+  get location(): string {
+    return this.options.dir;
+  }
+
+  /**
+   * Closes the spool and deletes its files: for a spool whose records were all delivered by a
+   * successor that does not use this directory (a reload moved spool.dir). Files that are not
+   * the spool's stay, and so does the directory then.
+   */
+  async closeAndRemove(): Promise<void> {
+    await this.close();
+    for (const name of fs.readdirSync(this.options.dir)) {
+      if (segmentNumber(name) !== undefined || name === CHECKPOINT_FILE) fs.rmSync(join(this.options.dir, name), { force: true });
+    }
+    try {
+      fs.rmdirSync(this.options.dir);
+    } catch {
+      // Not empty (foreign files): left alone, as recover() leaves them.
+    }
   }
 
   get isClosed(): boolean {

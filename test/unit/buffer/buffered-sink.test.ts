@@ -5,18 +5,9 @@ import type { BufferOptions } from '../../../src/buffer/options.js';
 import { Metrics } from '../../../src/ops/metrics.js';
 import { silentLogger } from '../../../src/ops/log.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
-import { message, payloads, until, tick } from '../../helpers/records.js';
+import { message, payloads, unitBuffer, until, tick } from '../../helpers/records.js';
 
-const base: BufferOptions = {
-  maxRecords: 10,
-  maxBytes: 1 << 20,
-  whenFull: 'block',
-  batchMaxRecords: 4,
-  batchMaxBytes: 1 << 20,
-  maxInFlight: 1,
-  retryInitialMs: 5,
-  retryMaxMs: 20,
-};
+const base: BufferOptions = unitBuffer;
 
 function make(opts: Partial<BufferOptions> = {}) {
   const transport = new FakeTransport();
