@@ -127,12 +127,6 @@ export interface MetricsWatch {
 
 const toMB = (b: number): number => Math.round((b / 1e6) * 10) / 10;
 
-/**
- * The node options the image (Dockerfile ENTRYPOINT) and the systemd unit run the gateway with,
- * so that the benchmark measures what is deployed (checked against both by test/unit/deploy).
- */
-export const DEPLOYED_NODE_ARGS: readonly string[] = ['--max-semi-space-size=8'];
-
 export interface GatewayProcessOptions {
   configFile: string;
   /** More --config files after the generated one (later ones win). */
@@ -143,7 +137,7 @@ export interface GatewayProcessOptions {
   gatewayDir?: string;
   /** Folder for `node --cpu-prof`; none: no profiling. */
   cpuProfDir?: string;
-  /** Options for node (V8 heap flags, for example); default: DEPLOYED_NODE_ARGS. */
+  /** More options for node (V8 heap flags, for example). */
   nodeArgs?: string[];
   /** Environment variables added to the gateway's (MALLOC_ARENA_MAX, for example). */
   env?: Record<string, string>;
@@ -169,7 +163,7 @@ export class GatewayProcess {
   private stopping = false;
 
   constructor(private readonly opts: GatewayProcessOptions) {
-    const args = [...(opts.nodeArgs ?? DEPLOYED_NODE_ARGS), ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []), join(opts.gatewayDir ?? '.', 'dist', 'cli.js'), 'run', '--config', opts.configFile];
+    const args = [...(opts.nodeArgs ?? []), ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []), join(opts.gatewayDir ?? '.', 'dist', 'cli.js'), 'run', '--config', opts.configFile];
     for (const f of opts.extraConfigFiles ?? []) args.push('--config', f);
     this.proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
     const log = createWriteStream(opts.logFile);
