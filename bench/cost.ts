@@ -7,6 +7,7 @@
 //   node --import tsx bench/cost.ts --gateway base=/tmp/main --gateway new=. [--sink null|kafka|amqp]
 //        [--dataset ncsa|cluster|cluster-bigbatch] [--records N] [--rounds R] [--cpu-prof DIR] [--out FILE]
 //        [--node-args new=--max-semi-space-size=4]   (node options of one build's gateway; the same dir may run twice under two names)
+//        [--env new=MALLOC_ARENA_MAX=2]              (an environment variable of one build's gateway)
 //
 // The node running this script runs the gateways too (process.execPath): run it with the Node
 // binary to measure. Each build needs its dist/ (npm run build). Rounds alternate the order
@@ -31,6 +32,8 @@ const { values } = parseArgs({
     gateway: { type: 'string', multiple: true },
     /** name=flags: node options for that build's gateway, space-separated (`new=--max-semi-space-size=4`). */
     'node-args': { type: 'string', multiple: true },
+    /** name=VAR=value: an environment variable for that build's gateway (repeatable). */
+    env: { type: 'string', multiple: true },
     sink: { type: 'string', default: 'null' },
     dataset: { type: 'string', default: 'ncsa' },
     records: { type: 'string', default: '100000' },
@@ -45,6 +48,11 @@ const builds = (values.gateway ?? ['this=.']).map((g) => {
   return at < 0 ? { name: g, dir: resolve(g) } : { name: g.slice(0, at), dir: resolve(g.slice(at + 1)) };
 });
 const nodeArgs = new Map((values['node-args'] ?? []).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1).split(' ').filter(Boolean)]));
+const envs = new Map<string, Record<string, string>>();
+for (const e of values.env ?? []) {
+  const [name = '', variable = '', ...value] = e.split('=');
+  envs.set(name, { ...envs.get(name), [variable]: value.join('=') });
+}
 const sink = values.sink as CostSink;
 const dataset = values.dataset as string;
 const records = Number(values.records);
@@ -106,7 +114,7 @@ async function runOnce(build: { name: string; dir: string }, round: number): Pro
     }),
   );
   const profDir = values['cpu-prof'] ? resolve(values['cpu-prof'], `${build.name}-${round}`) : undefined;
-  const gw = new GatewayProcess({ configFile, httpPort, logFile: join(dir, 'gateway.log'), gatewayDir: build.dir, nodeArgs: nodeArgs.get(build.name) ?? [], ...(profDir ? { cpuProfDir: profDir } : {}) });
+  const gw = new GatewayProcess({ configFile, httpPort, logFile: join(dir, 'gateway.log'), gatewayDir: build.dir, nodeArgs: nodeArgs.get(build.name) ?? [], env: envs.get(build.name) ?? {}, ...(profDir ? { cpuProfDir: profDir } : {}) });
   try {
     await gw.ready();
     const gen = await startGenerator({ dataset, socket: cluster ? 'push' : 'pub', endpoint, records: plan.records, rate: 0 });

@@ -41,7 +41,7 @@ async function run(opts: { config: string[]; dryRun?: boolean }): Promise<void> 
   const { config } = configOrExit(opts.config);
   const logger = createLogger({ level: config.log.level });
   const metrics = new Metrics({ processMetrics: true });
-  const gateway = new Gateway(config, metrics, logger, opts.dryRun);
+  const gateway = await Gateway.create(config, metrics, logger, opts.dryRun);
   if (opts.dryRun) logger.warn('dry run: nothing is published; each record prints where it would go (stdout)');
   logger.info({ version: pkg.version, sinks: config.sinks.filter((s) => s.enabled).map((s) => s.name) }, 'starting');
   // SIGHUP (systemctl reload, a closed terminal) reloads instead of ending the process; a

@@ -25,7 +25,7 @@ import { RoutingTable, type SinkAddressing } from './routing/table.js';
 import { BufferedSink, HandedOverStore, SpoolStore, openSpool, spoolOptionsFor, type MessageStore, type SpoolConfig } from './buffer/index.js';
 import type { OutboundMessage } from './record.js';
 import { DryRunTransport } from './sinks/shared/dry-run.js';
-import { SINK_KINDS } from './sinks/index.js';
+import { SINK_KINDS, type TransportFactory } from './sinks/index.js';
 
 /** How long a reload waits for a new sink to connect before routing to it anyway (it buffers, as at start). */
 const SINK_JOIN_TIMEOUT_MS = 10_000;
@@ -56,14 +56,24 @@ export class Gateway {
   private reloading: Promise<unknown> = Promise.resolve();
   /** Old sink instances still draining after a reload. */
   private readonly retiring = new Set<Promise<void>>();
+  /** How to build each configured sink's transport, its client library loaded (see loadTransports). */
+  private readonly transports = new WeakMap<SinkConfig, TransportFactory<never>>();
 
-  constructor(
+  /** A gateway for `config`, the client libraries of its sinks loaded (and no others). */
+  static async create(config: GatewayConfig, metrics: Metrics, logger: Logger, dryRun = false): Promise<Gateway> {
+    const transports = await loadTransports(config, dryRun);
+    return new Gateway(config, metrics, logger, dryRun, transports);
+  }
+
+  private constructor(
     private config: GatewayConfig,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     /** Print where each record would go instead of publishing it. */
-    private readonly dryRun = false,
+    private readonly dryRun: boolean,
+    transports: ReadonlyMap<SinkConfig, TransportFactory<never>>,
   ) {
+    for (const [s, create] of transports) this.transports.set(s, create);
     const json = config.ingress.pull.json;
     this.schemas = new SchemaCatalog(this.schemaChangeReporter(), {
       timestamps: json.timestamps,
@@ -95,7 +105,7 @@ export class Gateway {
     const kind = SINK_KINDS.get(s.type);
     if (!kind) throw new Error(`unknown sink type ${s.type}`);
     const { logger, metrics } = this;
-    const transport = this.dryRun ? new DryRunTransport(s.name, s.type) : kind.create(s.options as never, { name: s.name, logger });
+    const transport = this.dryRun ? new DryRunTransport(s.name, s.type) : this.transportOf(s)(s.options as never, { name: s.name, logger });
     const onRejected = (m: OutboundMessage, reason: string, sink: string): void => this.deadLetters?.fromSink(m, reason, sink);
     const spool = s.buffer.spool?.enabled ? (s.buffer.spool as SpoolConfig) : undefined;
     const openStore = spool && (() => openSpool(spool, s.name, { logger, metrics }));
@@ -107,6 +117,12 @@ export class Gateway {
       openStore,
       validateAddress: kind.validateAddress,
     });
+  }
+
+  private transportOf(s: SinkConfig): TransportFactory<never> {
+    const create = this.transports.get(s);
+    if (!create) throw new Error(`sink ${s.name}: its transport was not loaded`);
+    return create;
   }
 
   private createDeadLetters(
@@ -193,6 +209,7 @@ export class Gateway {
     }
 
     // 1. Build every new sink instance first: a failure here leaves everything as it was.
+    for (const [sink, create] of await loadTransports(next, this.dryRun)) this.transports.set(sink, create);
     const created = new Map<string, BufferedSink>();
     try {
       for (const s of [...diff.sinks.added, ...diff.sinks.replaced]) created.set(s.name, this.createSink(s));
@@ -506,6 +523,21 @@ function sameDirectory(a: string | undefined, b: string | undefined): boolean {
   } catch {
     return false; // one does not exist (yet): not the same
   }
+}
+
+/**
+ * Loads the client library of every enabled sink's kind (a dry run publishes nothing and
+ * loads none): each is imported on first use, so a gateway carries only the clients it needs.
+ */
+async function loadTransports(config: GatewayConfig, dryRun: boolean): Promise<Map<SinkConfig, TransportFactory<never>>> {
+  const loaded = new Map<SinkConfig, TransportFactory<never>>();
+  if (dryRun) return loaded;
+  for (const s of config.sinks.filter((x) => x.enabled)) {
+    const kind = SINK_KINDS.get(s.type);
+    if (!kind) throw new Error(`unknown sink type ${s.type}`);
+    loaded.set(s, await kind.load(s.options as never));
+  }
+  return loaded;
 }
 
 /** What the routing table needs of each enabled sink. */

@@ -139,6 +139,8 @@ export interface GatewayProcessOptions {
   cpuProfDir?: string;
   /** More options for node (V8 heap flags, for example). */
   nodeArgs?: string[];
+  /** Environment variables added to the gateway's (MALLOC_ARENA_MAX, for example). */
+  env?: Record<string, string>;
 }
 
 /** SIGTERM, then SIGKILL if the process has not exited after `graceMs`; its exit code. */
@@ -163,7 +165,7 @@ export class GatewayProcess {
   constructor(private readonly opts: GatewayProcessOptions) {
     const args = [...(opts.nodeArgs ?? []), ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []), join(opts.gatewayDir ?? '.', 'dist', 'cli.js'), 'run', '--config', opts.configFile];
     for (const f of opts.extraConfigFiles ?? []) args.push('--config', f);
-    this.proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
     const log = createWriteStream(opts.logFile);
     this.proc.stderr?.pipe(log);
     this.exited = new Promise((resolve) =>

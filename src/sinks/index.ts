@@ -12,4 +12,4 @@ export const SINK_KINDS: ReadonlyMap<string, SinkKind<never>> = new Map<string, 
   KINDS.map((k) => [k.kind, k as unknown as SinkKind<never>]),
 );
 
-export type { SinkKind } from './kind.js';
+export type { SinkKind, TransportFactory } from './kind.js';

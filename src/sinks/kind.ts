@@ -25,6 +25,9 @@ export interface DestinationAddress {
   readonly keyField?: string | undefined;
 }
 
+/** Builds a sink's transport from its options. */
+export type TransportFactory<O> = (options: O, ctx: { name: string; logger: Logger }) => Transport;
+
 /**
  * One sink kind (amqp, kafka, console): its option schema, its address settings (defaults
  * the routing table may override per route) and how it turns them into an address, and
@@ -58,5 +61,10 @@ export interface SinkKind<O = never> {
   validateAddress?(address: Address): string | undefined;
   /** Checks that span several options; each problem names its key. */
   validate?(options: O): Array<{ key: string; message: string }>;
-  create(options: O, ctx: { name: string; logger: Logger }): Transport;
+  /**
+   * Imports the kind's broker client library and returns how to build a transport. Only the
+   * kinds (and the Kafka client) a configuration uses are loaded: the client libraries cost
+   * resident memory whether or not a sink uses them (@platformatic/kafka alone ~50 MB).
+   */
+  load(options: O): Promise<TransportFactory<O>>;
 }

@@ -8,6 +8,7 @@ import { contractBatch, runTransportContract, type ContractDestination } from '.
 
 await requireRabbitMQ();
 const nothingListens = await freePort();
+const createAmqp = await amqpKind.load(defaultAmqpOptions());
 
 runTransportContract('amqp', {
   hasBroker: true,
@@ -22,7 +23,7 @@ runTransportContract('amqp', {
       connectTimeoutMs: 3000,
       reconnect: { initialDelayMs: 100, maxDelayMs: 1000, failoverAfterAttempts: 3 },
     };
-    return amqpKind.create(o, { name, logger: silentLogger() });
+    return createAmqp(o, { name, logger: silentLogger() });
   },
   async destination(): Promise<ContractDestination> {
     const exchange = uniqueName('contract-x');

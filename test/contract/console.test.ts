@@ -7,6 +7,7 @@ import { silentLogger } from '../../src/ops/log.js';
 import { until } from '../helpers/records.js';
 import { runTransportContract, type ContractDestination } from './suite.js';
 
+const createConsole = await consoleKind.load({ file: '' });
 const file = join(mkdtempSync(join(tmpdir(), 'zlg-contract-console-')), 'out.jsonl');
 const size = (): number => {
   try {
@@ -18,7 +19,7 @@ const size = (): number => {
 
 runTransportContract('console', {
   hasBroker: false,
-  create: ({ name }) => consoleKind.create({ file }, { name, logger: silentLogger() }),
+  create: ({ name }) => createConsole({ file }, { name, logger: silentLogger() }),
   // The lines written after the destination was made.
   async destination(): Promise<ContractDestination> {
     const from = size();

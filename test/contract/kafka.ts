@@ -10,6 +10,7 @@ import { contractBatch, runTransportContract, type ContractDestination } from '.
 export async function runKafkaContract(client: KafkaClient): Promise<void> {
   await requireKafka();
   const nothingListens = await freePort();
+  const create = await kafkaKind.load({ ...defaultKafkaOptions(), client });
   // One partition: order is kept per partition.
   const topic = async (settings: Record<string, string> = {}): Promise<ContractDestination> => {
     const name = uniqueName(`contract-${client}`);
@@ -35,7 +36,7 @@ export async function runKafkaContract(client: KafkaClient): Promise<void> {
         retry: unreachable ? { retries: 0, initialRetryTimeMs: 100, maxRetryTimeMs: 100 } : { retries: 2, initialRetryTimeMs: 100, maxRetryTimeMs: 1000 },
         reconnectIntervalMs: 500,
       };
-      return kafkaKind.create(o, { name, logger: silentLogger() });
+      return create(o, { name, logger: silentLogger() });
     },
     destination: () => topic(),
     // A record larger than the topic allows (max.message.bytes 4 kB).

@@ -38,7 +38,7 @@ export async function startGateway(config: Record<string, unknown>, opts: { logg
   const metrics = new Metrics();
   const level = process.env.ZLG_TEST_LOG;
   const logger = opts.logger ?? (level ? createLogger({ level: level as 'debug' }) : silentLogger());
-  const gateway = new Gateway(loaded, metrics, logger);
+  const gateway = await Gateway.create(loaded, metrics, logger);
   await gateway.start();
   return { gateway, metrics, stop: (linger = 5000) => gateway.stop(linger) };
 }

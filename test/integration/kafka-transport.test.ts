@@ -4,7 +4,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
-import { createKafkaTransport } from '../../src/sinks/kafka/index.js';
+import { loadKafkaTransport } from '../../src/sinks/kafka/index.js';
 import { defaultKafkaOptions, type KafkaClient, type KafkaOptions } from '../../src/sinks/kafka/options.js';
 import type { Transport } from '../../src/sinks/transport.js';
 import { withNdjson } from '../../src/sinks/shared/ndjson.js';
@@ -73,7 +73,7 @@ for (const client of ['platformatic', 'kafkajs'] as KafkaClient[]) describe(`Kaf
   async function started(over: Partial<KafkaOptions> = {}): Promise<Transport> {
     const o = options(client, over);
     // As the sink registry builds it: NDJSON mode wraps the Kafka transport.
-    const t = withNdjson(createKafkaTransport(o, { name: 'it-kafka', logger: silentLogger() }), o.recordsPerMessage);
+    const t = withNdjson((await loadKafkaTransport(o))(o, { name: 'it-kafka', logger: silentLogger() }), o.recordsPerMessage);
     open.push(t);
     await t.start();
     assert.equal(t.isConnected(), true);

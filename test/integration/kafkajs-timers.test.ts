@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { createKafkaTransport } from '../../src/sinks/kafka/index.js';
+import { loadKafkaTransport } from '../../src/sinks/kafka/index.js';
 import { defaultKafkaOptions } from '../../src/sinks/kafka/options.js';
 import { silentLogger } from '../../src/ops/log.js';
 import { KAFKA_BROKERS, collectKafka, createKafkaTopics, requireKafka, uniqueName } from '../helpers/brokers.js';
@@ -34,7 +34,8 @@ test('a kafkajs run emits no TimeoutNegativeWarning and an idle producer does no
   };
   const topic = uniqueName('kafkajs-timers');
   await createKafkaTopics([topic], 1);
-  const transport = createKafkaTransport({ ...defaultKafkaOptions(), client: 'kafkajs', brokers: KAFKA_BROKERS }, { name: 'timers', logger: silentLogger() });
+  const options = { ...defaultKafkaOptions(), client: 'kafkajs' as const, brokers: KAFKA_BROKERS };
+  const transport = (await loadKafkaTransport(options))(options, { name: 'timers', logger: silentLogger() });
   try {
     await transport.start();
     await until(() => transport.isConnected(), 15_000, 'connected');

@@ -3,7 +3,6 @@ import type { SinkKind } from '../kind.js';
 import { withNdjson } from '../shared/ndjson.js';
 import { amqpAddressProblem } from './address.js';
 import { amqpSchema, type AmqpOptions } from './options.js';
-import { createAmqpTransport } from './transport.js';
 
 export const amqpKind: SinkKind<AmqpOptions> = {
   kind: 'amqp',
@@ -22,5 +21,8 @@ export const amqpKind: SinkKind<AmqpOptions> = {
   address: (s) => ({ target: s.template('exchange'), routingKey: s.template('routingKey') }),
   bufferDefaults: { maxInFlight: 20 },
   validateAddress: amqpAddressProblem,
-  create: (o, ctx) => withNdjson(createAmqpTransport(o, ctx), o.recordsPerMessage),
+  load: async () => {
+    const { createAmqpTransport } = await import('./transport.js');
+    return (o, ctx) => withNdjson(createAmqpTransport(o, ctx), o.recordsPerMessage);
+  },
 };

@@ -8,5 +8,6 @@ export const consoleKind: SinkKind<ConsoleOptions> = {
   addressing: {},
   // One stream: the path labels each line.
   address: (s) => ({ target: s.path }),
-  create: createConsoleTransport,
+  // Node's own streams: nothing worth loading lazily.
+  load: () => Promise.resolve(createConsoleTransport),
 };

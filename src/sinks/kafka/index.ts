@@ -1,16 +1,18 @@
 // The kafka sink kind: its options, address keys, and the transport of the configured
 // client (@platformatic/kafka or kafkajs).
-import type { SinkKind } from '../kind.js';
+import type { SinkKind, TransportFactory } from '../kind.js';
 import { withNdjson } from '../shared/ndjson.js';
-import type { TransportContext } from '../shared/transport-options.js';
-import type { Transport } from '../transport.js';
 import { kafkaAddressProblem } from './address.js';
-import { KafkaTransport } from './kafkajs.js';
-import { PlatformaticKafkaTransport } from './platformatic.js';
 import { kafkaOptionProblems, kafkaSchema, type KafkaOptions } from './options.js';
 
-export function createKafkaTransport(options: KafkaOptions, ctx: TransportContext): Transport {
-  return options.client === 'kafkajs' ? new KafkaTransport(options, ctx) : new PlatformaticKafkaTransport(options, ctx);
+/** The transport of the configured client; only that client's library (and its codecs) is imported. */
+export async function loadKafkaTransport(options: Pick<KafkaOptions, 'client'>): Promise<TransportFactory<KafkaOptions>> {
+  if (options.client === 'kafkajs') {
+    const { KafkaTransport } = await import('./kafkajs.js');
+    return (o, ctx) => new KafkaTransport(o, ctx);
+  }
+  const { PlatformaticKafkaTransport } = await import('./platformatic.js');
+  return (o, ctx) => new PlatformaticKafkaTransport(o, ctx);
 }
 
 export const kafkaKind: SinkKind<KafkaOptions> = {
@@ -30,5 +32,8 @@ export const kafkaKind: SinkKind<KafkaOptions> = {
   },
   validateAddress: kafkaAddressProblem,
   validate: kafkaOptionProblems,
-  create: (o, ctx) => withNdjson(createKafkaTransport(o, ctx), o.recordsPerMessage),
+  load: async (options) => {
+    const create = await loadKafkaTransport(options);
+    return (o, ctx) => withNdjson(create(o, ctx), o.recordsPerMessage);
+  },
 };
