@@ -1,7 +1,7 @@
 // Reading from a ZeroMQ socket that must also be unbound while its reader waits.
 
 /**
- * How long one receive() waits before it returns `undefined` (the socket's receiveTimeout).
+ * How long one receive() waits for a message before it gives up (the socket's receiveTimeout).
  * Bounds how long an unbind waits for the receive in flight; an idle socket wakes this often.
  */
 export const RECEIVE_TIMEOUT_MS = 200;
@@ -30,15 +30,20 @@ export class Receiver {
 
   constructor(private readonly socket: ReceivingSocket) {}
 
-  /** The next message, or undefined when none came within the socket's receiveTimeout. */
-  receive(): Promise<Buffer[] | undefined> {
+  /**
+   * The next message. Rejects like the socket's receive(); a receive that got nothing within the
+   * socket's receiveTimeout rejects with an error for which timedOut() is true.
+   */
+  receive(): Promise<Buffer[]> {
     if (this.gate) return this.gate.then(() => this.receive());
     const next = this.socket.receive();
     this.pending = next;
-    return next.catch((err: unknown) => {
-      if ((err as { code?: unknown }).code === 'EAGAIN' && !this.socket.closed) return undefined;
-      throw err;
-    });
+    return next;
+  }
+
+  /** True for the error of a receive that got nothing within the receive timeout (not a failure). */
+  timedOut(err: unknown): boolean {
+    return (err as { code?: unknown } | undefined)?.code === 'EAGAIN' && !this.socket.closed;
   }
 
   /** Unbinds `endpoints` while no receive is in flight; failures (already gone) are ignored. */

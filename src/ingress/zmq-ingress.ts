@@ -144,17 +144,14 @@ export class ZmqIngress implements Ingress {
         sinceYield = 0;
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      let frames: Buffer[] | undefined;
+      let frames: Buffer[];
       try {
         frames = await receiver.receive();
       } catch (err) {
+        // Nothing within the receive timeout: the turn lets a pending unbind run.
+        if (receiver.timedOut(err)) continue;
         if (this.stopped || socket.closed) return;
         this.log.error('receive', { err: (err as Error).message }, 'receive failed');
-        continue;
-      }
-      // Nothing within the receive timeout: the turn lets a pending unbind run.
-      if (frames === undefined) {
-        if (socket.closed) return;
         continue;
       }
       // A reload handing a sink's spool over holds routing: this message goes by the new configuration.

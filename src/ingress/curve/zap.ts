@@ -193,15 +193,15 @@ export async function startZapHandler(opts: ZapHandlerOptions): Promise<ZapHandl
 
   const loop = (async () => {
     while (!stopping) {
-      let frames: Buffer[] | undefined;
+      let frames: Buffer[];
       try {
         frames = await receiver.receive();
       } catch (err) {
+        if (receiver.timedOut(err)) continue;
         if (stopping || socket.closed) return;
         log?.error('zap-receive', { err: String(err) }, 'ZAP handler receive failed');
         continue;
       }
-      if (frames === undefined) continue;
       const { reply, decision } = answerZapRequest(frames, (d) => policies.get(d));
       try {
         await socket.send(reply);
