@@ -5,6 +5,7 @@ import { LabelCap, senderLabel, type Metrics } from '../ops/metrics.js';
 import type { IngressDeps, RecordOutlet, RejectHook } from './deps.js';
 import { countSocketEvents } from './socket-events.js';
 import { BoundedCache } from '../util/bounded-cache.js';
+import { RECEIVE_TIMEOUT_MS, Receiver } from './receiver.js';
 
 /** What the gateway needs from an ingress. */
 export interface Ingress {
@@ -68,6 +69,8 @@ export class ZmqIngress implements Ingress {
   private readonly messages;
   /** The message being handled, so that a rejection can carry its frames to the dead letters. */
   private current: Buffer[] = [];
+  /** The socket's only reader; unbinds only while no receive is in flight. */
+  private readonly receiver: Receiver;
 
   constructor(private readonly opts: ZmqIngressOptions) {
     this.name = opts.name;
@@ -75,6 +78,7 @@ export class ZmqIngress implements Ingress {
     this.log = new RateLimitedLog(logger);
     this.messages = opts.metrics.hotCounter('ingressMessages', opts.name);
     this.sink = this.makeSink();
+    this.receiver = new Receiver(opts.socket);
   }
 
   async start(): Promise<void> {
@@ -103,12 +107,14 @@ export class ZmqIngress implements Ingress {
     // connecting PUB keeps queueing for us across a restart anyway, so it drains while bound.
     // (What sits in TCP buffers when the socket closes is lost: ZeroMQ cannot acknowledge.)
     if (socket instanceof zmq.Pull) {
-      for (const ep of endpoints) {
-        try {
-          if (mode === 'bind') await socket.unbind(ep);
-          else socket.disconnect(ep);
-        } catch {
-          // Already gone; closing below is enough.
+      if (mode === 'bind') await this.receiver.unbind(endpoints);
+      else {
+        for (const ep of endpoints) {
+          try {
+            socket.disconnect(ep);
+          } catch {
+            // Already gone; closing below is enough.
+          }
         }
       }
     }
@@ -128,6 +134,7 @@ export class ZmqIngress implements Ingress {
 
   private async run(): Promise<void> {
     const { socket, handler, router } = this.opts;
+    const receiver = this.receiver;
     let sinceYield = 0;
     for (;;) {
       // zeromq.js resolves receive() at once while messages are queued, so without a turn of the
@@ -139,8 +146,10 @@ export class ZmqIngress implements Ingress {
       }
       let frames: Buffer[];
       try {
-        frames = await socket.receive();
+        frames = await receiver.receive();
       } catch (err) {
+        // Nothing within the receive timeout: the turn lets a pending unbind run.
+        if (receiver.timedOut(err)) continue;
         if (this.stopped || socket.closed) return;
         this.log.error('receive', { err: (err as Error).message }, 'receive failed');
         continue;
@@ -202,13 +211,15 @@ export const socketSizeLimit = (maxMessageSize: number): number => Math.max(maxM
 /** Socket options every ingress socket shares. */
 export function ingressSocketOptions(
   cfg: { receiveHighWaterMark: number; maxMessageSize: number },
-  deps: IngressDeps,
-): { context: zmq.Context; receiveHighWaterMark: number; maxMessageSize: number; linger: number } {
+  deps: Pick<IngressDeps, 'context'>,
+): { context: zmq.Context; receiveHighWaterMark: number; maxMessageSize: number; linger: number; receiveTimeout: number } {
   return {
     context: deps.context,
     receiveHighWaterMark: cfg.receiveHighWaterMark,
     maxMessageSize: socketSizeLimit(cfg.maxMessageSize),
     linger: 0,
+    // A receive in flight ends within this, so that stop() can unbind safely (see Receiver).
+    receiveTimeout: RECEIVE_TIMEOUT_MS,
   };
 }
 

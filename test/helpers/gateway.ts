@@ -8,7 +8,6 @@ import { loadConfig, type GatewayConfig } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { createLogger, silentLogger, type Logger } from '../../src/ops/log.js';
-import { sleep } from './wait.js';
 
 /** A free TCP port on 127.0.0.1 (bound and released). */
 export async function freePort(): Promise<number> {
@@ -111,8 +110,8 @@ export { eventually } from './wait.js';
 /**
  * Closes a test's sending socket at once (linger 0; what it sent was already taken in). A
  * lingering closed PUSH keeps reconnecting to its old endpoint, which a later test's gateway
- * may bind again (freePort): libzmq 4.3.5 then aborted the test process on
- * `_state == term_ack_sent` in pipe.cpp.
+ * may bind again (freePort), and would hand that gateway its leftovers. (The libzmq aborts once
+ * blamed on this came from the ingress unbinding during a receive: see src/ingress/receiver.ts.)
  */
 export function closeNow(socket: zmq.Socket): void {
   socket.linger = 0;
@@ -166,11 +165,7 @@ export async function startFixture(config: Record<string, unknown>, opts: Fixtur
   };
   let stopped: Promise<number> | undefined;
   const stop = async (lingerMs?: number): Promise<number> => {
-    const open = senders.filter((s) => !s.closed);
-    for (const s of open) closeNow(s);
-    // Give libzmq a moment to finish the senders before the gateway's sockets go too (it aborted
-    // once in CI when both ends of a connection terminated together).
-    if (open.length > 0) await sleep(200);
+    for (const s of senders) if (!s.closed) closeNow(s);
     return running.stop(lingerMs);
   };
   return {

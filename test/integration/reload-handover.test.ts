@@ -323,8 +323,8 @@ test('a failed hand-over undoes the whole reload: sinks handed over earlier get 
   };
   const { logger, lines } = captureLogger('info');
   const gw = await startGateway(configFor(oldEndpoint, out.a, out.c), { logger });
-  // One sender before and one after: a PUSH reconnecting while its endpoint is bound anew made
-  // libzmq abort the process (see closeNow).
+  // One sender before and one after, so that no PUSH reconnects to an endpoint bound anew (see
+  // closeNow; the libzmq aborts once blamed on that were the unbind race of src/ingress/receiver.ts).
   const before = new zmq.Push({ sendHighWaterMark: 0 });
   const after = new zmq.Push({ sendHighWaterMark: 0 });
   try {
@@ -410,8 +410,7 @@ test('reload that changes an ingress endpoint re-binds it: the new endpoint take
     assert.deepEqual(delivered(), Array.from({ length: 200 }, (_, i) => i));
 
     // Released: another socket can bind the old endpoint now (EADDRINUSE while the gateway holds it).
-    // The sender of the old endpoint goes first: a PUSH reconnecting to a socket that binds its
-    // endpoint anew made libzmq abort the process (see closeNow).
+    // The sender of the old endpoint goes first, so that it does not reconnect to the taker (see closeNow).
     closeNow(before);
     const taker = new zmq.Pull();
     sockets.push(taker);

@@ -7,6 +7,7 @@
 // accept clients. Every request must get a reply: a request left unanswered stalls that
 // client's handshake until libzmq gives up, and a Zeek sender then loses logs without an error.
 import * as zmq from 'zeromq';
+import { RECEIVE_TIMEOUT_MS, Receiver } from '../receiver.js';
 import { RateLimitedLog, type Logger } from '../../ops/log.js';
 import type { Metrics } from '../../ops/metrics.js';
 import { z85Encode } from './z85.js';
@@ -150,7 +151,10 @@ export async function startZapHandler(opts: ZapHandlerOptions): Promise<ZapHandl
   const { context, onDecision } = opts;
   const policies = new Map<string, ZapClientPolicy>();
   const log = opts.logger ? new RateLimitedLog(opts.logger, opts.logIntervalMs ?? 10_000) : undefined;
-  const socket = new zmq.Reply({ context, linger: 0 });
+  // A finite receiveTimeout lets the loop see `stopping` while idle, so stop() unbinds with no
+  // receive in flight (see Receiver).
+  const socket = new zmq.Reply({ context, linger: 0, receiveTimeout: RECEIVE_TIMEOUT_MS });
+  const receiver = new Receiver(socket);
   try {
     await socket.bind(ZAP_ENDPOINT);
   } catch (err) {
@@ -163,6 +167,7 @@ export async function startZapHandler(opts: ZapHandlerOptions): Promise<ZapHandl
   }
 
   let stopping = false;
+  let stopped: Promise<void> | undefined;
   let answered = 0;
 
   const report = (decision: ZapDecision): void => {
@@ -190,8 +195,9 @@ export async function startZapHandler(opts: ZapHandlerOptions): Promise<ZapHandl
     while (!stopping) {
       let frames: Buffer[];
       try {
-        frames = await socket.receive();
+        frames = await receiver.receive();
       } catch (err) {
+        if (receiver.timedOut(err)) continue;
         if (stopping || socket.closed) return;
         log?.error('zap-receive', { err: String(err) }, 'ZAP handler receive failed');
         continue;
@@ -224,19 +230,18 @@ export async function startZapHandler(opts: ZapHandlerOptions): Promise<ZapHandl
     hasDomain(domain) {
       return policies.has(domain);
     },
-    async stop() {
-      if (stopping) return loop;
-      stopping = true;
-      // close() frees the inproc name only when libzmq reaps the socket, later; unbinding first
-      // frees it now, so a new handler can start in this context right away. (zeromq.js 6.8's
-      // unbindSync fails with EADDRINUSE on inproc; the async unbind works.)
-      try {
-        await socket.unbind(ZAP_ENDPOINT);
-      } catch {
-        // Already gone; close() below is what matters.
-      }
-      socket.close();
-      await loop;
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        // The loop ends within the receive timeout; only then is the socket unbound (zeromq.js unbinds
+        // on a worker thread, which must not meet a receive or send in flight: see Receiver). Unbinding
+        // frees the inproc name now (close() frees it only when libzmq reaps the socket, later), so a
+        // new handler can start in this context right away.
+        await loop;
+        await receiver.unbind([ZAP_ENDPOINT]);
+        socket.close();
+      })();
+      return stopped;
     },
   };
 }
