@@ -15,6 +15,8 @@ import { configReloader } from '../../src/config/reload.js';
 import { closeNow, eventually, freePort, metricValue, startGateway, testConfig, testConfigFile, withGateway, type GatewayFixture } from '../helpers/gateway.js';
 import { DeliveryCount, numberedRecord, readQueue, readTopic, seqOf, startLoad, type ReadBack } from '../helpers/load.js';
 import { captureLogger } from '../helpers/log.js';
+import { holdingProxy, type HoldingProxy } from '../helpers/proxy.js';
+import { readMarker } from '../../src/buffer/spool/marker.js';
 
 before(async () => {
   await requireRabbitMQ();
@@ -122,10 +124,79 @@ test('reload moving a sink\'s spool.dir delivers what the old directory holds th
       await eventually(() => !existsSync(join(oldDir, 's')), 5000, 'the old spool directory removed');
       assert.ok(lines.some((l) => l.msg === 'reload: the replaced spool directory was delivered and removed' && l.spool === join(oldDir, 's')), 'logged with the directory');
       assert.ok(existsSync(join(newDir, 's')), 'the new instance spools in the new directory');
+      assert.deepEqual(readMarker(join(newDir, 's')), { kind: 'none' }, 'no marker once the old directory was delivered');
       assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total'), 0, 'nothing dropped');
     },
     { ingress: ncsaPull, logger },
   );
+  await assertDeliveredOnce(queue, 400);
+});
+
+test('a gateway stopped while a moved spool directory is still being delivered delivers it at the next start, before the new directory\'s records: all arrive once, in order', async () => {
+  const exchange = `zlg-${uniqueName('spoolmark')}`;
+  const queue = await declareTestQueue(exchange, '#');
+  const root = mkdtempSync(join(tmpdir(), 'zlg-spoolmark-'));
+  const [oldDir, newDir] = [join(root, 'old'), join(root, 'new')];
+  // The broker's address: nothing listens there (the broker is down) until a proxy to the real one comes up.
+  const broker = new URL(AMQP_URL);
+  const port = await freePort();
+  const url = `amqp://${broker.username}:${broker.password}@127.0.0.1:${port}`;
+  const configFor = (dir: string) => ({
+    shutdown: { lingerMs: 200 },
+    sinks: {
+      s: {
+        type: 'amqp',
+        url,
+        exchange,
+        routingKey: '{path}',
+        reconnect: { initialDelayMs: 100, maxDelayMs: 500 },
+        buffer: { spool: { enabled: true, dir, fsync: 'never', segmentBytes: 16_384, maxBytes: 1 << 20 } },
+      },
+    },
+    routing: { routes: [{ name: 'all', match: ['*'], destinations: [{ sink: 's' }] }] },
+  });
+  // 1. A reload moves the spool while the broker is down; the gateway stops before anything is delivered.
+  await withGateway(
+    configFor(oldDir),
+    async (gw) => {
+      const push = gw.push();
+      for (let seq = 0; seq < 300; seq++) await push.send(numberedRecord(seq));
+      await eventually(() => gw.gateway.sinks.get('s')?.records === 300, 10_000, 'all spooled in the old directory');
+      assert.deepEqual((await reloadFixture(gw, configFor(newDir))).sinksReplaced, ['s']);
+      for (let seq = 300; seq < 350; seq++) await push.send(numberedRecord(seq));
+      await eventually(() => gw.gateway.sinks.get('s')?.records === 350, 10_000, 'held: 300 in the old directory, 50 in the new');
+      assert.equal(await gw.stop(200), 350, 'all kept on disk at the stop');
+    },
+    { ingress: ncsaPull },
+  );
+  assert.ok(existsSync(join(oldDir, 's')), 'the old directory still holds its records');
+  assert.deepEqual(readMarker(join(newDir, 's')), { kind: 'dirs', dirs: [join(oldDir, 's')] }, 'the new directory names it');
+
+  // 2. The next start, with the new configuration: the old directory's records first, then the new one's, then new records.
+  const { logger, lines } = captureLogger('info');
+  let proxy: HoldingProxy | undefined;
+  try {
+    await withGateway(
+      configFor(newDir),
+      async (gw) => {
+        await eventually(() => gw.gateway.sinks.get('s')?.records === 350, 10_000, 'both directories opened');
+        const push = gw.push();
+        for (let seq = 350; seq < 400; seq++) await push.send(numberedRecord(seq));
+        await eventually(() => gw.gateway.sinks.get('s')?.records === 400, 10_000, 'the new records held behind them');
+        // The broker comes back.
+        proxy = await holdingProxy({ host: broker.hostname, port: Number(broker.port || 5672) }, port);
+        await eventually(() => gw.gateway.sinks.get('s')!.records === 0, 60_000, 'all delivered');
+        await eventually(() => !existsSync(join(oldDir, 's')), 5000, 'the old spool directory removed');
+        assert.ok(lines.some((l) => l.msg === 'reload: the replaced spool directory was delivered and removed' && l.spool === join(oldDir, 's')), 'logged with the directory');
+        assert.ok(existsSync(join(newDir, 's')), 'the new directory stays: it is the spool');
+        assert.deepEqual(readdirSync(join(newDir, 's')).filter((f) => f.endsWith('.json')), [], 'the marker is gone once the old directory was delivered');
+        assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total'), 0, 'nothing dropped');
+      },
+      { ingress: ncsaPull, logger },
+    );
+  } finally {
+    await (proxy as HoldingProxy | undefined)?.close();
+  }
   await assertDeliveredOnce(queue, 400);
 });
 
