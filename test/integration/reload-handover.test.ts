@@ -87,17 +87,29 @@ test('reload replacing a memory-buffered Kafka sink hands the records its old in
   await memoryHandOver((reachable) => ({ type: 'kafka', brokers: reachable ? KAFKA_BROKERS : nowhere, topic }), topic, readTopic);
 });
 
+/** One spooled RabbitMQ sink `s` taking every record, its spool in `dir`, quick to reconnect. */
+const spooledSink = (exchange: string, url: string, dir: string) => ({
+  shutdown: { lingerMs: 200 },
+  sinks: {
+    s: {
+      type: 'amqp',
+      url,
+      exchange,
+      routingKey: '{path}',
+      reconnect: { initialDelayMs: 100, maxDelayMs: 500 },
+      buffer: { spool: { enabled: true, dir, fsync: 'never', segmentBytes: 16_384, maxBytes: 1 << 20 } },
+    },
+  },
+  routing: { routes: [{ name: 'all', match: ['*'], destinations: [{ sink: 's' }] }] },
+});
+
 test('reload moving a sink\'s spool.dir delivers what the old directory holds through the new instance, then removes it; moving it back before that is refused', async () => {
   const exchange = `zlg-${uniqueName('spoolmove')}`;
   const queue = await declareTestQueue(exchange, '#');
   const root = mkdtempSync(join(tmpdir(), 'zlg-spoolmove-'));
   const [oldDir, newDir] = [join(root, 'old'), join(root, 'new')];
   const nowhere = `amqp://127.0.0.1:${await freePort()}`;
-  const configFor = (url: string, dir: string) => ({
-    shutdown: { lingerMs: 200 },
-    sinks: { s: { type: 'amqp', url, exchange, routingKey: '{path}', buffer: { spool: { enabled: true, dir, fsync: 'never', segmentBytes: 16_384, maxBytes: 1 << 20 } } } },
-    routing: { routes: [{ name: 'all', match: ['*'], destinations: [{ sink: 's' }] }] },
-  });
+  const configFor = (url: string, dir: string) => spooledSink(exchange, url, dir);
   const { logger, lines } = captureLogger('info');
   await withGateway(
     configFor(nowhere, oldDir),
@@ -132,64 +144,56 @@ test('reload moving a sink\'s spool.dir delivers what the old directory holds th
   await assertDeliveredOnce(queue, 400);
 });
 
-test('a gateway stopped while a moved spool directory is still being delivered delivers it at the next start, before the new directory\'s records: all arrive once, in order', async () => {
+test('a gateway stopped while moved spool directories are still being delivered delivers them at the next start, oldest first, then the new one\'s: all arrive once, in order', async () => {
   const exchange = `zlg-${uniqueName('spoolmark')}`;
   const queue = await declareTestQueue(exchange, '#');
   const root = mkdtempSync(join(tmpdir(), 'zlg-spoolmark-'));
-  const [oldDir, newDir] = [join(root, 'old'), join(root, 'new')];
+  const [oldDir, midDir, newDir] = [join(root, 'old'), join(root, 'mid'), join(root, 'new')];
   // The broker's address: nothing listens there (the broker is down) until a proxy to the real one comes up.
   const broker = new URL(AMQP_URL);
   const port = await freePort();
   const url = `amqp://${broker.username}:${broker.password}@127.0.0.1:${port}`;
-  const configFor = (dir: string) => ({
-    shutdown: { lingerMs: 200 },
-    sinks: {
-      s: {
-        type: 'amqp',
-        url,
-        exchange,
-        routingKey: '{path}',
-        reconnect: { initialDelayMs: 100, maxDelayMs: 500 },
-        buffer: { spool: { enabled: true, dir, fsync: 'never', segmentBytes: 16_384, maxBytes: 1 << 20 } },
-      },
-    },
-    routing: { routes: [{ name: 'all', match: ['*'], destinations: [{ sink: 's' }] }] },
-  });
-  // 1. A reload moves the spool while the broker is down; the gateway stops before anything is delivered.
+  const configFor = (dir: string) => spooledSink(exchange, url, dir);
+  // 1. Two reloads move the spool while the broker is down; the gateway stops before anything is delivered.
   await withGateway(
     configFor(oldDir),
     async (gw) => {
       const push = gw.push();
-      for (let seq = 0; seq < 300; seq++) await push.send(numberedRecord(seq));
-      await eventually(() => gw.gateway.sinks.get('s')?.records === 300, 10_000, 'all spooled in the old directory');
-      assert.deepEqual((await reloadFixture(gw, configFor(newDir))).sinksReplaced, ['s']);
-      for (let seq = 300; seq < 350; seq++) await push.send(numberedRecord(seq));
-      await eventually(() => gw.gateway.sinks.get('s')?.records === 350, 10_000, 'held: 300 in the old directory, 50 in the new');
-      assert.equal(await gw.stop(200), 350, 'all kept on disk at the stop');
+      let seq = 0;
+      for (const [dir, count] of [[midDir, 300], [newDir, 350]] as const) {
+        for (; seq < count; seq++) await push.send(numberedRecord(seq));
+        await eventually(() => gw.gateway.sinks.get('s')?.records === count, 10_000, `${count} spooled`);
+        assert.deepEqual((await reloadFixture(gw, configFor(dir))).sinksReplaced, ['s']);
+      }
+      for (; seq < 400; seq++) await push.send(numberedRecord(seq));
+      await eventually(() => gw.gateway.sinks.get('s')?.records === 400, 10_000, 'held: 300 in the old directory, 50 in the middle one, 50 in the new');
+      assert.equal(await gw.stop(200), 400, 'all kept on disk at the stop');
     },
     { ingress: ncsaPull },
   );
-  assert.ok(existsSync(join(oldDir, 's')), 'the old directory still holds its records');
-  assert.deepEqual(readMarker(join(newDir, 's')), { kind: 'dirs', dirs: [join(oldDir, 's')] }, 'the new directory names it');
+  const [oldSpool, midSpool, newSpool] = [oldDir, midDir, newDir].map((d) => join(d, 's')) as [string, string, string];
+  assert.ok(existsSync(oldSpool) && existsSync(midSpool), 'the older directories still hold their records');
+  assert.deepEqual(readMarker(newSpool), { kind: 'dirs', dirs: [oldSpool, midSpool] }, 'the new directory names them, oldest first');
 
-  // 2. The next start, with the new configuration: the old directory's records first, then the new one's, then new records.
+  // 2. The next start, with the new configuration: the older directories' records first, then the new one's, then new records.
   const { logger, lines } = captureLogger('info');
   let proxy: HoldingProxy | undefined;
   try {
     await withGateway(
       configFor(newDir),
       async (gw) => {
-        await eventually(() => gw.gateway.sinks.get('s')?.records === 350, 10_000, 'both directories opened');
+        await eventually(() => gw.gateway.sinks.get('s')?.records === 400, 10_000, 'all three directories opened');
         const push = gw.push();
-        for (let seq = 350; seq < 400; seq++) await push.send(numberedRecord(seq));
-        await eventually(() => gw.gateway.sinks.get('s')?.records === 400, 10_000, 'the new records held behind them');
+        for (let seq = 400; seq < 450; seq++) await push.send(numberedRecord(seq));
+        await eventually(() => gw.gateway.sinks.get('s')?.records === 450, 10_000, 'the new records held behind them');
         // The broker comes back.
         proxy = await holdingProxy({ host: broker.hostname, port: Number(broker.port || 5672) }, port);
         await eventually(() => gw.gateway.sinks.get('s')!.records === 0, 60_000, 'all delivered');
-        await eventually(() => !existsSync(join(oldDir, 's')), 5000, 'the old spool directory removed');
-        assert.ok(lines.some((l) => l.msg === 'reload: the replaced spool directory was delivered and removed' && l.spool === join(oldDir, 's')), 'logged with the directory');
-        assert.ok(existsSync(join(newDir, 's')), 'the new directory stays: it is the spool');
-        assert.deepEqual(readdirSync(join(newDir, 's')).filter((f) => f.endsWith('.json')), [], 'the marker is gone once the old directory was delivered');
+        await eventually(() => !existsSync(oldSpool) && !existsSync(midSpool), 5000, 'the older spool directories removed');
+        const removed = lines.filter((l) => l.msg === 'reload: the replaced spool directory was delivered and removed').map((l) => l.spool);
+        assert.deepEqual(removed, [oldSpool, midSpool], 'each logged with its directory');
+        assert.ok(existsSync(newSpool), 'the new directory stays: it is the spool');
+        assert.deepEqual(readMarker(newSpool), { kind: 'none' }, 'the marker is gone once they were delivered');
         assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total'), 0, 'nothing dropped');
       },
       { ingress: ncsaPull, logger },
@@ -197,7 +201,7 @@ test('a gateway stopped while a moved spool directory is still being delivered d
   } finally {
     await (proxy as HoldingProxy | undefined)?.close();
   }
-  await assertDeliveredOnce(queue, 400);
+  await assertDeliveredOnce(queue, 450);
 });
 
 test('reload replacing a spooled sink hands its spool over under load: nothing lost, repeats only within the in-flight window', async () => {
