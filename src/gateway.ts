@@ -341,9 +341,10 @@ export class Gateway {
     const delivering = from.deliveringFrom;
     const store = await from.handOver(lingerMs);
     const handedOver = store.records;
-    // A store that still delivers its own predecessor's spool: those records go on to `to` too.
-    const { backlog, own } = store instanceof HandedOverStore ? store.split() : { backlog: undefined, own: store };
     if (reopen) {
+      // A store that still delivers its own predecessor's spool: those records go on to `to` too.
+      // (Split only here: a store moving whole to a new directory keeps its chain.)
+      const { backlog, own } = store instanceof HandedOverStore ? store.split() : { backlog: undefined, own: store };
       await own.close();
       // The reopened spool's marker names the directories `backlog` has open: `to` takes them from it.
       try {
