@@ -204,6 +204,42 @@ test('a gateway stopped while moved spool directories are still being delivered 
   await assertDeliveredOnce(queue, 450);
 });
 
+test('a reload that adds back a sink whose spool directory names older ones still to deliver delivers those first', async () => {
+  const exchange = `zlg-${uniqueName('spoolmark-reload')}`;
+  const queue = await declareTestQueue(exchange, '#');
+  const root = mkdtempSync(join(tmpdir(), 'zlg-spoolmark-'));
+  const [oldDir, newDir] = [join(root, 'old'), join(root, 'new')];
+  const nowhere = `amqp://127.0.0.1:${await freePort()}`;
+  const withOther = (s: Record<string, unknown>, destinations: string[]) => ({
+    shutdown: { lingerMs: 200 },
+    sinks: { s, other: { type: 'console', file: '/dev/null' } },
+    routing: { routes: [{ name: 'all', match: ['*'], destinations: destinations.map((sink) => ({ sink })) }] },
+  });
+  await withGateway(
+    spooledSink(exchange, nowhere, oldDir),
+    async (gw) => {
+      const push = gw.push();
+      for (let seq = 0; seq < 300; seq++) await push.send(numberedRecord(seq));
+      await eventually(() => gw.gateway.sinks.get('s')?.records === 300, 10_000, 'all spooled in the old directory');
+      await reloadFixture(gw, spooledSink(exchange, nowhere, newDir));
+      for (let seq = 300; seq < 350; seq++) await push.send(numberedRecord(seq));
+      await eventually(() => gw.gateway.sinks.get('s')?.records === 350, 10_000, 'held in both directories');
+      // Removed while both directories hold records: they stay on disk, the new one naming the old.
+      const removed = await reloadFixture(gw, withOther({ type: 'amqp', enabled: false }, ['other']));
+      assert.deepEqual(removed.sinksRemoved, ['s']);
+      await eventually(() => readMarker(join(newDir, 's')).kind === 'dirs', 5000, 'the marker stays with the spool');
+      // Added back, its broker reachable: the old directory first, then the new one's.
+      const added = await reloadFixture(gw, withOther(spooledSink(exchange, AMQP_URL, newDir).sinks.s, ['s', 'other']));
+      assert.deepEqual(added.sinksAdded, ['s']);
+      await eventually(() => gw.gateway.sinks.get('s')!.records === 0, 30_000, 'all delivered');
+      await eventually(() => !existsSync(join(oldDir, 's')), 5000, 'the old spool directory removed');
+      assert.deepEqual(readMarker(join(newDir, 's')), { kind: 'none' });
+    },
+    { ingress: ncsaPull },
+  );
+  await assertDeliveredOnce(queue, 350);
+});
+
 test('reload replacing a spooled sink hands its spool over under load: nothing lost, repeats only within the in-flight window', async () => {
   const exchange = `zlg-${uniqueName('handover')}`;
   const queue = await declareTestQueue(exchange, '#');
