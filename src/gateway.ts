@@ -1,5 +1,3 @@
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import * as zmq from 'zeromq';
 import { diffConfig, type ReloadSummary } from './config/diff.js';
 import type { GatewayConfig } from './config/load.js';
@@ -22,7 +20,18 @@ import { Tap } from './routing/tap.js';
 import { DeadLetters } from './routing/dead-letters.js';
 import { Router } from './routing/router.js';
 import { RoutingTable, type SinkAddressing } from './routing/table.js';
-import { BufferedSink, HandedOverStore, SpoolStore, openSpool, spoolOptionsFor, type MessageStore, type SpoolConfig } from './buffer/index.js';
+import {
+  BufferedSink,
+  HandedOverStore,
+  openSpool,
+  recordBacklog,
+  removeDelivered,
+  sameDirectory,
+  spoolOptionsFor,
+  withBacklog,
+  type MessageStore,
+  type SpoolConfig,
+} from './buffer/index.js';
 import type { OutboundMessage } from './record.js';
 import { DryRunTransport } from './sinks/shared/dry-run.js';
 import { SINK_KINDS, type TransportFactory } from './sinks/index.js';
@@ -108,7 +117,15 @@ export class Gateway {
     const transport = this.dryRun ? new DryRunTransport(s.name, s.type) : this.transportOf(s)(s.options as never, { name: s.name, logger });
     const onRejected = (m: OutboundMessage, reason: string, sink: string): void => this.deadLetters?.fromSink(m, reason, sink);
     const spool = s.buffer.spool?.enabled ? (s.buffer.spool as SpoolConfig) : undefined;
-    const openStore = spool && (() => openSpool(spool, s.name, { logger, metrics }));
+    // The spool, behind the older directories its marker names (a reload moved it and the gateway stopped before they were delivered).
+    const openStore =
+      spool &&
+      (async (busyDirs: readonly string[]) =>
+        withBacklog(await openSpool(spool, s.name, { logger, metrics }), {
+          logger: logger.child({ sink: s.name }),
+          busy: (dir) => this.spoolBusy(dir, busyDirs),
+          onEmptied: this.whenDelivered(s.name),
+        }));
     return new BufferedSink(s.name, s.type, transport, s.buffer, {
       metrics,
       logger,
@@ -117,6 +134,16 @@ export class Gateway {
       openStore,
       validateAddress: kind.validateAddress,
     });
+  }
+
+  /** Why a backlog directory must not be opened: a running instance has it open (its own spool, or one it delivers). */
+  private spoolBusy(dir: string, busyDirs: readonly string[]): string | undefined {
+    if (busyDirs.some((d) => sameDirectory(d, dir))) return 'delivered by the sink instance being replaced';
+    for (const sink of this.sinks.values()) {
+      if (sameDirectory(sink.spoolDir, dir)) return `the spool directory of sink ${sink.name}`;
+      if (sink.deliveringFrom.some((d) => sameDirectory(d, dir))) return `being delivered by sink ${sink.name}`;
+    }
+    return undefined;
   }
 
   private transportOf(s: SinkConfig): TransportFactory<never> {
@@ -201,9 +228,9 @@ export class Gateway {
     // A spool directory a running instance still delivers for its predecessor cannot be opened again
     // until it is emptied (two spools never share a directory).
     for (const s of diff.sinks.replaced) {
-      const busy = this.sinks.get(s.name)?.deliveringFrom;
       const dir = s.buffer.spool?.enabled ? spoolOptionsFor(s.buffer.spool, s.name).dir : undefined;
-      if (busy !== undefined && sameDirectory(busy, dir)) {
+      const busy = this.sinks.get(s.name)?.deliveringFrom.find((d) => sameDirectory(d, dir));
+      if (busy !== undefined) {
         throw new Error(`sinks.${s.name}.buffer.spool.dir: ${busy} still holds records of an earlier reload being delivered; reload again once they are (logged: reload: the replaced spool directory was delivered and removed)`);
       }
     }
@@ -311,32 +338,63 @@ export class Gateway {
    * instance first, and a spool directory emptied that way is removed.
    */
   private async handOver(from: BufferedSink, to: BufferedSink, reopen: boolean, lingerMs: number): Promise<void> {
+    const delivering = from.deliveringFrom;
     const store = await from.handOver(lingerMs);
     const handedOver = store.records;
-    // A store that still delivers its own predecessor's spool: those records go on to `to` too.
-    const { backlog, own } = store instanceof HandedOverStore ? store.split() : { backlog: undefined, own: store };
     if (reopen) {
+      // A store that still delivers its own predecessor's spool: those records go on to `to` too.
+      // (Split only here: a store moving whole to a new directory keeps its chain.)
+      const { backlog, own } = store instanceof HandedOverStore ? store.split() : { backlog: undefined, own: store };
       await own.close();
-      await this.join(to);
+      // The reopened spool's marker names the directories `backlog` has open: `to` takes them from it.
+      try {
+        await this.join(to, delivering);
+      } catch (err) {
+        // Closed, not stranded open: the restored instance's spool marker names it, and it reopens it.
+        await backlog?.close();
+        throw err;
+      }
       if (backlog) to.adopt(backlog, this.whenDelivered(to.name));
     } else {
       to.adopt(store, this.whenDelivered(to.name));
     }
+    // Recorded in the new spool directory, so that a stop before they are delivered does not strand them.
+    this.recordBacklog(to);
     this.logger.info({ sink: to.name, handedOver, spool: store.location, reopened: reopen }, 'reload: replaced sink handed its records over');
   }
 
-  /** What happens to a predecessor's store once its successor delivered all it held: a spool's directory goes. */
+  /**
+   * What happens to a predecessor's store once its successor delivered all it held: its spool
+   * directories go, and the sink's backlog marker no longer names them.
+   */
   private whenDelivered(sink: string): (emptied: MessageStore) => Promise<void> {
     return async (emptied) => {
       try {
-        if (emptied instanceof SpoolStore) {
-          await emptied.closeAndRemove();
-          this.logger.info({ sink, spool: emptied.location }, 'reload: the replaced spool directory was delivered and removed');
-        } else await emptied.close();
+        for (const spool of await removeDelivered(emptied)) {
+          this.logger.info({ sink, spool }, 'reload: the replaced spool directory was delivered and removed');
+        }
       } catch (err) {
         this.logger.error({ sink, spool: emptied.location, err: (err as Error).message }, 'reload: the replaced spool directory was delivered but could not be removed');
       }
+      const current = this.sinks.get(sink);
+      if (current) this.recordBacklog(current);
     };
+  }
+
+  /**
+   * Writes in `sink`'s spool directory which older directories it still delivers first (see
+   * spool/marker.ts), or removes the marker once there are none.
+   */
+  private recordBacklog(sink: BufferedSink): void {
+    const dir = sink.spoolDir;
+    const backlog = sink.deliveringFrom;
+    if (dir !== undefined) recordBacklog(dir, backlog, this.logger.child({ sink: sink.name }));
+    else if (backlog.length > 0) {
+      this.logger.warn(
+        { sink: sink.name, deliverFirst: backlog },
+        'reload: the sink has no spool now; if the gateway stops before these directories are delivered, set its spool.dir to each of them for a run',
+      );
+    }
   }
 
   /**
@@ -381,9 +439,9 @@ export class Gateway {
     for (const sink of this.sinks.values()) sink.claimGauges();
   }
 
-  /** Starts a sink and waits (bounded) until it is connected. */
-  private async join(sink: BufferedSink): Promise<void> {
-    await sink.start();
+  /** Starts a sink and waits (bounded) until it is connected (`busyDirs`: see BufferedSink.start). */
+  private async join(sink: BufferedSink, busyDirs: readonly string[] = []): Promise<void> {
+    await sink.start(busyDirs);
     const end = Date.now() + SINK_JOIN_TIMEOUT_MS;
     while (!sink.isConnected() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
     if (!sink.isConnected()) {
@@ -510,18 +568,6 @@ export class Gateway {
         );
       },
     };
-  }
-}
-
-/** True when both name one directory (also through a symlink): two spools must never share one. */
-function sameDirectory(a: string | undefined, b: string | undefined): boolean {
-  if (a === undefined || b === undefined) return false;
-  if (resolve(a) === resolve(b)) return true;
-  try {
-    const [x, y] = [statSync(a), statSync(b)];
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return false; // one does not exist (yet): not the same
   }
 }
 

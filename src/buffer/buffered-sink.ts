@@ -20,8 +20,12 @@ export interface BufferedSinkDeps {
   onRejected?: RejectHandler | undefined;
   /** Sinks that must be connected for /readyz (default true). */
   required?: boolean | undefined;
-  /** Opens where records wait (a disk spool); in memory when absent. Called by start(). */
-  openStore?: (() => Promise<MessageStore>) | undefined;
+  /**
+   * Opens where records wait (a disk spool, with the older directories its backlog marker names);
+   * in memory when absent. Called by start() with the spool directories a running instance still
+   * delivers, which it must not open (two spools never share a directory).
+   */
+  openStore?: ((busyDirs: readonly string[]) => Promise<MessageStore>) | undefined;
   /** The sink kind's check of a rendered address (see SinkKind.validateAddress). */
   validateAddress?: ((address: Address) => string | undefined) | undefined;
 }
@@ -124,10 +128,10 @@ export class BufferedSink {
     return keptOnClose(this.store);
   }
 
-  /** A predecessor's spool directory this instance is still delivering (see adopt()), if any. */
-  get deliveringFrom(): string | undefined {
+  /** Predecessors' spool directories this instance is still delivering (see adopt()), oldest first. */
+  get deliveringFrom(): string[] {
     const s = this.store;
-    return s instanceof HandedOverStore ? s.backlogLocation : undefined;
+    return s instanceof HandedOverStore ? s.backlogDirs : [];
   }
 
   /** The directory this instance's spool lives in, when it has one. */
@@ -157,9 +161,10 @@ export class BufferedSink {
     return this.store.full ?? (this.records >= this.options.maxRecords || this.bytes >= this.options.maxBytes);
   }
 
-  async start(): Promise<void> {
+  /** Opens the store (see BufferedSinkDeps.openStore for `busyDirs`) and connects. */
+  async start(busyDirs: readonly string[] = []): Promise<void> {
     if (this.deps.openStore) {
-      this.store = await this.deps.openStore();
+      this.store = await this.deps.openStore(busyDirs);
       this.store.onWritable = () => this.storeWritable();
       // Records kept from the previous run go out first.
       if (this.store.records > 0) {

@@ -53,15 +53,22 @@ export class HandedOverStore implements MessageStore {
     return keptOnClose(this.own) + (this.backlog ? keptOnClose(this.backlog) : 0);
   }
 
-  /** The predecessor's spool directory, while its records are still being delivered. */
-  get backlogLocation(): string | undefined {
-    return this.backlog?.persistent ? this.backlog.location : undefined;
+  /** The predecessors' spool directories still being delivered, in delivery order (oldest first). */
+  get backlogDirs(): string[] {
+    // An instance's own store that has a backlog of its own (a marker found at its start) delivers that after ours.
+    const later = this.own instanceof HandedOverStore ? this.own.backlogDirs : [];
+    return [...(this.backlog ? spoolDirsOf(this.backlog) : []), ...later];
   }
 
-  /** Where records are kept: the predecessor's spool directory while it holds records, and this instance's. */
+  /** Where records are kept: the predecessors' spool directories while they hold records, and this instance's. */
   get location(): string | undefined {
-    const at = [this.backlog?.persistent ? this.backlog.location : undefined, this.own.location].filter((l) => l !== undefined);
+    const at = spoolDirsOf(this);
     return at.length > 0 ? at.join(', ') : undefined;
+  }
+
+  /** The two stores, as they are now (the predecessor's is gone once delivered). */
+  get parts(): { backlog: MessageStore | undefined; own: MessageStore } {
+    return { backlog: this.backlog, own: this.own };
   }
 
   /**
@@ -129,6 +136,15 @@ export class HandedOverStore implements MessageStore {
     this.backlog = undefined;
     void this.onEmptied(b);
   }
+}
+
+/** The spool directories a store delivers from, in delivery order (a hand-over's chain: predecessors first). */
+export function spoolDirsOf(store: MessageStore): string[] {
+  if (store instanceof HandedOverStore) {
+    const { backlog, own } = store.parts;
+    return [...(backlog ? spoolDirsOf(backlog) : []), ...spoolDirsOf(own)];
+  }
+  return store.persistent === true && store.location !== undefined ? [store.location] : [];
 }
 
 /** Records a store keeps when it closes: a spool keeps all it holds, memory none. */

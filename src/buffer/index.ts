@@ -18,3 +18,4 @@ export {
   type SpoolOptions,
 } from './spool/store.js';
 export { openSpool } from './spool/open.js';
+export { recordBacklog, removeDelivered, sameDirectory, withBacklog } from './spool/backlog.js';

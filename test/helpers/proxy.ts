@@ -15,7 +15,8 @@ export interface HoldingProxy {
   close(): Promise<void>;
 }
 
-export async function holdingProxy(target: { host: string; port: number }): Promise<HoldingProxy> {
+/** `at`: the loopback port to listen on (a broker address that had nothing behind it comes up); a free one by default. */
+export async function holdingProxy(target: { host: string; port: number }, at = 0): Promise<HoldingProxy> {
   let held = false;
   const pipes = new Set<{ client: Socket; upstream: Socket; kept: Buffer[] }>();
   const server = createServer((client) => {
@@ -31,7 +32,7 @@ export async function holdingProxy(target: { host: string; port: number }): Prom
     };
     for (const s of [client, upstream]) s.on('close', end).on('error', end);
   });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(at, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
     hold: () => {

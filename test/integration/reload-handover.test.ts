@@ -15,6 +15,8 @@ import { configReloader } from '../../src/config/reload.js';
 import { closeNow, eventually, freePort, metricValue, startGateway, testConfig, testConfigFile, withGateway, type GatewayFixture } from '../helpers/gateway.js';
 import { DeliveryCount, numberedRecord, readQueue, readTopic, seqOf, startLoad, type ReadBack } from '../helpers/load.js';
 import { captureLogger } from '../helpers/log.js';
+import { holdingProxy, type HoldingProxy } from '../helpers/proxy.js';
+import { readMarker } from '../../src/buffer/spool/marker.js';
 
 before(async () => {
   await requireRabbitMQ();
@@ -85,17 +87,29 @@ test('reload replacing a memory-buffered Kafka sink hands the records its old in
   await memoryHandOver((reachable) => ({ type: 'kafka', brokers: reachable ? KAFKA_BROKERS : nowhere, topic }), topic, readTopic);
 });
 
+/** One spooled RabbitMQ sink `s` taking every record, its spool in `dir`, quick to reconnect. */
+const spooledSink = (exchange: string, url: string, dir: string) => ({
+  shutdown: { lingerMs: 200 },
+  sinks: {
+    s: {
+      type: 'amqp',
+      url,
+      exchange,
+      routingKey: '{path}',
+      reconnect: { initialDelayMs: 100, maxDelayMs: 500 },
+      buffer: { spool: { enabled: true, dir, fsync: 'never', segmentBytes: 16_384, maxBytes: 1 << 20 } },
+    },
+  },
+  routing: { routes: [{ name: 'all', match: ['*'], destinations: [{ sink: 's' }] }] },
+});
+
 test('reload moving a sink\'s spool.dir delivers what the old directory holds through the new instance, then removes it; moving it back before that is refused', async () => {
   const exchange = `zlg-${uniqueName('spoolmove')}`;
   const queue = await declareTestQueue(exchange, '#');
   const root = mkdtempSync(join(tmpdir(), 'zlg-spoolmove-'));
   const [oldDir, newDir] = [join(root, 'old'), join(root, 'new')];
   const nowhere = `amqp://127.0.0.1:${await freePort()}`;
-  const configFor = (url: string, dir: string) => ({
-    shutdown: { lingerMs: 200 },
-    sinks: { s: { type: 'amqp', url, exchange, routingKey: '{path}', buffer: { spool: { enabled: true, dir, fsync: 'never', segmentBytes: 16_384, maxBytes: 1 << 20 } } } },
-    routing: { routes: [{ name: 'all', match: ['*'], destinations: [{ sink: 's' }] }] },
-  });
+  const configFor = (url: string, dir: string) => spooledSink(exchange, url, dir);
   const { logger, lines } = captureLogger('info');
   await withGateway(
     configFor(nowhere, oldDir),
@@ -122,11 +136,108 @@ test('reload moving a sink\'s spool.dir delivers what the old directory holds th
       await eventually(() => !existsSync(join(oldDir, 's')), 5000, 'the old spool directory removed');
       assert.ok(lines.some((l) => l.msg === 'reload: the replaced spool directory was delivered and removed' && l.spool === join(oldDir, 's')), 'logged with the directory');
       assert.ok(existsSync(join(newDir, 's')), 'the new instance spools in the new directory');
+      assert.deepEqual(readMarker(join(newDir, 's')), { kind: 'none' }, 'no marker once the old directory was delivered');
       assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total'), 0, 'nothing dropped');
     },
     { ingress: ncsaPull, logger },
   );
   await assertDeliveredOnce(queue, 400);
+});
+
+test('a gateway stopped while moved spool directories are still being delivered delivers them at the next start, oldest first, then the new one\'s: all arrive once, in order', async () => {
+  const exchange = `zlg-${uniqueName('spoolmark')}`;
+  const queue = await declareTestQueue(exchange, '#');
+  const root = mkdtempSync(join(tmpdir(), 'zlg-spoolmark-'));
+  const [oldDir, midDir, newDir] = [join(root, 'old'), join(root, 'mid'), join(root, 'new')];
+  // The broker's address: nothing listens there (the broker is down) until a proxy to the real one comes up.
+  const broker = new URL(AMQP_URL);
+  const port = await freePort();
+  const url = `amqp://${broker.username}:${broker.password}@127.0.0.1:${port}`;
+  const configFor = (dir: string) => spooledSink(exchange, url, dir);
+  // 1. Two reloads move the spool while the broker is down; the gateway stops before anything is delivered.
+  await withGateway(
+    configFor(oldDir),
+    async (gw) => {
+      const push = gw.push();
+      let seq = 0;
+      for (const [dir, count] of [[midDir, 300], [newDir, 350]] as const) {
+        for (; seq < count; seq++) await push.send(numberedRecord(seq));
+        await eventually(() => gw.gateway.sinks.get('s')?.records === count, 10_000, `${count} spooled`);
+        assert.deepEqual((await reloadFixture(gw, configFor(dir))).sinksReplaced, ['s']);
+      }
+      for (; seq < 400; seq++) await push.send(numberedRecord(seq));
+      await eventually(() => gw.gateway.sinks.get('s')?.records === 400, 10_000, 'held: 300 in the old directory, 50 in the middle one, 50 in the new');
+      assert.equal(await gw.stop(200), 400, 'all kept on disk at the stop');
+    },
+    { ingress: ncsaPull },
+  );
+  const [oldSpool, midSpool, newSpool] = [oldDir, midDir, newDir].map((d) => join(d, 's')) as [string, string, string];
+  assert.ok(existsSync(oldSpool) && existsSync(midSpool), 'the older directories still hold their records');
+  assert.deepEqual(readMarker(newSpool), { kind: 'dirs', dirs: [oldSpool, midSpool] }, 'the new directory names them, oldest first');
+
+  // 2. The next start, with the new configuration: the older directories' records first, then the new one's, then new records.
+  const { logger, lines } = captureLogger('info');
+  let proxy: HoldingProxy | undefined;
+  try {
+    await withGateway(
+      configFor(newDir),
+      async (gw) => {
+        await eventually(() => gw.gateway.sinks.get('s')?.records === 400, 10_000, 'all three directories opened');
+        const push = gw.push();
+        for (let seq = 400; seq < 450; seq++) await push.send(numberedRecord(seq));
+        await eventually(() => gw.gateway.sinks.get('s')?.records === 450, 10_000, 'the new records held behind them');
+        // The broker comes back.
+        proxy = await holdingProxy({ host: broker.hostname, port: Number(broker.port || 5672) }, port);
+        await eventually(() => gw.gateway.sinks.get('s')!.records === 0, 60_000, 'all delivered');
+        await eventually(() => !existsSync(oldSpool) && !existsSync(midSpool), 5000, 'the older spool directories removed');
+        const removed = lines.filter((l) => l.msg === 'reload: the replaced spool directory was delivered and removed').map((l) => l.spool);
+        assert.deepEqual(removed, [oldSpool, midSpool], 'each logged with its directory');
+        assert.ok(existsSync(newSpool), 'the new directory stays: it is the spool');
+        assert.deepEqual(readMarker(newSpool), { kind: 'none' }, 'the marker is gone once they were delivered');
+        assert.equal(await metricValue(gw.metrics, 'zeek_gateway_sink_dropped_total'), 0, 'nothing dropped');
+      },
+      { ingress: ncsaPull, logger },
+    );
+  } finally {
+    await (proxy as HoldingProxy | undefined)?.close();
+  }
+  await assertDeliveredOnce(queue, 450);
+});
+
+test('a reload that adds back a sink whose spool directory names older ones still to deliver delivers those first', async () => {
+  const exchange = `zlg-${uniqueName('spoolmark-reload')}`;
+  const queue = await declareTestQueue(exchange, '#');
+  const root = mkdtempSync(join(tmpdir(), 'zlg-spoolmark-'));
+  const [oldDir, newDir] = [join(root, 'old'), join(root, 'new')];
+  const nowhere = `amqp://127.0.0.1:${await freePort()}`;
+  const withOther = (s: Record<string, unknown>, destinations: string[]) => ({
+    shutdown: { lingerMs: 200 },
+    sinks: { s, other: { type: 'console', file: '/dev/null' } },
+    routing: { routes: [{ name: 'all', match: ['*'], destinations: destinations.map((sink) => ({ sink })) }] },
+  });
+  await withGateway(
+    spooledSink(exchange, nowhere, oldDir),
+    async (gw) => {
+      const push = gw.push();
+      for (let seq = 0; seq < 300; seq++) await push.send(numberedRecord(seq));
+      await eventually(() => gw.gateway.sinks.get('s')?.records === 300, 10_000, 'all spooled in the old directory');
+      await reloadFixture(gw, spooledSink(exchange, nowhere, newDir));
+      for (let seq = 300; seq < 350; seq++) await push.send(numberedRecord(seq));
+      await eventually(() => gw.gateway.sinks.get('s')?.records === 350, 10_000, 'held in both directories');
+      // Removed while both directories hold records: they stay on disk, the new one naming the old.
+      const removed = await reloadFixture(gw, withOther({ type: 'amqp', enabled: false }, ['other']));
+      assert.deepEqual(removed.sinksRemoved, ['s']);
+      await eventually(() => readMarker(join(newDir, 's')).kind === 'dirs', 5000, 'the marker stays with the spool');
+      // Added back, its broker reachable: the old directory first, then the new one's.
+      const added = await reloadFixture(gw, withOther(spooledSink(exchange, AMQP_URL, newDir).sinks.s, ['s', 'other']));
+      assert.deepEqual(added.sinksAdded, ['s']);
+      await eventually(() => gw.gateway.sinks.get('s')!.records === 0, 30_000, 'all delivered');
+      await eventually(() => !existsSync(join(oldDir, 's')), 5000, 'the old spool directory removed');
+      assert.deepEqual(readMarker(join(newDir, 's')), { kind: 'none' });
+    },
+    { ingress: ncsaPull },
+  );
+  await assertDeliveredOnce(queue, 350);
 });
 
 test('reload replacing a spooled sink hands its spool over under load: nothing lost, repeats only within the in-flight window', async () => {

@@ -12,6 +12,7 @@ import {
   validSegmentHeader,
 } from './format.js';
 import { FrameReader } from './reader.js';
+import { isMarkerFile } from './marker.js';
 import type { Segment } from './writer.js';
 
 /** What recovery found wrong with one file; reported once per file. */
@@ -68,7 +69,7 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
     if (number !== undefined) numbered.push({ name, number });
     else if (name === CHECKPOINT_FILE) checkpointBytes = fs.readFileSync(join(dir, name));
     else if (name === `${CHECKPOINT_FILE}.tmp`) fs.rmSync(join(dir, name), { force: true });
-    else foreign.push(name);
+    else if (!isMarkerFile(name)) foreign.push(name); // the backlog marker is read by openSpoolWithBacklog
   }
   if (foreign.length > 0) logger.warn({ dir, files: foreign }, 'spool directory holds files that are not the spool’s; left alone');
   numbered.sort((a, b) => a.number - b.number);

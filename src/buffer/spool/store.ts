@@ -7,6 +7,7 @@ import type { OutboundMessage } from '../../record.js';
 import { CHECKPOINT_FILE, FrameEncoder, bodyId, segmentNumber, bodyPayloadBytes, bodySkipped, decodeBody } from './format.js';
 import { MIN_SEGMENT_BYTES, type SpoolOptions } from './options.js';
 import { FrameReader } from './reader.js';
+import { isMarkerFile } from './marker.js';
 import { recover, type Recovered, type SpoolDamage } from './recover.js';
 import { SegmentWriter, writeCheckpoint, writeCheckpointAsync, type Segment } from './writer.js';
 import type { Batch, MessageStore } from '../store.js';
@@ -337,7 +338,7 @@ export class SpoolStore implements MessageStore {
   async closeAndRemove(): Promise<void> {
     await this.close();
     for (const name of fs.readdirSync(this.options.dir)) {
-      if (segmentNumber(name) !== undefined || name === CHECKPOINT_FILE) fs.rmSync(join(this.options.dir, name), { force: true });
+      if (segmentNumber(name) !== undefined || name === CHECKPOINT_FILE || isMarkerFile(name)) fs.rmSync(join(this.options.dir, name), { force: true });
     }
     try {
       fs.rmdirSync(this.options.dir);
