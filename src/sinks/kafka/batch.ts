@@ -1,6 +1,6 @@
 // What the Kafka transports that send a batch in one call (kafkajs, @platformatic/kafka) share:
-// topic-name checks, one produce call per batch bounded by sendTimeoutMs (a topic not written to
-// yet in a call of its own, so that its refusal cannot have the other topics written twice),
+// topic-name checks, one produce call per batch bounded by sendTimeoutMs (each topic not written
+// to yet in a call of its own, so that its refusal cannot have the other topics written twice),
 // permanent per-record refusals isolated by splitting the batch instead of failing it forever, a
 // topic that does not exist waited for and then refused (topics.ts) while the other topics are
 // delivered, and the connection state.
@@ -164,40 +164,33 @@ export abstract class BatchKafkaTransport implements Transport {
   }
 
   /**
-   * Sends a batch. Topics not written to yet are looked up first: the records of each one the
-   * cluster does not have yet (to be auto-created) go in a produce call of their own (in
-   * parallel), and only once those were delivered do the records of the topics that exist go, in
-   * one call. A new topic the broker refuses for a moment thus fails only its own call, and when
-   * that failure fails the batch the other topics' records were not sent yet: neither the
-   * client's retry nor the sink's can write them twice. Returns what the broker refused and the
-   * records whose topic does not exist; rejects on a failure worth retrying.
+   * Sends a batch. The records of each topic not written to yet go in a produce call of their
+   * own, and the records of the known topics together only once those were delivered. A topic
+   * being created (auto-created by this very send, or by someone else) is refused for a moment
+   * while the broker writes the other topics of the same request, and the client retries a
+   * request whole: alone, it cannot have the other topics written twice, and when its failure
+   * fails the batch the known topics were not sent yet, so the sink's retry cannot either. When
+   * several topics are new, those the cluster does not have yet go first (in parallel), then the
+   * others (in parallel). Returns what the broker refused and the records whose topic does not
+   * exist; rejects on a failure worth retrying.
    */
   private async deliver(batch: readonly OutboundMessage[]): Promise<Attempt> {
     const { fresh, known } = this.known.split(batch);
     if (fresh.size === 0) return this.attempt(known);
-    const [first] = fresh.keys();
-    if (fresh.size === 1 && known.length === 0) return this.attempt(batch, [first as string], true);
     const out: Attempt = { rejected: [], missing: [] };
     const add = (a: Attempt): void => {
       out.rejected.push(...a.rejected);
       out.missing.push(...a.missing);
     };
     const topics = [...fresh.keys()];
-    const exist = await Promise.all(topics.map((t) => this.bounded(this.topicExists(t)).catch(() => false)));
-    const together = [...known];
-    const joined: string[] = [];
-    const alone: string[] = [];
-    topics.forEach((topic, i) => {
-      if (!exist[i]) return void alone.push(topic);
-      together.push(...(fresh.get(topic) as OutboundMessage[]));
-      joined.push(topic);
-    });
-    if (alone.length > 0) {
-      const settled = await Promise.allSettled(alone.map((topic) => this.attempt(fresh.get(topic) as OutboundMessage[], [topic], true)));
+    const exist = topics.length > 1 ? await Promise.all(topics.map((t) => this.bounded(this.topicExists(t)).catch(() => false))) : [false];
+    for (const group of [topics.filter((_, i) => !exist[i]), topics.filter((_, i) => exist[i])]) {
+      if (group.length === 0) continue;
+      const settled = await Promise.allSettled(group.map((topic) => this.attempt(fresh.get(topic) as OutboundMessage[], [topic], true)));
       for (const s of settled) if (s.status === 'rejected') throw s.reason;
       for (const s of settled) if (s.status === 'fulfilled') add(s.value);
     }
-    if (together.length > 0) add(await this.attempt(together, joined));
+    if (known.length > 0) add(await this.attempt(known));
     return out;
   }
 

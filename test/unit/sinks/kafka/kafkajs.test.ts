@@ -80,8 +80,11 @@ class AutoCreatingBroker {
     existing: string[],
     private readonly refusals: number,
     private readonly error: string,
+    /** Topics someone else is creating: the lookup finds them, the broker still refuses them. */
+    beingCreated: string[] = [],
   ) {
     for (const topic of existing) this.log.set(topic, []);
+    for (const topic of beingCreated) this.refusalsLeft.set(topic, refusals);
   }
 
   readonly lookup = async (topic: string): Promise<boolean> => this.log.has(topic) || this.refusalsLeft.has(topic);
@@ -201,12 +204,15 @@ describe('kafka transport', () => {
   it('sends one sendBatch per call, grouped by topic, with acks, timeout and compression', async () => {
     const { t, p } = transport({ compression: 'gzip' });
     await t.start();
+    // Topics not written to yet go alone, once.
     assert.deepEqual(await t.send([msg('1', 'a'), msg('2', 'b'), msg('3', 'a')]), {});
-    assert.equal(p.batches.length, 1);
-    assert.deepEqual(p.payloads(0), { a: ['1', '3'], b: ['2'] });
-    assert.equal(p.batches[0]?.acks, -1);
-    assert.equal(p.batches[0]?.timeout, 30_000);
-    assert.equal(p.batches[0]?.compression, kafkajs.CompressionTypes.GZIP);
+    assert.deepEqual([p.payloads(0), p.payloads(1)], [{ a: ['1', '3'] }, { b: ['2'] }]);
+    assert.deepEqual(await t.send([msg('4', 'a'), msg('5', 'b'), msg('6', 'a')]), {});
+    assert.equal(p.batches.length, 3);
+    assert.deepEqual(p.payloads(2), { a: ['4', '6'], b: ['5'] });
+    assert.equal(p.batches[2]?.acks, -1);
+    assert.equal(p.batches[2]?.timeout, 30_000);
+    assert.equal(p.batches[2]?.compression, kafkajs.CompressionTypes.GZIP);
   });
 
   it('refuses records with invalid topic names without sending them', async () => {
@@ -328,6 +334,17 @@ describe('kafka transport', () => {
       await t.start();
       assert.deepEqual(await t.send(batch()), {});
       assert.deepEqual(broker.log.get('open'), ['o1', 'o2', 'o3']);
+      assert.deepEqual(broker.log.get('new'), ['n1', 'n2']);
+      await t.close();
+    });
+
+    it('does not have the other topics written twice by a topic someone else is creating, which the lookup finds', async () => {
+      const broker = new AutoCreatingBroker(['open'], 1, 'NOT_LEADER_FOR_PARTITION', ['new']);
+      const { t } = against(broker, 3);
+      await t.start();
+      await t.send([msg('o0', 'open')]);
+      assert.deepEqual(await t.send(batch()), {});
+      assert.deepEqual(broker.log.get('open'), ['o0', 'o1', 'o2', 'o3']);
       assert.deepEqual(broker.log.get('new'), ['n1', 'n2']);
       await t.close();
     });
