@@ -186,7 +186,7 @@ export abstract class BatchKafkaTransport implements Transport {
     const exist = topics.length > 1 ? await Promise.all(topics.map((t) => this.bounded(this.topicExists(t)).catch(() => false))) : [false];
     for (const group of [topics.filter((_, i) => !exist[i]), topics.filter((_, i) => exist[i])]) {
       if (group.length === 0) continue;
-      const settled = await Promise.allSettled(group.map((topic) => this.attempt(fresh.get(topic) as OutboundMessage[], [topic], true)));
+      const settled = await Promise.allSettled(group.map((topic) => this.attempt(fresh.get(topic) as OutboundMessage[], topic)));
       for (const s of settled) if (s.status === 'rejected') throw s.reason;
       for (const s of settled) if (s.status === 'fulfilled') add(s.value);
     }
@@ -195,20 +195,19 @@ export abstract class BatchKafkaTransport implements Transport {
   }
 
   /**
-   * One produce call for `part`; `topics` become known once it is delivered (`alone`: the part
-   * holds that one topic only). A refusal or a missing topic is narrowed down by isolate();
-   * anything else rejects.
+   * One produce call for `part` (of the one `topic` not written to yet, when given: known once
+   * delivered). A refusal or a missing topic is narrowed down by isolate(); anything else rejects.
    */
-  private async attempt(part: readonly OutboundMessage[], topics: readonly string[] = [], alone = false): Promise<Attempt> {
+  private async attempt(part: readonly OutboundMessage[], topic?: string): Promise<Attempt> {
     try {
       await this.sendOnce(part);
-      this.known.written(topics);
+      if (topic !== undefined) this.known.written(topic);
       return { rejected: [], missing: [] };
     } catch (err) {
       const refusal = permanentRefusal(err);
       if (!refusal && !topicMissing(err)) throw this.failed(err);
       // A single topic found missing: nothing to tell apart, no second call to find it again.
-      if (!refusal && alone) return { rejected: [], missing: [...part] };
+      if (!refusal && topic !== undefined) return { rejected: [], missing: [...part] };
       return this.isolate(part);
     }
   }
@@ -229,7 +228,7 @@ export abstract class BatchKafkaTransport implements Transport {
       const topic = (part[0] as OutboundMessage).address.target;
       try {
         await this.sendOnce(part);
-        this.known.written([topic]);
+        this.known.written(topic);
         continue;
       } catch (err) {
         const refusal = permanentRefusal(err);

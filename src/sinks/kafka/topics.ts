@@ -58,8 +58,8 @@ const MAX_TOPICS = 10_000;
  * The topics a produce has written to. A produce request the broker refuses in part is sent
  * again whole — by the client's own retries, then by the sink — and the broker does refuse part
  * of one while it writes the rest: the partitions of a topic being auto-created (or just created)
- * are refused for a moment, the other topics' are written. So a topic not known to exist goes in
- * a request of its own, and only topics known to exist share one.
+ * are refused for a moment, the other topics' are written. So a topic not written to yet goes in
+ * a request of its own, and only topics that took records share one.
  */
 export class KnownTopics {
   private readonly known = new Set<string>();
@@ -96,16 +96,14 @@ export class KnownTopics {
     return { fresh, known };
   }
 
-  /** The broker took records of these topics. The oldest known topic makes room (it is looked up again). */
-  written(topics: Iterable<string>): void {
-    for (const topic of topics) {
-      if (this.known.has(topic)) continue;
-      if (this.known.size >= MAX_TOPICS) this.known.delete(this.known.values().next().value as string);
-      this.known.add(topic);
-    }
+  /** The broker took records of `topic`. The oldest known topic makes room (it goes alone once more). */
+  written(topic: string): void {
+    if (this.known.has(topic)) return;
+    if (this.known.size >= MAX_TOPICS) this.known.delete(this.known.values().next().value as string);
+    this.known.add(topic);
   }
 
-  /** The broker said `topic` does not exist (deleted since?): it is sent alone again. */
+  /** The broker said `topic` does not exist (deleted since?): it goes alone again. */
   forget(topic: string): void {
     this.known.delete(topic);
   }
