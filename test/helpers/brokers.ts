@@ -300,6 +300,17 @@ export async function createKafkaTopics(
   }
 }
 
+/** How many records `topic` holds: the sum over its partitions of their end offset minus start offset. */
+export async function kafkaRecordCount(topic: string, config: Partial<KafkaConfig> = {}): Promise<number> {
+  const admin = kafkaClient(config).admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /**
  * Consumes `topic` in a fresh consumer group. fromBeginning defaults to true: with false, records
  * produced before the group has joined are missed. Same count/timeout rules as collectAmqp.

@@ -22,6 +22,8 @@ import {
   KAFKA_SSL_BROKERS,
   collectKafka,
   createKafkaTopics,
+  kafkaClient,
+  kafkaRecordCount,
   requireKafka,
   uniqueName,
 } from '../helpers/brokers.js';
@@ -67,6 +69,19 @@ function zeekBatch(topic: string, n: number): OutboundMessage[] {
       i % 3 === 0 ? 'worker-1' : undefined,
     ),
   );
+}
+
+/** Sends `batch` as the sink does: a batch that fails goes again whole, after a pause. Returns the sends it took. */
+async function sendAsTheSink(t: Transport, batch: OutboundMessage[]): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      assert.deepEqual(await t.send(batch), {}, 'nothing refused');
+      return attempt;
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 for (const client of ['platformatic', 'kafkajs'] as KafkaClient[]) describe(`Kafka transport (${client}) against Kafka`, () => {
@@ -134,6 +149,71 @@ for (const client of ['platformatic', 'kafkajs'] as KafkaClient[]) describe(`Kaf
       (await collectKafka(b, { count: 1 })).map((r) => r.value?.toString()),
       ['{"b":1}'],
     );
+  });
+
+  /**
+   * Rounds of one batch each, from a transport that has not written to any topic yet (as after a
+   * start), interleaving an existing topic (3 partitions) with a new one, keyed over the
+   * partitions. `create` creates the new topic just before the send (the controller answered, the
+   * broker is still making its partitions); without it, auto-creation (the default) makes it
+   * during the produce. Either way the broker refuses the new topic's partitions for a moment while
+   * it writes the existing topic's partitions of the same request, which a retry (the client's,
+   * then the sink's) would write again. Checks that the existing topic holds each record once;
+   * returns the new topics.
+   */
+  async function firstBatches(rounds: number, perTopic: number, create?: (topic: string) => Promise<unknown>): Promise<Array<{ topic: string; sent: string[] }>> {
+    const id = uniqueName('newtopic');
+    const existing = `${id}-conn`;
+    await createKafkaTopics([existing], 3);
+    const sentExisting: string[] = [];
+    const sends: number[] = [];
+    const fresh: Array<{ topic: string; sent: string[] }> = [];
+    for (let round = 0; round < rounds; round++) {
+      const topic = `${id}-new${round}`;
+      const batch = Array.from({ length: 2 * perTopic }, (_, i) => {
+        const n = round * perTopic + (i >> 1);
+        const target = i % 2 === 0 ? existing : topic;
+        return msg(JSON.stringify({ target, n }), target, `C${n}`);
+      });
+      const t = await started();
+      await create?.(topic);
+      try {
+        sends.push(await sendAsTheSink(t, batch));
+      } finally {
+        await t.close();
+      }
+      const ofTopic = (name: string): string[] => batch.filter((m) => m.address.target === name).map((m) => m.payload.toString());
+      sentExisting.push(...ofTopic(existing));
+      fresh.push({ topic, sent: ofTopic(topic) });
+      assert.equal(await kafkaRecordCount(existing), sentExisting.length, `${existing}: each record once (round ${round}; sends per batch: ${sends.join(', ')})`);
+    }
+    const got = await collectKafka(existing, { count: sentExisting.length, timeoutMs: 30_000 });
+    assert.deepEqual(got.map((r) => r.value?.toString()).sort(), [...sentExisting].sort());
+    return fresh;
+  }
+
+  it('the first batch that spans an existing topic and a new auto-created one writes each record of both once', async () => {
+    for (const { topic, sent } of await firstBatches(6, 40)) {
+      const got = await collectKafka(topic, { count: sent.length, timeoutMs: 30_000 });
+      assert.deepEqual(got.map((r) => r.value?.toString()), sent, `${topic}: every record, in order`);
+      assert.equal(await kafkaRecordCount(topic), sent.length, `${topic}: each record once`);
+    }
+  });
+
+  // The new topic's own records may arrive twice: the client retries its request whole, and the
+  // broker wrote some of its 30 partitions before (idempotent: true prevents that).
+  it('the first batch that spans an existing topic and one being created (30 partitions) writes each record of the existing topic once', async () => {
+    const admin = kafkaClient().admin();
+    await admin.connect();
+    try {
+      const fresh = await firstBatches(4, 200, (topic) => admin.createTopics({ topics: [{ topic, numPartitions: 30 }], waitForLeaders: false }));
+      for (const { topic, sent } of fresh) {
+        const got = new Set((await collectKafka(topic, { count: await kafkaRecordCount(topic), timeoutMs: 30_000 })).map((r) => r.value?.toString()));
+        for (const value of sent) assert.ok(got.has(value), `${topic}: ${value} arrived`);
+      }
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   // kafkajs compresses through codecs the test can replace (corrupt).

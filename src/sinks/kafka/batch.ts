@@ -1,15 +1,16 @@
 // What the Kafka transports that send a batch in one call (kafkajs, @platformatic/kafka) share:
-// topic-name checks, one produce call per batch bounded by sendTimeoutMs, permanent per-record
-// refusals isolated by splitting the batch instead of failing it forever, a topic that does not
-// exist waited for and then refused (topics.ts) while the other topics are delivered, and the
-// connection state.
+// topic-name checks, one produce call per batch bounded by sendTimeoutMs (each topic not written
+// to yet in a call of its own, so that its refusal cannot have the other topics written twice),
+// permanent per-record refusals isolated by splitting the batch instead of failing it forever, a
+// topic that does not exist waited for and then refused (topics.ts) while the other topics are
+// delivered, and the connection state.
 import { RateLimitedLog, type Logger } from '../../ops/log.js';
 import type { OutboundMessage } from '../../record.js';
 import type { TransportContext } from '../shared/transport-options.js';
 import type { SendHooks, SendResult, Transport } from '../transport.js';
 import { KafkaConnection } from './connection.js';
 import { TOPIC_NAME, kafkaOptionProblems, type KafkaOptions } from './options.js';
-import { UNKNOWN_TOPIC, UnknownTopics, groupByTopic, type Refused } from './topics.js';
+import { KnownTopics, UNKNOWN_TOPIC, UnknownTopics, groupByTopic, type Attempt, type Refused } from './topics.js';
 
 /** Broker refusals that retrying cannot fix. Record-level ones are isolated by splitting the batch. */
 const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TIMESTAMP']);
@@ -112,6 +113,7 @@ export abstract class BatchKafkaTransport implements Transport {
   abstract close(): Promise<void>;
 
   private unknown: UnknownTopics | undefined;
+  private readonly known = new KnownTopics();
 
   /** Made at the first send: topicExists belongs to the subclass, not ready during this constructor. */
   private get unknownTopics(): UnknownTopics {
@@ -144,16 +146,14 @@ export abstract class BatchKafkaTransport implements Transport {
     let missing = waiting;
     if (sendable.length > 0) {
       // Joined before any await, so that batches sent concurrently reach the broker in send() order.
-      const turn = this.sequence.then(() => this.sendOnce(sendable));
-      this.sequence = turn.catch(() => {});
-      try {
-        await turn;
-      } catch (err) {
-        if (!permanentRefusal(err) && !topicMissing(err)) throw this.failed(err);
-        const first = await this.isolate(sendable);
-        rejected.push(...first.rejected);
-        missing = missing.length > 0 ? [...missing, ...first.missing] : first.missing;
-      }
+      const turn = this.sequence.then(() => this.deliver(sendable));
+      this.sequence = turn.then(
+        () => {},
+        () => {},
+      );
+      const first = await turn;
+      rejected.push(...first.rejected);
+      missing = missing.length > 0 ? [...missing, ...first.missing] : first.missing;
     }
     if (missing.length > 0) {
       // Only topics that do not exist are left: later batches need not wait for this one.
@@ -164,23 +164,76 @@ export abstract class BatchKafkaTransport implements Transport {
   }
 
   /**
+   * Sends a batch. The records of each topic not written to yet go in a produce call of their
+   * own, and the records of the known topics together only once those were delivered. A topic
+   * being created (auto-created by this very send, or by someone else) is refused for a moment
+   * while the broker writes the other topics of the same request, and the client retries a
+   * request whole: alone, it cannot have the other topics written twice, and when its failure
+   * fails the batch the known topics were not sent yet, so the sink's retry cannot either. When
+   * several topics are new, those the cluster does not have yet go first (in parallel), then the
+   * others (in parallel). Returns what the broker refused and the records whose topic does not
+   * exist; rejects on a failure worth retrying.
+   */
+  private async deliver(batch: readonly OutboundMessage[]): Promise<Attempt> {
+    const { fresh, known } = this.known.split(batch);
+    if (fresh.size === 0) return this.attempt(known);
+    const out: Attempt = { rejected: [], missing: [] };
+    const add = (a: Attempt): void => {
+      out.rejected.push(...a.rejected);
+      out.missing.push(...a.missing);
+    };
+    const topics = [...fresh.keys()];
+    const exist = topics.length > 1 ? await Promise.all(topics.map((t) => this.bounded(this.topicExists(t)).catch(() => false))) : [false];
+    for (const group of [topics.filter((_, i) => !exist[i]), topics.filter((_, i) => exist[i])]) {
+      if (group.length === 0) continue;
+      const settled = await Promise.allSettled(group.map((topic) => this.attempt(fresh.get(topic) as OutboundMessage[], topic)));
+      for (const s of settled) if (s.status === 'rejected') throw s.reason;
+      for (const s of settled) if (s.status === 'fulfilled') add(s.value);
+    }
+    if (known.length > 0) add(await this.attempt(known));
+    return out;
+  }
+
+  /**
+   * One produce call for `part` (of the one `topic` not written to yet, when given: known once
+   * delivered). A refusal or a missing topic is narrowed down by isolate(); anything else rejects.
+   */
+  private async attempt(part: readonly OutboundMessage[], topic?: string): Promise<Attempt> {
+    try {
+      await this.sendOnce(part);
+      if (topic !== undefined) this.known.written(topic);
+      return { rejected: [], missing: [] };
+    } catch (err) {
+      const refusal = permanentRefusal(err);
+      if (!refusal && !topicMissing(err)) throw this.failed(err);
+      // A single topic found missing: nothing to tell apart, no second call to find it again.
+      if (!refusal && topic !== undefined) return { rejected: [], missing: [...part] };
+      return this.isolate(part);
+    }
+  }
+
+  /**
    * Sends a batch the broker refused in part topic by topic, splitting a part refused for
    * good until the refused records stand alone. Returns the refused records and the records
    * whose topic does not exist. Parts already written before the refusal may be written
-   * again (at-least-once), which only happens in this rare path.
+   * again (at-least-once): only a batch of known topics gets here whole, when one of them was
+   * deleted or refuses a record for good.
    */
-  private async isolate(batch: readonly OutboundMessage[]): Promise<{ rejected: Refused; missing: OutboundMessage[] }> {
+  private async isolate(batch: readonly OutboundMessage[]): Promise<Attempt> {
     const rejected: Refused = [];
     const missing: OutboundMessage[] = [];
     const work: OutboundMessage[][] = groupByTopic(batch).map((g) => g.messages);
     while (work.length > 0) {
       const part = work.shift() as OutboundMessage[];
+      const topic = (part[0] as OutboundMessage).address.target;
       try {
         await this.sendOnce(part);
+        this.known.written(topic);
         continue;
       } catch (err) {
         const refusal = permanentRefusal(err);
         if (!refusal && topicMissing(err)) {
+          this.known.forget(topic);
           missing.push(...part);
           continue;
         }
@@ -190,7 +243,7 @@ export abstract class BatchKafkaTransport implements Transport {
           for (const message of part) rejected.push({ message, reason: refusal.reason });
           this.limited.error(
             `refused:${refusal.reason}`,
-            { reason: refusal.reason, topic: part[0]?.address.target, records: part.length },
+            { reason: refusal.reason, topic, records: part.length },
             'Kafka refused records for good',
           );
         } else {
@@ -203,7 +256,12 @@ export abstract class BatchKafkaTransport implements Transport {
   }
 
   /** produce(), bounded by sendTimeoutMs: the sink then retries the batch. */
-  private async sendOnce(batch: readonly OutboundMessage[]): Promise<void> {
+  private sendOnce(batch: readonly OutboundMessage[]): Promise<void> {
+    return this.bounded(this.produce(batch));
+  }
+
+  /** `work`, bounded by sendTimeoutMs. */
+  private async bounded<T>(work: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -212,7 +270,7 @@ export abstract class BatchKafkaTransport implements Transport {
       );
     });
     try {
-      await Promise.race([this.produce(batch), timeout]);
+      return await Promise.race([work, timeout]);
     } finally {
       clearTimeout(timer);
     }

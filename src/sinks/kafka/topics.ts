@@ -54,6 +54,61 @@ interface Missing {
 /** Topics tracked at most; hostile paths must not grow this without bound. */
 const MAX_TOPICS = 10_000;
 
+/**
+ * The topics a produce has written to. A produce request the broker refuses in part is sent
+ * again whole — by the client's own retries, then by the sink — and the broker does refuse part
+ * of one while it writes the rest: the partitions of a topic being auto-created (or just created)
+ * are refused for a moment, the other topics' are written. So a topic not written to yet goes in
+ * a request of its own, and only topics that took records share one.
+ */
+export class KnownTopics {
+  private readonly known = new Set<string>();
+
+  /**
+   * The records of topics not written to yet, per topic (in batch order), and those of the
+   * known topics. A batch of known topics is returned as it is.
+   */
+  split<M extends OutboundMessage>(batch: readonly M[]): { fresh: Map<string, M[]>; known: M[] } {
+    let last: string | undefined;
+    let allKnown = true;
+    for (const m of batch) {
+      const topic = m.address.target;
+      if (topic === last) continue;
+      last = topic;
+      if (!this.known.has(topic)) {
+        allKnown = false;
+        break;
+      }
+    }
+    if (allKnown) return { fresh: new Map(), known: batch as M[] };
+    const known: M[] = [];
+    const fresh = new Map<string, M[]>();
+    for (const m of batch) {
+      const topic = m.address.target;
+      if (this.known.has(topic)) {
+        known.push(m);
+        continue;
+      }
+      let list = fresh.get(topic);
+      if (!list) fresh.set(topic, (list = []));
+      list.push(m);
+    }
+    return { fresh, known };
+  }
+
+  /** The broker took records of `topic`. The oldest known topic makes room (it goes alone once more). */
+  written(topic: string): void {
+    if (this.known.has(topic)) return;
+    if (this.known.size >= MAX_TOPICS) this.known.delete(this.known.values().next().value as string);
+    this.known.add(topic);
+  }
+
+  /** The broker said `topic` does not exist (deleted since?): it goes alone again. */
+  forget(topic: string): void {
+    this.known.delete(topic);
+  }
+}
+
 export class UnknownTopics {
   private readonly missing = new Map<string, Missing>();
   /** Per topic, the last delivery waiting for it: true once it settled without failing. */

@@ -65,9 +65,64 @@ class FakeProducer {
   }
 }
 
+/**
+ * A broker as a real one answers a produce request spanning several topics while one of them is
+ * being auto-created: it writes the partitions of the topics it has and refuses (retriably) those
+ * of the new topic, for its first `refusals` requests; the refused topic exists from the first one
+ * on (the lookup finds it). `client` retries the whole request like kafkajs, `retries` times.
+ */
+class AutoCreatingBroker {
+  /** What each topic holds, in order. */
+  readonly log = new Map<string, string[]>();
+  private readonly refusalsLeft = new Map<string, number>();
+
+  constructor(
+    existing: string[],
+    private readonly refusals: number,
+    private readonly error: string,
+    /** Topics someone else is creating: the lookup finds them, the broker still refuses them. */
+    beingCreated: string[] = [],
+  ) {
+    for (const topic of existing) this.log.set(topic, []);
+    for (const topic of beingCreated) this.refusalsLeft.set(topic, refusals);
+  }
+
+  readonly lookup = async (topic: string): Promise<boolean> => this.log.has(topic) || this.refusalsLeft.has(topic);
+
+  client(retries: number): (b: ProducerBatch) => Promise<unknown> {
+    return async (b) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          this.produce(b);
+          return [];
+        } catch (err) {
+          if (attempt >= retries) throw new KafkaJSNumberOfRetriesExceeded!(err, { retryCount: attempt, retryTime: 1 });
+        }
+      }
+    };
+  }
+
+  private produce(b: ProducerBatch): void {
+    let refused = false;
+    for (const { topic, messages } of b.topicMessages ?? []) {
+      const left = this.log.has(topic) ? 0 : (this.refusalsLeft.get(topic) ?? this.refusals);
+      if (left > 0) {
+        this.refusalsLeft.set(topic, left - 1);
+        refused = true;
+        continue;
+      }
+      let held = this.log.get(topic);
+      if (!held) this.log.set(topic, (held = []));
+      held.push(...messages.map((m) => String(m.value)));
+    }
+    if (refused) throw protocolError(this.error, true);
+  }
+}
+
+/** A transport on a fake producer, in a cluster that has every topic. */
 function transport(over: Partial<KafkaOptions> = {}): { t: KafkaTransport; p: FakeProducer; states: boolean[] } {
   const p = new FakeProducer();
-  const t = new KafkaTransport(options(over), { name: 'kafka', logger: silentLogger() }, () => p as unknown as Producer);
+  const t = new KafkaTransport(options(over), { name: 'kafka', logger: silentLogger() }, () => p as unknown as Producer, async () => true);
   const states: boolean[] = [];
   t.onStateChange = (up) => states.push(up);
   return { t, p, states };
@@ -149,12 +204,15 @@ describe('kafka transport', () => {
   it('sends one sendBatch per call, grouped by topic, with acks, timeout and compression', async () => {
     const { t, p } = transport({ compression: 'gzip' });
     await t.start();
+    // Topics not written to yet go alone, once.
     assert.deepEqual(await t.send([msg('1', 'a'), msg('2', 'b'), msg('3', 'a')]), {});
-    assert.equal(p.batches.length, 1);
-    assert.deepEqual(p.payloads(0), { a: ['1', '3'], b: ['2'] });
-    assert.equal(p.batches[0]?.acks, -1);
-    assert.equal(p.batches[0]?.timeout, 30_000);
-    assert.equal(p.batches[0]?.compression, kafkajs.CompressionTypes.GZIP);
+    assert.deepEqual([p.payloads(0), p.payloads(1)], [{ a: ['1', '3'] }, { b: ['2'] }]);
+    assert.deepEqual(await t.send([msg('4', 'a'), msg('5', 'b'), msg('6', 'a')]), {});
+    assert.equal(p.batches.length, 3);
+    assert.deepEqual(p.payloads(2), { a: ['4', '6'], b: ['5'] });
+    assert.equal(p.batches[2]?.acks, -1);
+    assert.equal(p.batches[2]?.timeout, 30_000);
+    assert.equal(p.batches[2]?.compression, kafkajs.CompressionTypes.GZIP);
   });
 
   it('refuses records with invalid topic names without sending them', async () => {
@@ -214,9 +272,10 @@ describe('kafka transport', () => {
     const r = await t.send([msg('1', 'new'), msg('2', 'open'), msg('3', 'new')]);
     assert.ok(Date.now() - t0 >= 1_400, 'waited for the topic');
     assert.deepEqual(r.rejected?.map((x) => [x.message.payload.toString(), x.reason]), [['1', 'unknown_topic'], ['3', 'unknown_topic']]);
-    assert.deepEqual(p.payloads(1), { new: ['1', '3'] });
-    assert.deepEqual(p.payloads(2), { open: ['2'] }, 'the other topic delivered at once');
-    assert.equal(p.batches.length, 3, 'never resent while the lookup says missing');
+    // Neither topic written to yet: each goes alone.
+    assert.deepEqual(p.payloads(0), { new: ['1', '3'] });
+    assert.deepEqual(p.payloads(1), { open: ['2'] }, 'the other topic delivered at once');
+    assert.equal(p.batches.length, 2, 'never resent while the lookup says missing');
     assert.ok(lookups.length >= 1);
 
     // Refused lately: refused at once, the rest sent, nothing looked up.
@@ -225,7 +284,7 @@ describe('kafka transport', () => {
     const again = await t.send([msg('4', 'new'), msg('5', 'open')]);
     assert.ok(Date.now() - t1 < 500);
     assert.deepEqual(again.rejected?.map((x) => x.message.payload.toString()), ['4']);
-    assert.deepEqual(p.payloads(3), { open: ['5'] });
+    assert.deepEqual(p.payloads(2), { open: ['5'] });
     assert.equal(lookups.length, looked);
   });
 
@@ -244,6 +303,63 @@ describe('kafka transport', () => {
     assert.deepEqual(await t.send([msg('1', 'new'), msg('2', 'open')]), {});
     assert.ok(Date.now() - t0 < 5_000, 'no longer than the topic took to appear');
     assert.deepEqual(p.payloads(p.batches.length - 1), { new: ['1'] });
+  });
+
+  describe('a batch that meets a topic being auto-created', () => {
+    const batch = () => [msg('o1', 'open'), msg('n1', 'new'), msg('o2', 'open'), msg('n2', 'new'), msg('o3', 'open')];
+
+    function against(broker: AutoCreatingBroker, retries: number): { t: KafkaTransport; p: FakeProducer } {
+      const p = new FakeProducer();
+      p.behave = broker.client(retries);
+      const t = new KafkaTransport(options(), { name: 'kafka', logger: silentLogger() }, () => p as unknown as Producer, broker.lookup);
+      return { t, p };
+    }
+
+    it("does not have the other topics written twice by the client's own retry", async () => {
+      const broker = new AutoCreatingBroker(['open'], 1, 'NOT_LEADER_FOR_PARTITION');
+      const { t } = against(broker, 3);
+      await t.start();
+      assert.deepEqual(await t.send(batch()), {});
+      assert.deepEqual(broker.log.get('open'), ['o1', 'o2', 'o3']);
+      assert.deepEqual(broker.log.get('new'), ['n1', 'n2']);
+      // Both topics known now: one call for the next batch, each record once.
+      await t.send([msg('o4', 'open'), msg('n3', 'new')]);
+      assert.deepEqual([broker.log.get('open'), broker.log.get('new')], [['o1', 'o2', 'o3', 'o4'], ['n1', 'n2', 'n3']]);
+      await t.close();
+    });
+
+    it('does not have the other topics written twice when the new topic is still missing after those retries', async () => {
+      const broker = new AutoCreatingBroker(['open'], 3, 'UNKNOWN_TOPIC_OR_PARTITION');
+      const { t } = against(broker, 1);
+      await t.start();
+      assert.deepEqual(await t.send(batch()), {});
+      assert.deepEqual(broker.log.get('open'), ['o1', 'o2', 'o3']);
+      assert.deepEqual(broker.log.get('new'), ['n1', 'n2']);
+      await t.close();
+    });
+
+    it('does not have the other topics written twice by a topic someone else is creating, which the lookup finds', async () => {
+      const broker = new AutoCreatingBroker(['open'], 1, 'NOT_LEADER_FOR_PARTITION', ['new']);
+      const { t } = against(broker, 3);
+      await t.start();
+      await t.send([msg('o0', 'open')]);
+      assert.deepEqual(await t.send(batch()), {});
+      assert.deepEqual(broker.log.get('open'), ['o0', 'o1', 'o2', 'o3']);
+      assert.deepEqual(broker.log.get('new'), ['n1', 'n2']);
+      await t.close();
+    });
+
+    it('does not have the other topics written twice when the sink retries the batch the refusal failed', async () => {
+      const broker = new AutoCreatingBroker(['open'], 2, 'NOT_LEADER_FOR_PARTITION');
+      const { t } = against(broker, 1);
+      await t.start();
+      await assert.rejects(t.send(batch()), /Kafka/);
+      // The sink sends the same batch again.
+      assert.deepEqual(await t.send(batch()), {});
+      assert.deepEqual(broker.log.get('open'), ['o1', 'o2', 'o3']);
+      assert.deepEqual(broker.log.get('new'), ['n1', 'n2']);
+      await t.close();
+    });
   });
 
   it('a transient failure rejects the whole batch for the sink to retry', async () => {

@@ -1,7 +1,7 @@
 // The client-neutral logic for Kafka topics that do not exist: bounded wait, refusal, cache, re-check.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { UnknownTopics } from '../../../../src/sinks/kafka/topics.js';
+import { KnownTopics, UnknownTopics } from '../../../../src/sinks/kafka/topics.js';
 import type { OutboundMessage } from '../../../../src/record.js';
 import { RateLimitedLog, silentLogger } from '../../../../src/ops/log.js';
 import { record } from '../../../helpers/records.js';
@@ -167,5 +167,36 @@ describe('unknown Kafka topics', () => {
     assert.equal(calls, 1, 'the later batch was not sent ahead of the failed one');
     // Once both have settled, the topic starts afresh: their retries go through.
     assert.deepEqual(await u.deliverMissing([msg('b', 1), msg('b', 2)], Date.now(), send), []);
+  });
+});
+
+describe('known Kafka topics', () => {
+  const payloads = (ms: OutboundMessage[]) => ms.map((m) => m.payload.toString());
+
+  it('splits off the records of topics not written to yet, per topic and in order; a batch of known topics stays whole', () => {
+    const k = new KnownTopics();
+    const batch = [msg('a', 1), msg('b', 2), msg('c', 3), msg('b', 4), msg('a', 5)];
+    const first = k.split(batch);
+    assert.deepEqual([...first.fresh.keys()], ['a', 'b', 'c']);
+    assert.deepEqual(payloads(first.fresh.get('b') ?? []), ['{"n":2}', '{"n":4}']);
+    assert.deepEqual(first.known, []);
+    k.written('a');
+    k.written('c');
+    const second = k.split(batch);
+    assert.deepEqual([...second.fresh.keys()], ['b']);
+    assert.deepEqual(payloads(second.known), ['{"n":1}', '{"n":3}', '{"n":5}']);
+    k.written('b');
+    const third = k.split(batch);
+    assert.equal(third.known, batch, 'the batch itself, not a copy');
+    assert.equal(third.fresh.size, 0);
+    k.forget('c');
+    assert.deepEqual([...k.split(batch).fresh.keys()], ['c']);
+  });
+
+  it('holds a bounded number of topics, the oldest making room', () => {
+    const k = new KnownTopics();
+    const many = Array.from({ length: 10_001 }, (_, i) => `t${i}`);
+    for (const topic of many) k.written(topic);
+    assert.deepEqual([...k.split([msg('t0', 0), msg('t1', 1), msg('t10000', 2)]).fresh.keys()], ['t0']);
   });
 });
