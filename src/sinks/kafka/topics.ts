@@ -7,6 +7,7 @@
 // waiting, caching and re-checking happen here.
 import type { RateLimitedLog } from '../../ops/log.js';
 import type { OutboundMessage } from '../../record.js';
+import { EvictingMap } from '../../util/bounded-cache.js';
 
 /** The refusal reason (zeek_gateway_sink_dropped_total{reason}, dead letters). */
 export const UNKNOWN_TOPIC = 'unknown_topic';
@@ -62,7 +63,7 @@ const MAX_TOPICS = 10_000;
  * a request of its own, and only topics that took records share one.
  */
 export class KnownTopics {
-  private readonly known = new Set<string>();
+  private readonly known = new EvictingMap<string, true>(MAX_TOPICS);
 
   /**
    * The records of topics not written to yet, per topic (in batch order), and those of the
@@ -98,9 +99,7 @@ export class KnownTopics {
 
   /** The broker took records of `topic`. The oldest known topic makes room (it goes alone once more). */
   written(topic: string): void {
-    if (this.known.has(topic)) return;
-    if (this.known.size >= MAX_TOPICS) this.known.delete(this.known.values().next().value as string);
-    this.known.add(topic);
+    this.known.set(topic, true);
   }
 
   /** The broker said `topic` does not exist (deleted since?): it goes alone again. */
@@ -110,7 +109,7 @@ export class KnownTopics {
 }
 
 export class UnknownTopics {
-  private readonly missing = new Map<string, Missing>();
+  private readonly missing = new EvictingMap<string, Missing>(MAX_TOPICS);
   /** Per topic, the last delivery waiting for it: true once it settled without failing. */
   private readonly turns = new Map<string, Promise<boolean>>();
   private readonly recheckMs: number;
@@ -240,7 +239,6 @@ export class UnknownTopics {
   private entry(topic: string, sentAt: number): Missing {
     let entry = this.missing.get(topic);
     if (entry === undefined) {
-      if (this.missing.size >= MAX_TOPICS) this.missing.delete(this.missing.keys().next().value as string);
       this.missing.set(topic, (entry = { since: sentAt }));
       this.o.log.warn(
         'unknown-topic:waiting',
