@@ -8,6 +8,7 @@
 //        [--dataset ncsa|cluster|cluster-bigbatch] [--records N] [--rounds R] [--cpu-prof DIR] [--out FILE]
 //        [--node-args new=--max-semi-space-size=4]   (node options of one build's gateway; the same dir may run twice under two names)
 //        [--env new=MALLOC_ARENA_MAX=2]              (an environment variable of one build's gateway)
+//        [--sink-options '{"recordsPerMessage":100}'] (merged into the sink's config: NDJSON, the throughput configuration)
 //
 // The node running this script runs the gateways too (process.execPath): run it with the Node
 // binary to measure. Each build needs its dist/ (npm run build). Rounds alternate the order
@@ -39,6 +40,8 @@ const { values } = parseArgs({
     records: { type: 'string', default: '100000' },
     rounds: { type: 'string', default: '3' },
     'cpu-prof': { type: 'string' },
+    /** JSON merged into the sink's config (`{"recordsPerMessage":100,"buffer":{"maxInFlight":8}}`). */
+    'sink-options': { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -77,6 +80,13 @@ interface Run {
 const ctx: Ctx = { o: {} as SuiteOptions, run: runId(), tmp: mkdtempSync(join(tmpdir(), 'zlg-cost-')), results: new Map(), seq: 0 };
 
 function sinkConfig(prefix: string): Record<string, unknown> {
+  const extra = values['sink-options'] ? (JSON.parse(values['sink-options']) as Record<string, unknown>) : {};
+  const all = baseSinkConfig(prefix);
+  const name = SINK_NAME[sink];
+  return { ...all, [name]: { ...(all[name] as Record<string, unknown>), ...extra } };
+}
+
+function baseSinkConfig(prefix: string): Record<string, unknown> {
   const off = { enabled: false };
   if (sink === 'null') return { rabbitmq: off, kafka: off, null: { type: 'console', file: '/dev/null' } };
   if (sink === 'kafka') return { rabbitmq: off, kafka: { type: 'kafka', brokers: KAFKA_BROKERS, topic: `${prefix}-{path}` } };

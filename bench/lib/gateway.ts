@@ -165,9 +165,9 @@ export class GatewayProcess {
   constructor(private readonly opts: GatewayProcessOptions) {
     const args = [...(opts.nodeArgs ?? []), ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []), join(opts.gatewayDir ?? '.', 'dist', 'cli.js'), 'run', '--config', opts.configFile];
     for (const f of opts.extraConfigFiles ?? []) args.push('--config', f);
-    this.proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
+    this.proc = spawn(process.execPath, args, { stdio: ['ignore', process.env.ZLG_GW_STDOUT ? 'pipe' : 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
     const log = createWriteStream(opts.logFile);
-    this.proc.stderr?.pipe(log);
+    this.proc.stderr?.pipe(log); this.proc.stdout?.pipe(log);
     this.exited = new Promise((resolve) =>
       this.proc.on('exit', (code) => {
         this.exitCode = code;
