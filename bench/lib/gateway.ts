@@ -167,7 +167,8 @@ export class GatewayProcess {
     for (const f of opts.extraConfigFiles ?? []) args.push('--config', f);
     this.proc = spawn(process.execPath, args, { stdio: ['ignore', process.env.ZLG_GW_STDOUT ? 'pipe' : 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
     const log = createWriteStream(opts.logFile);
-    this.proc.stderr?.pipe(log); this.proc.stdout?.pipe(log);
+    this.proc.stderr?.pipe(log);
+    this.proc.stdout?.pipe(log);
     this.exited = new Promise((resolve) =>
       this.proc.on('exit', (code) => {
         this.exitCode = code;
