@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: may re-execute the process with the gateway's V8 settings before anything else loads.
+import './ops/apply-runtime-flags.js';
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from './config/load.js';
