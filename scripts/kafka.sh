@@ -58,6 +58,14 @@ fetch_jars() {
 # is_broker PID: the pid runs kafka.Kafka (not a recycled number; a zombie's cmdline is empty).
 is_broker() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka '; }
 
+# is_started_broker PID: the broker's JVM itself. The pid runs setsid, then nohup, then java, all
+# with kafka.Kafka in their command line; while one execs the next its cmdline reads empty for a
+# moment, so only java (comm) means the exec chain is over.
+is_started_broker() { [[ $(cat "/proc/$1/comm" 2>/dev/null) == java ]] && is_broker "$1"; }
+
+# has_exited PID: the broker is gone, and not merely between two reads of /proc (checked twice).
+has_exited() { ! is_broker "$1" && sleep 1 && ! is_broker "$1"; }
+
 kafka_pid() {
   local pid
   pid=$(cat "$PID_FILE" 2>/dev/null) || return 1
@@ -97,7 +105,7 @@ await_ready() {
   local pid=$1
   local deadline=$((SECONDS + 90))
   until port_open 9092 && probe plaintext-only 2>/dev/null; do
-    is_broker "$pid" || { tail -n 30 "$KLOG" >&2; log "Kafka exited during startup (log: $KLOG)"; return 3; }
+    if has_exited "$pid"; then tail -n 30 "$KLOG" >&2; log "Kafka exited during startup (log: $KLOG)"; return 3; fi
     ((SECONDS < deadline)) || { tail -n 30 "$KLOG" >&2; die "Kafka did not answer on 9092 within 90s (log: $KLOG)"; }
     sleep 0.5
   done
@@ -135,14 +143,16 @@ cmd_up() {
     setsid nohup java "${JAVA_OPTS[@]}" kafka.Kafka "$KDIR/server.properties" >"$KLOG" 2>&1 </dev/null 9>&- &
     pid=$!
     echo "$pid" >"$PID_FILE"
-    # Until the forked shell has exec'd java, the pid does not look like a broker yet.
-    wait_until 10 "the java process to start" is_broker "$pid" || die "Kafka did not start (log: $KLOG)"
+    wait_until 10 "the java process to start" is_started_broker "$pid" || die "Kafka did not start (log: $KLOG)"
     if await_ready "$pid"; then
       log "ready (pid $pid; 9092 plaintext, 9093 ssl, 9094 sasl_ssl)"
       return 0
     fi
     cp -f "$KLOG" "$KLOG.failed-$attempt"
     log "kept that log as $KLOG.failed-$attempt"
+    # A start judged failed must not hold the ports against the next one.
+    if is_broker "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+    for p in "${PORTS[@]}"; do wait_until 10 "port $p to close" not port_open "$p" || true; done
     sleep 2
   done
   die "Kafka exited during startup 3 times (logs: $KLOG.failed-*)"
@@ -206,6 +216,9 @@ cmd_status() {
   echo "kafka: running (pid $pid, Kafka $KAFKA_VERSION${states})"
   port_open 9092
 }
+
+# Sourced (test/unit/scripts/kafka-sh.test.ts): the functions only.
+if [[ ${BASH_SOURCE[0]} != "$0" ]]; then return 0; fi
 
 case "${1:-}" in up | start | down | kill | reset) lock kafka ;; jars) lock kafka-jars ;; esac
 case "${1:-}" in

@@ -113,6 +113,7 @@ export class PlatformaticKafkaTransport extends BatchKafkaTransport {
 
   private headersOf(m: OutboundMessage): Headers {
     if (m.headers) return toHeaderMap(messageHeaders(m));
+    // Collision-free: ingress admits only printable ASCII paths (pathProblem), never a NUL.
     const cacheKey = m.record.sender === undefined ? m.record.path : `${m.record.path}\u0000${m.record.sender}`;
     let headers = this.headerCache.get(cacheKey);
     if (headers === undefined) {
