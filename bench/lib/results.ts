@@ -195,6 +195,7 @@ export function evaluateTargets(scenarios: ScenarioResult[]): TargetResult[] {
       pass: p99 === undefined || s.error ? null : p99 <= 25,
     });
   }
+  out.push(...issue13Targets(by));
   const o = by.get('outage-amqp');
   if (o) {
     const ok = o.peakRssMB !== undefined && !o.error;
@@ -205,6 +206,60 @@ export function evaluateTargets(scenarios: ScenarioResult[]): TargetResult[] {
       target: '≤ 200 MB, 0 lost',
       value: ok ? `${fmt(o.peakRssMB, 1)} MB, ${fmt(lost)} lost` : 'n/a',
       pass: ok ? (o.peakRssMB as number) <= 200 && lost === 0 && o.verification.every((v) => v.ok) : null,
+    });
+  }
+  return out;
+}
+
+/**
+ * Issue 13's targets for the defaults (`client: "platformatic"`): NCSA → Kafka at ≥ 80% of the bare
+ * client and ≤ 12 CPU-µs per record, cluster → Kafka ≥ 150,000 records/s with one record per message
+ * and ≥ 300,000 in the throughput configuration, and a true peak RSS ≤ 100 MB at maximum rate.
+ */
+function issue13Targets(by: Map<string, ScenarioResult>): TargetResult[] {
+  const out: TargetResult[] = [];
+  const measured = (s: ScenarioResult | undefined, x: number | undefined): s is ScenarioResult => s !== undefined && x !== undefined && !s.error;
+  const ncsa = by.get('ncsa-platformatic');
+  if (ncsa) {
+    const ok = measured(ncsa, ncsa.ratio);
+    out.push({
+      name: `${ncsa.title} ≥ 80% of the bare client (issue 13)`,
+      scenario: ncsa.id,
+      target: '≥ 80%',
+      value: ok ? `${fmt((ncsa.ratio as number) * 100, 1)}% (${fmt(ncsa.recordsPerSec)} of ${fmt(ncsa.ceiling?.recordsPerSec)} rec/s)` : 'n/a',
+      pass: ok ? (ncsa.ratio as number) >= 0.8 : null,
+    });
+    const cpu = ncsa.cpuSecondsPerMillion;
+    out.push({
+      name: `${ncsa.title} ≤ 12 CPU-µs per record (issue 13)`,
+      scenario: ncsa.id,
+      target: '≤ 12 µs',
+      value: measured(ncsa, cpu) ? `${fmt(cpu, 1)} µs` : 'n/a',
+      pass: measured(ncsa, cpu) ? (cpu as number) <= 12 : null,
+    });
+  }
+  for (const [id, min] of [['cluster-platformatic', 150_000], ['cluster-platformatic-ndjson', 300_000]] as const) {
+    const s = by.get(id);
+    if (!s) continue;
+    const ok = measured(s, s.recordsPerSec);
+    out.push({
+      name: `${s.title} ≥ ${fmt(min)} records/s (issue 13)`,
+      scenario: id,
+      target: `≥ ${fmt(min)} rec/s`,
+      value: ok ? `${fmt(s.recordsPerSec)} rec/s` : 'n/a',
+      pass: ok ? (s.recordsPerSec as number) >= min : null,
+    });
+  }
+  for (const id of ['ncsa-platformatic', 'cluster-platformatic']) {
+    const s = by.get(id);
+    if (!s) continue;
+    const ok = measured(s, s.peakRssMB);
+    out.push({
+      name: `${s.title}: peak RSS (VmHWM) ≤ 100 MB at maximum rate (issue 13)`,
+      scenario: id,
+      target: '≤ 100 MB',
+      value: ok ? `${fmt(s.peakRssMB, 1)} MB` : 'n/a',
+      pass: ok ? (s.peakRssMB as number) <= 100 : null,
     });
   }
   return out;
