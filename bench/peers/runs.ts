@@ -9,6 +9,7 @@ import { loadDataset, makePlan, type Plan } from '../lib/data.js';
 import { freePort, machineCpu, sleep } from '../lib/gateway.js';
 import { nowMs, startChild, type Child } from '../lib/ipc.js';
 import type { GatewayScenario } from '../lib/scenarios.js';
+import { defaultKafkaOptions } from '../../src/sinks/kafka/options.js';
 import { busyPercent } from '../runs/ceilings.js';
 import { runGateway } from '../runs/gateway.js';
 import { MB, createResources, generatorFigures, probesFor, removeResources, round, startGenerator, verifyAll, waitForBrokers, type Ctx, type Resources } from '../runs/shared.js';
@@ -38,9 +39,26 @@ function skeleton(s: PeerScenario, roundNo: number, plan: Plan): PeerRunResult {
   };
 }
 
-/** The gateway with its defaults, as the main suite's ncsa-kafka / ncsa-amqp run it. */
+/**
+ * The main-suite scenario of the gateway with its defaults, as ncsa-platformatic / ncsa-amqp. The
+ * client is named: a gateway scenario without one measures kafkajs (the main suite's ncsa-kafka).
+ */
+export function gatewayPeerScenario(s: PeerScenario): GatewayScenario {
+  return {
+    id: s.id,
+    kind: 'gateway',
+    dataset: DATASET,
+    title: s.title,
+    sinks: [s.sink],
+    mode: 'max',
+    ceilings: [],
+    kafkaClient: defaultKafkaOptions().client,
+  };
+}
+
+/** The gateway with its defaults. */
 export async function runGatewayPeer(ctx: Ctx, s: PeerScenario, roundNo: number, records: number): Promise<PeerRunResult> {
-  const scenario: GatewayScenario = { id: s.id, kind: 'gateway', dataset: DATASET, title: s.title, sinks: [s.sink], mode: 'max', ceilings: [] };
+  const scenario = gatewayPeerScenario(s);
   const g = await runGateway(ctx, scenario, { rate: 0, records, name: `${s.id}-${roundNo}` });
   const d = loadDataset(DATASET);
   const res = skeleton(s, roundNo, makePlan(d, records));

@@ -10,6 +10,9 @@ import { DATASETS, makePlan, type Dataset } from '../../../bench/lib/data.js';
 import { FrameTally } from '../../../bench/peers/frame-tally.js';
 import { applyRatios, bestOfRounds, type PeerRunResult } from '../../../bench/peers/results.js';
 import { rsyslogConfig, recipesRoot, rpconnectKafkaConfig, rpconnectAmqpConfig, type PeerAddressing } from '../../../bench/peers/configs.js';
+import { gatewayPeerScenario } from '../../../bench/peers/runs.js';
+import { kafkaClientOf } from '../../../bench/runs/shared.js';
+import { defaultKafkaOptions } from '../../../src/sinks/kafka/options.js';
 
 /** A small NCSA dataset: [path, record] messages, as the load capture holds them. */
 function dataset(messages: Array<[string, string]>): Dataset {
@@ -156,4 +159,13 @@ test('Redpanda Connect configs address the run as the gateway runs are addressed
   const q = rpconnectAmqpConfig(a) as { output: { amqp_0_9: Record<string, unknown> } };
   assert.equal(q.output.amqp_0_9.key, 'run-1.${! metadata("zeek-path") }');
   assert.equal(q.output.amqp_0_9.persistent, true);
+});
+
+// The main suite's gateway scenarios without a client measure kafkajs (ncsa-kafka); the peers
+// compare the gateway as shipped, so its scenario names the default client. (Until 2026-12-04 it
+// did not, and the "defaults" rows of the peers reports were kafkajs.)
+test('the gateway peer runs the Kafka client the gateway ships with', () => {
+  const s = gatewayPeerScenario({ id: 'gateway-kafka', tool: 'gateway', sink: 'kafka', title: 'gateway (defaults)' });
+  assert.equal(kafkaClientOf(s, s.sinks), defaultKafkaOptions().client);
+  assert.equal(defaultKafkaOptions().client, 'platformatic');
 });
