@@ -1,7 +1,7 @@
 // The gateway under test, run as a user runs it: `node dist/cli.js run --config <file>`, a
 // separate process whose /metrics, /readyz and /proc entries the suite watches.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createWriteStream, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 // One helper for a free port, shared with the tests.
@@ -286,14 +286,15 @@ export class GatewayProcess {
   /**
    * The .cpuprofile written at exit, when profiling. The gateway re-executes itself once at start
    * (runtime flags, same pid), and node writes a profile of that first moment too: the run's own
-   * is the last one written.
+   * is the last one written, and the names (CPU.<date>.<time>.<pid>…) sort by time.
    */
   profileFile(): string | undefined {
     const dir = this.opts.cpuProfDir;
     if (!dir) return undefined;
-    const files = readdirSync(dir)
+    const last = readdirSync(dir)
       .filter((n) => n.endsWith('.cpuprofile') && n.includes(`.${this.pid}.`))
-      .map((n) => join(dir, n));
-    return files.sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs).at(-1);
+      .sort()
+      .at(-1);
+    return last ? join(dir, last) : undefined;
   }
 }

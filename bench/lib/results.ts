@@ -155,45 +155,36 @@ const WITHOUT_TARGET = new Set(['ncsa-amqp-ndjson', 'ncsa-amqp-ndjson-latency'])
 
 const fmt = (x: number | undefined, digits = 0): string => (x === undefined ? 'n/a' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 
+/** A target on one figure of a run; `null` (not measured) when the run failed or lacks the figure. */
+function figureTarget(s: ScenarioResult, name: string, target: string, figure: number | undefined, show: (x: number) => string, pass: (x: number) => boolean): TargetResult {
+  const ok = figure !== undefined && !s.error;
+  return { name, scenario: s.id, target, value: ok ? show(figure) : 'n/a', pass: ok ? pass(figure) : null };
+}
+
+/** The run's rate as a share of its ceiling: ≥ `share`. */
+const ceilingShare = (s: ScenarioResult, name: string, share: number): TargetResult =>
+  figureTarget(s, name, `≥ ${share * 100}%`, s.ratio, (r) => `${fmt(r * 100, 1)}% (${fmt(s.recordsPerSec)} of ${fmt(s.ceiling?.recordsPerSec)} rec/s)`, (r) => r >= share);
+
+/** The run's rate: ≥ `min` records/s. */
+const rateAtLeast = (s: ScenarioResult, name: string, min: number): TargetResult =>
+  figureTarget(s, name, `≥ ${fmt(min)} rec/s`, s.recordsPerSec, (r) => `${fmt(r)} rec/s`, (r) => r >= min);
+
 /** The issue's targets. Missing figures make a target `null` (not measured). */
 export function evaluateTargets(scenarios: ScenarioResult[]): TargetResult[] {
   const by = new Map(scenarios.map((s) => [s.id, s]));
   const out: TargetResult[] = [];
   for (const id of ['ncsa-kafka', 'ncsa-platformatic', 'ncsa-amqp']) {
     const s = by.get(id);
-    if (!s) continue;
-    const ok = s.ratio !== undefined && !s.error;
-    out.push({
-      name: `${s.title} ≥ 90% of the lower of its two ceilings`,
-      scenario: id,
-      target: '≥ 90%',
-      value: ok ? `${fmt((s.ratio as number) * 100, 1)}% (${fmt(s.recordsPerSec)} of ${fmt(s.ceiling?.recordsPerSec)} rec/s)` : 'n/a',
-      pass: ok ? (s.ratio as number) >= 0.9 : null,
-    });
+    if (s) out.push(ceilingShare(s, `${s.title} ≥ 90% of the lower of its two ceilings`, 0.9));
   }
   // The NDJSON runs' titles name the mode ("NDJSON, 100 records per message"), and so do their targets.
   for (const id of ['cluster-kafka', 'cluster-platformatic', 'cluster-bigbatch-kafka', 'cluster-bigbatch-platformatic', 'cluster-kafka-ndjson', 'cluster-platformatic-ndjson']) {
     const s = by.get(id);
-    if (!s) continue;
-    const ok = s.recordsPerSec !== undefined && !s.error;
-    out.push({
-      name: `${s.title} ≥ 200,000 records/s`,
-      scenario: id,
-      target: '≥ 200,000 rec/s',
-      value: ok ? `${fmt(s.recordsPerSec)} rec/s` : 'n/a',
-      pass: ok ? (s.recordsPerSec as number) >= 200_000 : null,
-    });
+    if (s) out.push(rateAtLeast(s, `${s.title} ≥ 200,000 records/s`, 200_000));
   }
   for (const s of scenarios) {
     if (s.mode !== 'fixed' || WITHOUT_TARGET.has(s.id)) continue;
-    const p99 = s.latency?.p99Ms;
-    out.push({
-      name: `${s.title} (${fmt(s.targetRate)} rec/s): p99 ≤ 25 ms`,
-      scenario: s.id,
-      target: 'p99 ≤ 25 ms',
-      value: p99 === undefined || s.error ? 'n/a' : `${fmt(p99, 1)} ms`,
-      pass: p99 === undefined || s.error ? null : p99 <= 25,
-    });
+    out.push(figureTarget(s, `${s.title} (${fmt(s.targetRate)} rec/s): p99 ≤ 25 ms`, 'p99 ≤ 25 ms', s.latency?.p99Ms, (p) => `${fmt(p, 1)} ms`, (p) => p <= 25));
   }
   out.push(...issue13Targets(by));
   const o = by.get('outage-amqp');
@@ -218,49 +209,18 @@ export function evaluateTargets(scenarios: ScenarioResult[]): TargetResult[] {
  */
 function issue13Targets(by: Map<string, ScenarioResult>): TargetResult[] {
   const out: TargetResult[] = [];
-  const measured = (s: ScenarioResult | undefined, x: number | undefined): s is ScenarioResult => s !== undefined && x !== undefined && !s.error;
   const ncsa = by.get('ncsa-platformatic');
   if (ncsa) {
-    const ok = measured(ncsa, ncsa.ratio);
-    out.push({
-      name: `${ncsa.title} ≥ 80% of the bare client (issue 13)`,
-      scenario: ncsa.id,
-      target: '≥ 80%',
-      value: ok ? `${fmt((ncsa.ratio as number) * 100, 1)}% (${fmt(ncsa.recordsPerSec)} of ${fmt(ncsa.ceiling?.recordsPerSec)} rec/s)` : 'n/a',
-      pass: ok ? (ncsa.ratio as number) >= 0.8 : null,
-    });
-    const cpu = ncsa.cpuSecondsPerMillion;
-    out.push({
-      name: `${ncsa.title} ≤ 12 CPU-µs per record (issue 13)`,
-      scenario: ncsa.id,
-      target: '≤ 12 µs',
-      value: measured(ncsa, cpu) ? `${fmt(cpu, 1)} µs` : 'n/a',
-      pass: measured(ncsa, cpu) ? (cpu as number) <= 12 : null,
-    });
+    out.push(ceilingShare(ncsa, `${ncsa.title} ≥ 80% of the bare client (issue 13)`, 0.8));
+    out.push(figureTarget(ncsa, `${ncsa.title} ≤ 12 CPU-µs per record (issue 13)`, '≤ 12 µs', ncsa.cpuSecondsPerMillion, (c) => `${fmt(c, 1)} µs`, (c) => c <= 12));
   }
   for (const [id, min] of [['cluster-platformatic', 150_000], ['cluster-platformatic-ndjson', 300_000]] as const) {
     const s = by.get(id);
-    if (!s) continue;
-    const ok = measured(s, s.recordsPerSec);
-    out.push({
-      name: `${s.title} ≥ ${fmt(min)} records/s (issue 13)`,
-      scenario: id,
-      target: `≥ ${fmt(min)} rec/s`,
-      value: ok ? `${fmt(s.recordsPerSec)} rec/s` : 'n/a',
-      pass: ok ? (s.recordsPerSec as number) >= min : null,
-    });
+    if (s) out.push(rateAtLeast(s, `${s.title} ≥ ${fmt(min)} records/s (issue 13)`, min));
   }
   for (const id of ['ncsa-platformatic', 'cluster-platformatic']) {
     const s = by.get(id);
-    if (!s) continue;
-    const ok = measured(s, s.peakRssMB);
-    out.push({
-      name: `${s.title}: peak RSS (VmHWM) ≤ 100 MB at maximum rate (issue 13)`,
-      scenario: id,
-      target: '≤ 100 MB',
-      value: ok ? `${fmt(s.peakRssMB, 1)} MB` : 'n/a',
-      pass: ok ? (s.peakRssMB as number) <= 100 : null,
-    });
+    if (s) out.push(figureTarget(s, `${s.title}: peak RSS (VmHWM) ≤ 100 MB at maximum rate (issue 13)`, '≤ 100 MB', s.peakRssMB, (m) => `${fmt(m, 1)} MB`, (m) => m <= 100));
   }
   return out;
 }

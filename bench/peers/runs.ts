@@ -3,13 +3,13 @@
 // and the same brokers, ending when the broker holds every record, then verified at the broker.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { defaultKafkaOptions } from '../../src/sinks/kafka/options.js';
 import type { GeneratorDone } from '../generator.js';
 import { AMQP_URL, BENCH_EXCHANGE, KAFKA_BROKERS, KafkaAdmin } from '../lib/brokers.js';
 import { loadDataset, makePlan, type Plan } from '../lib/data.js';
 import { freePort, machineCpu, sleep } from '../lib/gateway.js';
 import { nowMs, startChild, type Child } from '../lib/ipc.js';
 import type { GatewayScenario } from '../lib/scenarios.js';
-import { defaultKafkaOptions } from '../../src/sinks/kafka/options.js';
 import { busyPercent } from '../runs/ceilings.js';
 import { runGateway } from '../runs/gateway.js';
 import { MB, createResources, generatorFigures, probesFor, removeResources, round, startGenerator, verifyAll, waitForBrokers, type Ctx, type Resources } from '../runs/shared.js';
